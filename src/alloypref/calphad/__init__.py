@@ -1,0 +1,1 @@
+"""CALPHAD backends, databases, phase tables and lattice estimates."""

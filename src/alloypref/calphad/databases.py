@@ -1,0 +1,247 @@
+"""Thermodynamic databases: loading (with the BCC fix), phase roles, and per-candidate choice by coverage.
+
+No single open database covers the BCC/B2 design space (mc_ni lacks Fe-Al/Mn-Al ordering, COST507
+is wrong for Ni-Al). Each candidate is therefore scored on the configured database that best covers
+its element pairs; the coverage score travels with every reward row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import pickle
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+from alloypref.calphad.tables import PhaseRole
+
+log = logging.getLogger(__name__)
+
+#: Bump when :func:`apply_bcc_fix` (or anything else that edits a loaded database) changes; part of
+#: every cache key so a changed fix never reuses stale pickles.
+DATABASE_FIX_VERSION = "bccfix-1"
+
+# COST507's parameter lines end in "N REF: xyz !"; pycalphad 0.11 cannot parse the REF: token.
+_REF_TOKEN = re.compile(r"(N|Y) +REF: *[^ !]+ *!")
+
+
+class DatabaseError(ValueError):
+    """A database file or its configuration cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    """One configured database.
+
+    Attributes:
+        name: short name used in config and in reward rows (``mc_ni``).
+        path: TDB file; a bare file name is looked up among the databases shipped in
+            ``alloypref/data/tdb``.
+        phase_roles: phase name -> role (``bcc_like``, ``b2``, ``liquid``); unlisted phases are
+            ``other``. Phases are never classified from substrings of their names.
+        strip_refs: remove ``REF:`` tokens before parsing (needed for COST507).
+    """
+
+    name: str
+    path: str
+    phase_roles: Mapping[str, str] = field(default_factory=dict)
+    strip_refs: bool = False
+
+    @cached_property
+    def resolved_path(self) -> Path:
+        candidate = Path(self.path)
+        if candidate.is_file():
+            return candidate
+        shipped = resources.files("alloypref.data").joinpath("tdb").joinpath(self.path)
+        if shipped.is_file():
+            return Path(str(shipped))
+        raise DatabaseError(f"database {self.name!r}: file {self.path!r} not found (nor among the shipped TDBs)")
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the TDB file (first 16 hex digits), part of every cache key."""
+        return hashlib.sha256(self.resolved_path.read_bytes()).hexdigest()[:16]
+
+    def role(self, phase_name: str) -> PhaseRole:
+        try:
+            return PhaseRole(self.phase_roles.get(phase_name, PhaseRole.OTHER.value))
+        except ValueError:
+            raise DatabaseError(
+                f"database {self.name!r}: phase {phase_name!r} has unknown role "
+                f"{self.phase_roles[phase_name]!r}; use one of {[r.value for r in PhaseRole]}"
+            ) from None
+
+
+def apply_bcc_fix(dbf) -> None:
+    """Give each ordered phase the constituents of its disordered part (in place).
+
+    pycalphad's ``filter_phases`` drops an ordered phase whose *declared* sublattices miss the
+    system, and with it the disordered part: mc_ni declares ``BCC_B2`` with Fe, Ni, Si, Ti only, so a
+    Nb-Mo-W system would have no BCC phase at all. pycalphad's ``Model`` already extends the ordered
+    sublattices this way internally, so systems that kept the phase are unchanged.
+    Ordered sublattice i maps to disordered sublattice max(0, i - (n_ordered - n_disordered)): the
+    leading substitutional sublattices all map onto the disordered one.
+    """
+    for phase in dbf.phases.values():
+        disordered_name = phase.model_hints.get("disordered_phase")
+        if not disordered_name or disordered_name == phase.name or disordered_name not in dbf.phases:
+            continue
+        disordered = dbf.phases[disordered_name]
+        n_ord, n_dis = len(phase.constituents), len(disordered.constituents)
+        if n_ord < n_dis:
+            continue
+        phase.constituents = tuple(
+            frozenset(phase.constituents[i]) | frozenset(disordered.constituents[max(0, i - (n_ord - n_dis))])
+            for i in range(n_ord)
+        )
+
+
+def _pycalphad_version() -> str:
+    import pycalphad
+
+    return pycalphad.__version__
+
+
+def load_database(spec: DatabaseSpec, cache_dir: Path | None = None):
+    """Parse a TDB into a pycalphad ``Database`` with :func:`apply_bcc_fix` applied.
+
+    Parsing mc_ni takes ~10 s, so the fixed database is pickled under ``cache_dir`` (keyed by the file
+    hash, the fix version and the pycalphad version) and reloaded in ~0.2 s afterwards.
+    """
+    from pycalphad import Database
+
+    key = f"{spec.name}-{spec.content_hash}-{DATABASE_FIX_VERSION}-pycalphad{_pycalphad_version()}.pkl"
+    cached = Path(cache_dir) / "databases" / key if cache_dir else None
+    if cached is not None and cached.is_file():
+        try:
+            with cached.open("rb") as handle:
+                return pickle.load(handle)
+        except Exception as exc:  # a truncated or incompatible pickle is rebuilt, not fatal
+            log.warning("ignoring unreadable database cache %s: %s", cached, exc)
+    text = spec.resolved_path.read_text(encoding="utf-8", errors="replace")
+    if spec.strip_refs:
+        text = _REF_TOKEN.sub(r"\1 !", text)
+    try:
+        dbf = Database(text)
+    except Exception as exc:
+        raise DatabaseError(f"database {spec.name!r} ({spec.resolved_path}) could not be parsed: {exc}") from exc
+    apply_bcc_fix(dbf)
+    unknown = sorted(set(spec.phase_roles) - set(dbf.phases))
+    if unknown:
+        raise DatabaseError(f"database {spec.name!r}: phase_roles name phases it does not have: {unknown}")
+    if cached is not None:
+        from alloypref.io import atomic_write_bytes
+
+        atomic_write_bytes(cached, pickle.dumps(dbf, protocol=pickle.HIGHEST_PROTOCOL))
+    return dbf
+
+
+def database_elements(dbf) -> set[str]:
+    """Chemical elements of a database, capitalised (``Al``), without VA and the electron."""
+    return {e.capitalize() for e in dbf.elements if e not in ("VA", "/-")}
+
+
+@dataclass(frozen=True)
+class PairCoverage:
+    """Which element pairs a database has BCC parameters and B2 ordering parameters for."""
+
+    bcc_pairs: frozenset[frozenset[str]]
+    ordering_pairs: frozenset[frozenset[str]]
+    elements: frozenset[str]
+
+
+def _orderable(sublattices: Sequence[float]) -> bool:
+    """Two leading sublattices of equal size: the B2 (CsCl) description."""
+    return len(sublattices) >= 2 and abs(float(sublattices[0]) - float(sublattices[1])) < 1e-9
+
+
+def pair_coverage(dbf, spec: DatabaseSpec) -> PairCoverage:
+    """Scan a database's parameters for binary BCC interaction and B2 ordering data.
+
+    A pair {A, B} has *BCC data* when a parameter of a ``bcc_like`` or ``b2`` phase involves exactly
+    the elements A and B. It has *ordering data* when such a parameter of an orderable phase (two
+    equal leading sublattices, or a phase that is B2 by definition) puts A and B on different
+    substitutional sublattices, e.g. ``G(BCC_B2,AL:FE:VA)``.
+    """
+    bcc_pairs: set[frozenset[str]] = set()
+    ordering_pairs: set[frozenset[str]] = set()
+    for param in dbf._parameters.all():
+        phase_name = param["phase_name"]
+        if phase_name not in dbf.phases:
+            continue
+        role = spec.role(phase_name)
+        if role not in (PhaseRole.BCC_LIKE, PhaseRole.B2):
+            continue
+        sublattice_elements = [
+            {s.name.capitalize() for s in subl if s.name not in ("VA", "/-")} for subl in param["constituent_array"]
+        ]
+        elements = set().union(*sublattice_elements)
+        if len(elements) != 2:
+            continue
+        pair = frozenset(elements)
+        bcc_pairs.add(pair)
+        phase = dbf.phases[phase_name]
+        if (role == PhaseRole.B2 or _orderable(phase.sublattices)) and len(sublattice_elements) >= 2:
+            first, second = sublattice_elements[0], sublattice_elements[1]
+            if first and second and first != second and (first | second) == elements:
+                ordering_pairs.add(pair)
+    return PairCoverage(frozenset(bcc_pairs), frozenset(ordering_pairs), frozenset(database_elements(dbf)))
+
+
+@dataclass(frozen=True)
+class B2Formers:
+    """Element roles that decide which pairs can order as B2 (A-site, B-site, either site)."""
+
+    a_site: frozenset[str] = frozenset({"Al", "Hf", "Ti", "Zr"})
+    b_site: frozenset[str] = frozenset({"Fe", "Co", "Ni", "Ru"})
+    either_site: frozenset[str] = frozenset({"Mn", "V"})
+
+    def can_order(self, first: str, second: str) -> bool:
+        a_like = self.a_site | self.either_site
+        b_like = self.b_site | self.either_site
+        return first != second and ((first in a_like and second in b_like) or (second in a_like and first in b_like))
+
+
+def coverage_score(elements: Iterable[str], coverage: PairCoverage, formers: B2Formers) -> float:
+    """Fraction (0-1) of the candidate's element pairs the database covers.
+
+    A pair is covered when it has BCC data and, if its two elements can order as B2, ordering data
+    too. A candidate with an element the database lacks scores 0; a single element scores 1.
+    """
+    elements = sorted(set(elements))
+    if not set(elements) <= coverage.elements:
+        return 0.0
+    pairs = list(itertools.combinations(elements, 2))
+    if not pairs:
+        return 1.0
+    covered = 0
+    for first, second in pairs:
+        pair = frozenset((first, second))
+        has_bcc = pair in coverage.bcc_pairs
+        needs_order = formers.can_order(first, second)
+        if has_bcc and (not needs_order or pair in coverage.ordering_pairs):
+            covered += 1
+    return covered / len(pairs)
+
+
+def choose_database(
+    elements: Iterable[str], coverages: Mapping[str, PairCoverage], formers: B2Formers
+) -> tuple[str | None, float]:
+    """The database name with the highest coverage score (ties: the first in ``coverages``' order).
+
+    Returns ``(None, 0.0)`` when no database holds every element.
+    """
+    best_name, best_score = None, -1.0
+    elements = set(elements)
+    for name, coverage in coverages.items():
+        if not elements <= coverage.elements:
+            continue
+        score = coverage_score(elements, coverage, formers)
+        if score > best_score:
+            best_name, best_score = name, score
+    return (best_name, best_score) if best_name is not None else (None, 0.0)

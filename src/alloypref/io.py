@@ -1,0 +1,58 @@
+"""Atomic file writes: a crash never leaves a half-written artifact under its final name."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def _atomic_replace(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)  # atomic on POSIX within one file system
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    _atomic_replace(Path(path), lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    _atomic_replace(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None) -> None:
+    """Write a DataFrame as Parquet atomically, cast to ``schema`` when given (columns in its order)."""
+    if schema is not None:
+        missing = [name for name in schema.names if name not in frame.columns]
+        if missing:
+            raise ValueError(f"cannot write {path}: columns {missing} missing")
+        table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+    else:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    _atomic_replace(Path(path), lambda tmp: pq.write_table(table, tmp))
+
+
+def read_parquet(path: Path, schema: pa.Schema | None = None) -> pd.DataFrame:
+    """Read Parquet; with ``schema``, fail naming the file and the first missing column."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such Parquet file")
+    frame = pq.read_table(path).to_pandas()
+    if schema is not None:
+        missing = [name for name in schema.names if name not in frame.columns]
+        if missing:
+            raise ValueError(f"{path}: missing columns {missing} (expected {schema.names})")
+    return frame
