@@ -33,8 +33,8 @@ class CalphadBackend(Protocol):
         """Every element some configured database holds (capitalised symbols)."""
         ...
 
-    def choose_database(self, elements: Iterable[str]) -> tuple[str | None, float]:
-        """The database to use for this element set and its coverage score (0-1)."""
+    def choose_database(self, composition: Mapping[str, float] | Iterable[str]) -> tuple[str | None, float]:
+        """The database to use for this composition (or element set) and its coverage score (0-1)."""
         ...
 
     def phase_table(

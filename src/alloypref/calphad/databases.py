@@ -207,41 +207,52 @@ class B2Formers:
         return first != second and ((first in a_like and second in b_like) or (second in a_like and first in b_like))
 
 
-def coverage_score(elements: Iterable[str], coverage: PairCoverage, formers: B2Formers) -> float:
-    """Fraction (0-1) of the candidate's element pairs the database covers.
+def _as_composition(composition: Mapping[str, float] | Iterable[str]) -> dict[str, float]:
+    if isinstance(composition, Mapping):
+        return {e.capitalize(): float(x) for e, x in composition.items() if x > 0}
+    elements = {e.capitalize() for e in composition}
+    return {e: 1.0 / len(elements) for e in elements}
+
+
+def coverage_score(
+    composition: Mapping[str, float] | Iterable[str], coverage: PairCoverage, formers: B2Formers
+) -> float:
+    """Share (0-1) of the candidate's element pairs the database covers, weighted by x_i * x_j.
 
     A pair is covered when it has BCC data and, if its two elements can order as B2, ordering data
-    too. A candidate with an element the database lacks scores 0; a single element scores 1.
+    too. Pairs are weighted by the product of their atomic fractions, the weight a binary
+    interaction has in the excess Gibbs energy sum_ij x_i x_j L_ij, so a missing pair of major
+    elements costs more than one of a minor element. A bare element list weighs pairs equally.
+    A candidate with an element the database lacks scores 0; a single element scores 1.
     """
-    elements = sorted(set(elements))
-    if not set(elements) <= coverage.elements:
+    fractions = _as_composition(composition)
+    if not set(fractions) <= coverage.elements:
         return 0.0
-    pairs = list(itertools.combinations(elements, 2))
-    if not pairs:
-        return 1.0
-    covered = 0
-    for first, second in pairs:
+    total = covered = 0.0
+    for first, second in itertools.combinations(sorted(fractions), 2):
+        weight = fractions[first] * fractions[second]
         pair = frozenset((first, second))
         has_bcc = pair in coverage.bcc_pairs
         needs_order = formers.can_order(first, second)
+        total += weight
         if has_bcc and (not needs_order or pair in coverage.ordering_pairs):
-            covered += 1
-    return covered / len(pairs)
+            covered += weight
+    return covered / total if total > 0 else 1.0
 
 
 def choose_database(
-    elements: Iterable[str], coverages: Mapping[str, PairCoverage], formers: B2Formers
+    composition: Mapping[str, float] | Iterable[str], coverages: Mapping[str, PairCoverage], formers: B2Formers
 ) -> tuple[str | None, float]:
     """The database name with the highest coverage score (ties: the first in ``coverages``' order).
 
     Returns ``(None, 0.0)`` when no database holds every element.
     """
     best_name, best_score = None, -1.0
-    elements = set(elements)
+    fractions = _as_composition(composition)
     for name, coverage in coverages.items():
-        if not elements <= coverage.elements:
+        if not set(fractions) <= coverage.elements:
             continue
-        score = coverage_score(elements, coverage, formers)
+        score = coverage_score(fractions, coverage, formers)
         if score > best_score:
             best_name, best_score = name, score
     return (best_name, best_score) if best_name is not None else (None, 0.0)

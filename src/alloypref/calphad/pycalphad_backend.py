@@ -186,8 +186,8 @@ class PycalphadBackend:
     def elements(self) -> set[str]:
         return set().union(*(database_elements(self.database(name)) for name in self.specs))
 
-    def choose_database(self, elements: Iterable[str]) -> tuple[str | None, float]:
-        return choose_database(elements, {name: self.coverage(name) for name in self.specs}, self.b2_formers)
+    def choose_database(self, composition: Mapping[str, float] | Iterable[str]) -> tuple[str | None, float]:
+        return choose_database(composition, {name: self.coverage(name) for name in self.specs}, self.b2_formers)
 
     # -- compiled systems ------------------------------------------------------------------
     def _system_key(self, database: str, elements: tuple[str, ...], phases: list[str]) -> str:

@@ -1,0 +1,22 @@
+"""Build the configured CALPHAD backend."""
+
+from __future__ import annotations
+
+from alloypref.calphad.backend import CalphadBackend
+from alloypref.config import CalphadSettings
+
+
+def make_backend(settings: CalphadSettings) -> CalphadBackend:
+    """The backend named by ``calphad.backend`` (pycalphad by default)."""
+    if settings.backend == "thermocalc":
+        from alloypref.calphad.thermocalc_backend import TCHEA7_ELEMENTS, ThermoCalcBackend
+
+        return ThermoCalcBackend(settings.thermocalc_database, elements=TCHEA7_ELEMENTS)
+    from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
+
+    return PycalphadBackend(
+        settings.databases,
+        PycalphadSettings(**settings.pycalphad),
+        cache_dir=settings.cache_dir,
+        b2_formers=settings.b2_formers,
+    )

@@ -1,0 +1,74 @@
+"""Command line: ``alloypref score BCC B2 VOLUME`` prints one candidate's phase table and reward."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+
+import pandas as pd
+
+
+def _score(args: argparse.Namespace) -> int:
+    from alloypref import config as config_module
+    from alloypref.calphad.factory import make_backend
+    from alloypref.composition import FormulaError, master_from_text
+    from alloypref.scoring import ScoringOptions, score_one
+
+    cfg = config_module.load(args.config)
+    if args.database:
+        cfg["calphad"]["databases"] = [d for d in cfg["calphad"]["databases"] if d["name"] == args.database]
+        if not cfg["calphad"]["databases"]:
+            print(f"error: --database {args.database!r} is not configured", file=sys.stderr)
+            return 2
+    settings = config_module.calphad_settings(cfg)
+    try:
+        master_from_text(args.bcc, args.b2, args.volume)
+    except FormulaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    backend = make_backend(settings)
+    options = ScoringOptions(settings.temperatures_K, settings.reward, settings.min_coverage, settings.timeout_s)
+    row, table = score_one(args.bcc, args.b2, args.volume, backend, options)
+    with pd.option_context("display.width", 160, "display.max_rows", 500):
+        print(f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition']}")
+        print(f"database {row['database'] or '-'}  coverage {row['coverage']:.2f}"
+              f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}  status {row['status']}"
+              f"{'  ' + row['reason'] if row['reason'] else ''}\n")
+        if not table.empty:
+            shown = table.copy()
+            shown["order_parameter"] = shown["order_parameter"].round(3)
+            shown["mole_fraction"] = shown["mole_fraction"].round(4)
+            shown["lattice_parameter_A"] = shown["lattice_parameter_A"].round(4)
+            print(shown.to_string(index=False))
+        print()
+        for flag in ("bcc_b2_exist", "bcc_forms_first", "b2_room_temp"):
+            print(f"{flag:<22} {'yes' if row[flag] else 'NO'}")
+        print(f"{'others_exceed_10%':<22} {'YES (violated)' if row['others_exceed_10'] else 'no'}")
+        print(f"{'min_lattice_mismatch':<22} {row['min_lattice_mismatch_A']:.4f} Å")
+        print(f"{'reward':<22} {row['reward']:.4f}")
+    return 0 if row["status"] == "ok" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="alloypref", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    score = sub.add_parser("score", help="score one (BCC, B2, B2 volume %%) triple and print its phase table")
+    score.add_argument("bcc", help="BCC matrix formula, e.g. Cr33Fe67")
+    score.add_argument("b2", help="B2 precipitate formula, e.g. MnAl2Fe")
+    score.add_argument("volume", type=float, help="B2 volume percent, 0-100")
+    score.add_argument("--config", default=None, help="config YAML (default: built-in defaults)")
+    score.add_argument("--database", default=None, help="force one configured database by name")
+    score.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if not args.verbose:
+        warnings.filterwarnings("ignore", module="pycalphad")
+    if args.command == "score":
+        return _score(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
