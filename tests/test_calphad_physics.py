@@ -1,0 +1,122 @@
+"""Physics of the pycalphad backend on the reference databases and the shipped open ones."""
+
+import numpy as np
+import pytest
+from pycalphad.core.utils import filter_phases, unpack_species
+
+from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
+from alloypref.calphad.databases import DatabaseSpec, apply_bcc_fix, load_database
+from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
+from alloypref.calphad.tables import Structure
+from alloypref.composition import master_from_text, parse_formula
+from alloypref.reward import compute_reward
+
+
+def present(table, temperature, structure):
+    rows = table[(np.isclose(table.temperature_K, temperature)) & (table.structure == structure)]
+    return rows[rows.mole_fraction >= 0.01]
+
+
+def test_default_grid_is_the_authors_24_temperatures():
+    assert len(DEFAULT_TEMPERATURES_K) == 24
+    assert DEFAULT_TEMPERATURES_K[:6] == (373.15, 773.15, 1073.15, 1173.15, 1273.15, 1373.15)
+    assert DEFAULT_TEMPERATURES_K[-1] == pytest.approx(2273.15)
+    assert np.allclose(np.diff(DEFAULT_TEMPERATURES_K[5:]), 50.0)
+
+
+def test_nial_is_ordered_b2_at_373K(reference_backend):
+    table = reference_backend.phase_table(parse_formula("Ni50Al50"), [373.15], "nial")
+    b2 = present(table, 373.15, Structure.B2)
+    assert b2.mole_fraction.sum() > 0.99
+    assert b2.order_parameter.iloc[0] > 0.9
+    assert b2.lattice_parameter_A.iloc[0] == pytest.approx(2.887, abs=0.01)
+
+
+def test_fe70al30_orders_at_low_T_and_disorders_below_its_solidus(reference_backend):
+    table = reference_backend.phase_table(parse_formula("Fe70Al30"), [373.15, 773.15, 1473.15, 1673.15], "alfe")
+    assert present(table, 773.15, Structure.B2).mole_fraction.sum() > 0.99
+    high = present(table, 1473.15, Structure.BCC)
+    assert high.mole_fraction.sum() > 0.99
+    assert high.order_parameter.max() < 0.01
+    assert present(table, 1473.15, Structure.LIQUID).empty
+
+
+def test_bcc_fix_restores_bcc_for_a_refractory_system(open_backend):
+    """mc_ni declares BCC_B2 with Fe/Ni/Si/Ti only: without the fix Nb-Mo has no BCC phase."""
+    spec = open_backend.specs["mc_ni"]
+    fixed = open_backend.database("mc_ni")
+    assert "BCC_B2" in filter_phases(fixed, unpack_species(fixed, ["NB", "MO", "VA"]))
+    from pycalphad import Database
+
+    raw = Database(spec.resolved_path.read_text())
+    assert "BCC_B2" not in filter_phases(raw, unpack_species(raw, ["NB", "MO", "VA"]))
+    apply_bcc_fix(raw)
+    assert "BCC_B2" in filter_phases(raw, unpack_species(raw, ["NB", "MO", "VA"]))
+    # and the physics: Nb50Mo50 is one disordered BCC solid solution at 1273 K
+    table = open_backend.phase_table(parse_formula("Nb50Mo50"), [1273.15], "mc_ni")
+    assert present(table, 1273.15, Structure.BCC).mole_fraction.sum() > 0.99
+
+
+def test_bcc_fix_leaves_systems_that_had_the_phase_unchanged(open_backend):
+    fixed = open_backend.database("mc_ni")
+    from pycalphad import Database
+
+    raw = Database(open_backend.specs["mc_ni"].resolved_path.read_text())
+    components = ["FE", "NI", "AL", "VA"]
+    assert filter_phases(raw, unpack_species(raw, components)) == filter_phases(fixed, unpack_species(fixed, components))
+
+
+def test_fine_grid_finds_the_ordering_the_coarse_grid_misses(open_backend, cache_dir):
+    """Reproducer from shared/tdb/README.md: Ti33Mo67 + AlVFe @ 64.75 % on mc_ni, 1523-1673 K."""
+    master = master_from_text("Ti33Mo67", "AlVFe", 64.75)
+    temperatures = [1573.15, 1623.15]
+    coarse_only = PycalphadBackend(
+        list(open_backend.specs.values()), PycalphadSettings(pdens_fine=0), cache_dir, open_backend.b2_formers
+    )
+    coarse = coarse_only.phase_table(master, temperatures, "mc_ni")
+    assert (coarse.structure == Structure.B2).sum() == 0  # the pitfall: A2 only
+    fixed = open_backend.phase_table(master, temperatures, "mc_ni")
+    b2 = fixed[fixed.structure == Structure.B2]
+    assert len(b2) == 2
+    assert b2.order_parameter.to_numpy() == pytest.approx([0.32, 0.32], abs=0.03)
+
+
+def test_routing_picks_mc_ni_for_a_nickel_aluminide(open_backend):
+    database, coverage = open_backend.choose_database(master_from_text("Cr33Fe67", "NiAl", 30))
+    assert database == "mc_ni"
+    assert 0 < coverage <= 1
+
+
+def test_routing_picks_cost507_for_an_iron_aluminide(open_backend):
+    database, _ = open_backend.choose_database(master_from_text("Cr33Fe67", "MnAl2Fe", 61.65))
+    assert database == "cost507"
+
+
+def test_fig9_example_on_cost507_matches_thermocalc(open_backend):
+    """Thermo-Calc (paper Fig. 9) at 373 K: ordered 0.83 + disordered 0.16; liquid at 2273 K."""
+    master = master_from_text("Cr33Fe67", "MnAl2Fe", 61.65)
+    table = open_backend.phase_table(master, DEFAULT_TEMPERATURES_K, "cost507")
+    assert present(table, 373.15, Structure.B2).mole_fraction.sum() == pytest.approx(0.83, abs=0.05)
+    assert present(table, 373.15, Structure.BCC).mole_fraction.sum() == pytest.approx(0.16, abs=0.05)
+    assert present(table, 2273.15, Structure.LIQUID).mole_fraction.sum() == pytest.approx(1.0)
+    for temperature in (1073.15, 1173.15):  # Thermo-Calc: B2 alone
+        assert present(table, temperature, Structure.B2).mole_fraction.sum() > 0.99
+    assert compute_reward(table).bcc_b2_exist
+
+
+def test_phase_roles_come_from_config_not_names(open_backend):
+    """COST507's B2TI and B2M are borides (TiB2-type): OTHER although their names start with B2."""
+    assert open_backend.specs["cost507"].role("B2TI").value == "other"
+    table = open_backend.phase_table({"Ti": 1 / 3, "B": 2 / 3}, [773.15], "cost507")
+    boride = table[table.phase.str.startswith("B2")]
+    assert not boride.empty
+    assert set(boride.structure) == {Structure.OTHER}
+    assert not (table.structure == Structure.B2).any()
+
+
+def test_database_cache_round_trip(tmp_path):
+    spec = DatabaseSpec("alfe", str(__import__("pathlib").Path(__file__).parent / "data" / "alfe_sei.TDB"))
+    first = load_database(spec, tmp_path)
+    assert list((tmp_path / "databases").iterdir())
+    second = load_database(spec, tmp_path)
+    assert set(first.phases) == set(second.phases)

@@ -1,0 +1,135 @@
+"""Eq. 1 on hand-made phase tables: each rule and its edges."""
+
+import pytest
+
+from alloypref.calphad.tables import Structure, phase_table
+from alloypref.reward import RewardConfig, compute_reward
+
+GRID = [373.15, 773.15, 1273.15, 1773.15, 2273.15]
+
+
+def rows(spec):
+    """spec: {T: [(structure, fraction, lattice)]} -> phase table."""
+    out = []
+    for temperature, phases in spec.items():
+        for i, (structure, fraction, lattice) in enumerate(phases):
+            out.append(
+                {
+                    "temperature_K": temperature,
+                    "phase": f"P{i}#1",
+                    "structure": structure,
+                    "mole_fraction": fraction,
+                    "is_ordered": structure == Structure.B2,
+                    "order_parameter": float("nan"),
+                    "lattice_parameter_A": lattice,
+                    "status": "ok",
+                }
+            )
+    return phase_table(out)
+
+
+BCC, B2, LIQ, OTH = Structure.BCC, Structure.B2, Structure.LIQUID, Structure.OTHER
+
+
+def ideal():
+    return {
+        373.15: [(BCC, 0.6, 3.000), (B2, 0.4, 2.990)],
+        773.15: [(BCC, 0.6, 3.010), (B2, 0.4, 3.005)],
+        1273.15: [(BCC, 1.0, 3.02)],
+        1773.15: [(BCC, 0.5, 3.03), (LIQ, 0.5, float("nan"))],
+        2273.15: [(LIQ, 1.0, float("nan"))],
+    }
+
+
+def test_ideal_candidate_loses_only_its_mismatch():
+    result = compute_reward(rows(ideal()))
+    assert result.bcc_b2_exist and result.bcc_forms_first and result.b2_room_temp
+    assert not result.others_exceed_10
+    assert result.min_lattice_mismatch_A == pytest.approx(0.005)
+    assert result.reward == pytest.approx(-0.005)
+    assert result.all_rules
+
+
+def test_no_coexistence_costs_1000_and_the_cap():
+    spec = {373.15: [(B2, 1.0, 2.9)], 1273.15: [(BCC, 1.0, 3.0)], 2273.15: [(LIQ, 1.0, float("nan"))]}
+    result = compute_reward(rows(spec))
+    assert not result.bcc_b2_exist
+    assert result.bcc_forms_first and result.b2_room_temp
+    assert result.min_lattice_mismatch_A == 10.0
+    assert result.reward == pytest.approx(-1000 - 10)
+
+
+def test_b2_forming_in_the_same_step_as_bcc_fails_rule_2():
+    spec = ideal()
+    spec[1273.15] = [(BCC, 0.5, 3.02), (B2, 0.5, 3.0)]
+    spec[1773.15] = [(LIQ, 1.0, float("nan"))]
+    result = compute_reward(rows(spec))
+    assert result.bcc_b2_exist and not result.bcc_forms_first
+    assert result.reward == pytest.approx(-100 - 0.005)
+
+
+def test_b2_above_bcc_fails_rule_2():
+    spec = ideal()
+    spec[1773.15] = [(B2, 0.5, 3.0), (LIQ, 0.5, float("nan"))]
+    assert not compute_reward(rows(spec)).bcc_forms_first
+
+
+def test_b2_missing_at_lowest_temperature_fails_rule_3():
+    spec = ideal()
+    spec[373.15] = [(BCC, 1.0, 3.0)]
+    result = compute_reward(rows(spec))
+    assert result.bcc_b2_exist and not result.b2_room_temp
+    assert result.reward == pytest.approx(-10 - 0.005)
+
+
+def test_b2_below_presence_threshold_does_not_count():
+    spec = ideal()
+    spec[373.15] = [(BCC, 0.991, 3.0), (B2, 0.009, 2.99)]
+    result = compute_reward(rows(spec))
+    assert not result.b2_room_temp
+    assert result.min_lattice_mismatch_A == pytest.approx(0.005)  # only the 773 K pair counts
+
+
+@pytest.mark.parametrize(
+    "others, violated",
+    [([0.05, 0.05], False), ([0.10], False), ([0.06, 0.05], True), ([0.1000001], True)],
+)
+def test_other_solid_phases_exactly_ten_percent_passes(others, violated):
+    spec = ideal()
+    rest = 1.0 - sum(others)
+    spec[773.15] = [(BCC, rest / 2, 3.01), (B2, rest / 2, 3.005)] + [(OTH, f, float("nan")) for f in others]
+    result = compute_reward(rows(spec))
+    assert result.others_exceed_10 is violated
+    assert result.reward == pytest.approx(-(1.0 if violated else 0.0) - 0.005)
+
+
+def test_liquid_is_not_an_other_phase():
+    spec = ideal()
+    spec[1773.15] = [(BCC, 0.2, 3.03), (LIQ, 0.8, float("nan"))]
+    assert not compute_reward(rows(spec)).others_exceed_10
+
+
+def test_mismatch_is_minimum_over_all_bcc_b2_set_pairs():
+    spec = ideal()
+    spec[773.15] = [(BCC, 0.3, 3.2), (BCC, 0.3, 3.003), (B2, 0.2, 3.0), (B2, 0.2, 2.9)]
+    assert compute_reward(rows(spec)).min_lattice_mismatch_A == pytest.approx(0.003)
+    spec[373.15] = [(BCC, 0.6, 3.0), (B2, 0.4, 3.0)]
+    assert compute_reward(rows(spec)).min_lattice_mismatch_A == pytest.approx(0.0)
+
+
+def test_worst_reward_is_a_stated_number():
+    spec = {373.15: [(OTH, 1.0, float("nan"))], 2273.15: [(LIQ, 1.0, float("nan"))]}
+    cfg = RewardConfig()
+    result = compute_reward(rows(spec), cfg)
+    assert result.reward == pytest.approx(cfg.worst_reward) == pytest.approx(-1121.0)
+
+
+def test_weights_are_configurable():
+    spec = {373.15: [(B2, 1.0, 2.9)], 1273.15: [(BCC, 1.0, 3.0)]}
+    cfg = RewardConfig(weight_bcc_b2_exist=5.0, mismatch_cap=1.0)
+    assert compute_reward(rows(spec), cfg).reward == pytest.approx(-6.0)
+
+
+def test_empty_table_is_an_error():
+    with pytest.raises(ValueError, match="empty"):
+        compute_reward(rows({}))
