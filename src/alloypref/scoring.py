@@ -266,7 +266,7 @@ def score_triples(
             return
         rewards = pd.DataFrame(done_rows + new_rows, columns=REWARDS_SCHEMA.names)
         write_parquet(rewards, Path(checkpoint_dir) / "rewards.parquet", REWARDS_SCHEMA)
-        tables = _concat_tables(done_tables + new_tables)
+        tables = concat_tables(done_tables + new_tables)
         write_parquet(tables, Path(checkpoint_dir) / "phase_tables.parquet", SCORED_TABLES_SCHEMA)
 
     def group_key(key: tuple) -> tuple:
@@ -317,15 +317,16 @@ def score_triples(
     order = {cid: i for i, cid in enumerate(triples["candidate_id"].astype(str))}
     rewards = pd.DataFrame(done_rows + new_rows, columns=REWARDS_SCHEMA.names)
     rewards = rewards.sort_values("candidate_id", key=lambda s: s.map(order)).reset_index(drop=True)
-    tables = _concat_tables(done_tables + new_tables)
+    tables = concat_tables(done_tables + new_tables)
     return rewards, tables
 
 
-def _concat_tables(tables: list[pd.DataFrame]) -> pd.DataFrame:
+def concat_tables(tables: list[pd.DataFrame], schema: pa.Schema = SCORED_TABLES_SCHEMA) -> pd.DataFrame:
+    """Concatenate tables of one schema (columns in its order); the empty table when there are none."""
     tables = [t for t in tables if not t.empty]
     if not tables:
-        return SCORED_TABLES_SCHEMA.empty_table().to_pandas()
-    return pd.concat(tables, ignore_index=True)[SCORED_TABLES_SCHEMA.names]
+        return schema.empty_table().to_pandas()
+    return pd.concat(tables, ignore_index=True)[schema.names]
 
 
 def score_file(

@@ -1,0 +1,20 @@
+# AlloyPref workflow. Each stage lives in rules/<stage>.smk; the science lives in src/alloypref.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/score.smk"
+
+
+rule all:
+    input:
+        expand("results/scores/{source}/rewards.parquet", source=SOURCES),
+        expand("results/scores/{source}/phase_tables.parquet", source=SOURCES),
