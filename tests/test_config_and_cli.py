@@ -1,0 +1,55 @@
+"""Config validation names the culprit; the one-candidate command prints a table and a reward."""
+
+import pytest
+
+from alloypref import config as config_module
+from alloypref.cli import main
+
+from .conftest import DATA, REPO
+
+
+def test_defaults_fill_an_empty_config():
+    cfg = config_module.load(None)
+    assert cfg["calphad"]["pycalphad"]["pdens"] == 20
+    assert [d["name"] for d in cfg["calphad"]["databases"]] == ["mc_ni", "cost507"]
+    settings = config_module.calphad_settings(cfg)
+    assert len(settings.temperatures_K) == 24
+    assert settings.reward.worst_reward == -1121.0
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ({"calphad": {"pycalphad": {"pdens": 0}}}, "calphad.pycalphad.pdens"),
+        ({"calphad": {"min_coverage": 2}}, "calphad.min_coverage"),
+        ({"reward": {"weight_bcc_b2_exist": "high"}}, "reward.weight_bcc_b2_exist"),
+        ({"calphad": {"databases": [{"name": "x", "path": "x.tdb", "phase_roles": {"BCC_A2": "bcc"}}]}}, "calphad.databases.0.phase_roles.BCC_A2"),
+        ({"scoring": {"shards": 2, "shard": 3}}, "scoring"),
+    ],
+)
+def test_bad_config_names_the_key(override, key):
+    with pytest.raises(config_module.ConfigError, match=key.replace(".", r"\.")):
+        config_module.load(None, override)
+
+
+def test_shipped_configs_validate():
+    config_module.load(REPO / "config" / "config.yaml")
+
+
+def test_cli_scores_one_candidate(tmp_path, capsys):
+    cfg = tmp_path / "nial.yaml"
+    cfg.write_text(
+        f"calphad:\n  cache_dir: {tmp_path / 'cache'}\n  temperatures_K: [373.15, 1273.15]\n"
+        f"  databases:\n    - name: nial\n      path: {DATA / 'NI_AL_DUPIN_2001.TDB'}\n"
+        "      phase_roles: {BCC_A2: bcc_like, BCC_B2: bcc_like, LIQUID: liquid}\n"
+    )
+    code = main(["score", "Ni", "NiAl", "60", "--config", str(cfg)])
+    out = capsys.readouterr().out
+    assert "database nial" in out
+    assert "BCC_B2#1" in out and "reward" in out
+    assert code in (0, 1)
+
+
+def test_cli_reports_a_bad_formula(capsys):
+    assert main(["score", "Xx2", "NiAl", "30"]) == 2
+    assert "Xx2" in capsys.readouterr().err
