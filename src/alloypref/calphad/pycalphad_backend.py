@@ -3,13 +3,14 @@
 ``equilibrium()`` recompiles every Gibbs-energy function on each call unless models and phase
 records are passed in. Here they are built once per (database, element set), kept in a bounded
 in-memory LRU (a compiled 8-element system holds ~5 GB) and pickled on disk, so a later process
-loads them in well under a second.
+loads them in well under a second. The sampled energy grid of a system depends on the temperatures
+but not on the composition, so it too is computed once per system and reused by every candidate.
 
 Two pycalphad pitfalls are handled (see ``shared/tdb/README.md``):
 
 * disappearing BCC: :func:`alloypref.calphad.databases.apply_bcc_fix` at load time;
-* missed ordering: where a composition set of an orderable BCC phase is present, the temperature is
-  solved again at a finer point density (``pdens_fine``) and the lower Gibbs energy is kept.
+* missed ordering: every temperature is solved again with the orderable BCC phases sampled at a
+  finer point density (``pdens_fine``) and the lower Gibbs energy is kept.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ import numpy as np
 import pandas as pd
 import pycalphad
 import symengine
-from pycalphad import equilibrium
+from pycalphad import calculate
 from pycalphad import variables as v
 from pycalphad.codegen.phase_record_factory import PhaseRecordFactory
+from pycalphad.core.eqsolver import _solve_eq_at_conditions
+from pycalphad.core.starting_point import starting_point
 from pycalphad.core.utils import filter_phases, instantiate_models, unpack_species
 
 from alloypref.calphad.backend import CalphadError
@@ -56,8 +59,8 @@ class PycalphadSettings:
     Attributes:
         pdens: points per degree of freedom of the global-minimisation grid (pycalphad default 60;
             10-20 gave the same phase sets on the cases compared, at a fraction of the cost).
-        pdens_fine: second, finer point density used where an orderable BCC set is present, to
-            catch ordered states the coarse grid misses; 0 disables the second solve.
+        pdens_fine: point density of the orderable BCC phases in a second solve (the other phases
+            keep ``pdens``), to catch ordered states the coarse grid misses; 0 disables it.
         fine_grid_min_gain_J_per_mol: the fine-grid answer replaces the coarse one only when its
             molar Gibbs energy is lower by more than this (J/mol). On mc_ni the missed ordered state
             of the paper's Ti33Mo67 + AlVFe example is 480-660 J/mol lower at 1523-1673 K; on COST507
@@ -70,8 +73,6 @@ class PycalphadSettings:
             Real B2 sets show 0.3-1.0 and disordered ones ~0; 0.1 sits in the gap and counts the
             partial order (0.2-0.3) COST507 shows near the solidus as ordered. Thermo-Calc users
             (the paper's authors) used 0.05.
-        fully_liquid: liquid mole fraction from which a temperature counts as fully liquid; the
-            higher temperatures of the grid are then recorded as liquid without being solved.
         max_systems_in_memory: compiled systems kept in memory (LRU).
     """
 
@@ -80,7 +81,6 @@ class PycalphadSettings:
     pressure_Pa: float = 101325.0
     order_threshold: float = 0.1
     fine_grid_min_gain_J_per_mol: float = 50.0
-    fully_liquid: float = 0.9999
     max_systems_in_memory: int = 2
 
 
@@ -142,6 +142,12 @@ class CompiledSystem:
     models: dict
     phase_records: object
     site_fraction_layout: dict[str, list[list[str]]] = field(default_factory=dict)
+    grids: dict = field(default_factory=dict)  # (temperatures, "coarse"/"fine") -> sampled grid
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["grids"] = {}  # large and cheap to rebuild; never pickled
+        return state
 
 
 def _versions() -> str:
@@ -247,37 +253,83 @@ class PycalphadBackend:
         """Compile every callback once (an equimolar point), so the disk cache holds them."""
         equimolar = {e: 1.0 / len(system.elements) for e in system.elements}
         try:
-            self._solve(system, equimolar, 1000.0, self.settings.pdens)
+            self._solve(system, equimolar, (1000.0,), "coarse")
         except Exception as exc:  # compilation happened even if this point failed
             log.debug("warm-up equilibrium failed: %s", exc)
+        system.grids.clear()  # grids are rebuilt per temperature grid, never pickled
 
     # -- equilibria ------------------------------------------------------------------------
-    def _solve(self, system: CompiledSystem, composition: Mapping[str, float], temperature: float, pdens: int):
-        conditions = {v.N: 1.0, v.P: self.settings.pressure_Pa, v.T: float(temperature)}
+    def orderable_phases(self, system: CompiledSystem) -> list[str]:
+        """``bcc_like`` phases with two equal leading sublattices: where ordering can be missed."""
+        spec = self.specs[system.database]
+        return [
+            name
+            for name in system.phases
+            if spec.role(name) == PhaseRole.BCC_LIKE and _equal_sites(system.models[name].site_ratios)
+        ]
+
+    def _grid(self, system: CompiledSystem, temperatures: tuple[float, ...], kind: str):
+        """The sampled energy surface of every phase at every temperature (composition-free).
+
+        It depends only on the system, the temperatures and the point densities, so it is computed
+        once per system and temperature grid and reused for every candidate of that element set:
+        this is where most of a plain ``equilibrium()`` call's time goes.
+        """
+        key = (temperatures, kind)
+        if key not in system.grids:
+            pdens: int | dict[str, int] = self.settings.pdens
+            if kind == "fine":
+                pdens = {name: self.settings.pdens for name in system.phases}
+                pdens.update({name: self.settings.pdens_fine for name in self.orderable_phases(system)})
+            system.grids[key] = calculate(
+                self.database(system.database),
+                system.components,
+                system.phases,
+                model=system.models,
+                phase_records=system.phase_records,
+                fake_points=True,
+                output="GM",
+                to_xarray=False,
+                T=list(temperatures),
+                P=self.settings.pressure_Pa,
+                N=1.0,
+                pdens=pdens,
+            )
+        return system.grids[key]
+
+    def _solve(self, system: CompiledSystem, composition: Mapping[str, float], temperatures: tuple[float, ...], kind: str):
+        """Equilibria at every temperature at once, from a cached grid.
+
+        This is what ``pycalphad.core.workspace.Workspace.recompute`` does (pycalphad 0.11.2),
+        with the grid taken from the cache instead of recomputed for every call.
+        """
+        grid = self._grid(system, temperatures, kind)
+        conditions = OrderedDict(
+            [
+                (v.N, np.array([1.0])),
+                (v.P, np.array([self.settings.pressure_Pa])),
+                (v.T, np.asarray(temperatures, dtype=float)),
+            ]
+        )
         # One element is dependent; its fraction is 1 - the others.
         for element in system.elements[:-1]:
-            conditions[v.X(element.upper())] = float(composition.get(element, 0.0))
-        return equilibrium(
-            self.database(system.database),
-            system.components,
-            system.phases,
-            conditions,
-            model=system.models,
-            phase_records=system.phase_records,
-            calc_opts={"pdens": pdens},
-        )
+            conditions[v.X(element.upper())] = np.array([float(composition.get(element, 0.0))])
+        factory = system.phase_records
+        start = starting_point(conditions, factory.state_variables, factory, grid)
+        return _solve_eq_at_conditions(start, factory, grid, list(conditions), factory.state_variables, False)
 
-    def _rows(self, system: CompiledSystem, result, temperature: float) -> tuple[list[dict], float]:
-        """Phase-table rows of one solved temperature, and its molar Gibbs energy (J/mol)."""
+    def _rows(
+        self,
+        system: CompiledSystem,
+        temperature: float,
+        names: np.ndarray,
+        amounts: np.ndarray,
+        site_fractions: np.ndarray,
+        compositions: np.ndarray,
+        components: list[str],
+    ) -> list[dict]:
+        """Phase-table rows of one solved temperature."""
         spec = self.specs[system.database]
-        names = np.atleast_1d(result.Phase.values.squeeze())
-        amounts = np.atleast_1d(result.NP.values.squeeze())
-        site_fractions = np.atleast_2d(result.Y.values.squeeze())
-        compositions = np.atleast_2d(result.X.values.squeeze())
-        gibbs = float(np.asarray(result.GM.values).squeeze())
-        components = [str(c) for c in result.component.values]
-        if not np.isfinite(gibbs) or not np.any(np.isfinite(amounts)):
-            raise CalphadError(f"no converged equilibrium at {temperature:.2f} K")
         rows: list[dict] = []
         counts: dict[str, int] = {}
         for vertex, raw_name in enumerate(names):
@@ -320,9 +372,7 @@ class PycalphadBackend:
             else:
                 row["structure"] = Structure.OTHER
             rows.append(row)
-        if not rows:
-            raise CalphadError(f"no phase found at {temperature:.2f} K")
-        return rows, gibbs
+        return rows
 
     @staticmethod
     def _sublattice_fractions(layout: list[list[str]], values: np.ndarray) -> list[dict[str, float]]:
@@ -332,66 +382,61 @@ class PycalphadBackend:
             index += len(species)
         return out
 
-    def _has_orderable_bcc(self, system: CompiledSystem, rows: list[dict]) -> bool:
-        spec = self.specs[system.database]
-        for row in rows:
-            name = row["phase"].split("#")[0]
-            if spec.role(name) == PhaseRole.BCC_LIKE and _equal_sites(system.models[name].site_ratios):
-                return True
-        return False
-
-    def solve_temperature(
-        self, system: CompiledSystem, composition: Mapping[str, float], temperature: float
-    ) -> list[dict]:
-        """Rows at one temperature: coarse grid, then the fine grid where an orderable BCC set is present."""
-        try:
-            rows, gibbs = self._rows(system, self._solve(system, composition, temperature, self.settings.pdens), temperature)
-        except CalphadError:
-            raise
-        except Exception as exc:
-            raise CalphadError(f"pycalphad failed at {temperature:.2f} K: {type(exc).__name__}: {exc}") from exc
-        if self.settings.pdens_fine and self._has_orderable_bcc(system, rows):
-            try:
-                fine_rows, fine_gibbs = self._rows(
-                    system, self._solve(system, composition, temperature, self.settings.pdens_fine), temperature
-                )
-            except Exception as exc:  # keep the coarse answer; the fine grid is a refinement
-                log.debug("fine-grid solve failed at %.2f K: %s", temperature, exc)
-            else:
-                if fine_gibbs < gibbs - self.settings.fine_grid_min_gain_J_per_mol:
-                    rows = fine_rows
-        return rows
+    @staticmethod
+    def _per_temperature(result, n_temperatures: int) -> dict[str, np.ndarray]:
+        """Result arrays reshaped to (temperature, vertex[, ...]); every other condition is single."""
+        phases = np.asarray(result.Phase)
+        n_vertex = phases.shape[-1]
+        return {
+            "Phase": phases.reshape(n_temperatures, n_vertex),
+            "NP": np.asarray(result.NP, dtype=float).reshape(n_temperatures, n_vertex),
+            "Y": np.asarray(result.Y, dtype=float).reshape(n_temperatures, n_vertex, -1),
+            "X": np.asarray(result.X, dtype=float).reshape(n_temperatures, n_vertex, -1),
+            "GM": np.asarray(result.GM, dtype=float).reshape(n_temperatures),
+        }
 
     def phase_table(
         self, composition: Mapping[str, float], temperatures_K: Sequence[float], database: str
     ) -> pd.DataFrame:
-        """Fig. 9 table, solved from the lowest temperature up; stops at the first fully liquid one."""
+        """Fig. 9 table at every temperature.
+
+        All temperatures are solved at once on the coarse grid and, where the system has an
+        orderable BCC phase, again on a grid that is fine for that phase only; per temperature the
+        fine answer is kept when its Gibbs energy is lower by more than
+        ``fine_grid_min_gain_J_per_mol``.
+        """
         composition = {e.capitalize(): float(x) for e, x in composition.items() if x > 0}
         system = self.system(database, composition)
+        temperatures = tuple(sorted({float(t) for t in temperatures_K}))
+        n = len(temperatures)
+        try:
+            passes = [self._per_temperature(self._solve(system, composition, temperatures, "coarse"), n)]
+            if self.settings.pdens_fine and self.orderable_phases(system):
+                passes.append(self._per_temperature(self._solve(system, composition, temperatures, "fine"), n))
+        except Exception as exc:
+            raise CalphadError(f"pycalphad failed: {type(exc).__name__}: {exc}") from exc
+        components = list(system.phase_records.nonvacant_elements)
         rows: list[dict] = []
-        temperatures = sorted(float(t) for t in temperatures_K)
         for index, temperature in enumerate(temperatures):
-            try:
-                step = self.solve_temperature(system, composition, temperature)
-            except CalphadError as exc:
-                raise CalphadError(exc.reason, phase_table(rows)) from exc
+            chosen = passes[0]
+            if len(passes) > 1:
+                coarse_gibbs, fine_gibbs = passes[0]["GM"][index], passes[1]["GM"][index]
+                if not np.isfinite(coarse_gibbs) or (
+                    np.isfinite(fine_gibbs) and fine_gibbs < coarse_gibbs - self.settings.fine_grid_min_gain_J_per_mol
+                ):
+                    chosen = passes[1]
+            step = self._rows(
+                system,
+                temperature,
+                chosen["Phase"][index],
+                chosen["NP"][index],
+                chosen["Y"][index],
+                chosen["X"][index],
+                components,
+            )
+            if not np.isfinite(chosen["GM"][index]) or not step:
+                raise CalphadError(f"no converged equilibrium at {temperature:.2f} K", phase_table(rows))
             rows.extend(step)
-            liquid = sum(r["mole_fraction"] for r in step if r["structure"] == Structure.LIQUID)
-            if liquid >= self.settings.fully_liquid:
-                for higher in temperatures[index + 1 :]:
-                    rows.append(
-                        {
-                            "temperature_K": higher,
-                            "phase": "LIQUID#1",
-                            "structure": Structure.LIQUID,
-                            "mole_fraction": 1.0,
-                            "is_ordered": False,
-                            "order_parameter": float("nan"),
-                            "lattice_parameter_A": float("nan"),
-                            "status": "assumed_liquid",
-                        }
-                    )
-                break
         return phase_table(rows)
 
 

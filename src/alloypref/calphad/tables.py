@@ -12,8 +12,7 @@ column                        dtype     meaning
 ``is_ordered``                bool      ordered B2 (two-sublattice site fractions differ) or B2 by definition
 ``order_parameter``           float64   max_i |y'_i - y''_i| over the two BCC sublattices; NaN if none
 ``lattice_parameter_A``       float64   estimated cubic lattice parameter (Å); NaN for non-BCC/B2
-``status``                    string    ``ok``, ``assumed_liquid`` (above the first fully liquid
-                                        temperature, not computed) or a failure reason
+``status``                    string    ``ok``; other values are reserved for per-row failures
 ============================  ========  ==========================================================
 
 Scoring adds the candidate's ``candidate_id`` in front when it writes tables of many candidates.
