@@ -5,7 +5,8 @@ authors' 24-temperature grid.
 
 * project: :func:`alloypref.scoring.score_triples` with a fresh backend and an empty cache folder
   (cold: every compiled system is built in the run), then again with the disk cache warm in a new
-  backend (what a second shard or a rerun sees).
+  backend (what a second shard or a rerun sees), and warm without the fine-grid pass (to show what
+  the missed-ordering fix costs).
 * naive: what a pycalphad user writes: one ``equilibrium()`` call per candidate over the whole grid,
   no models or phase records passed in, nothing reused. It is timed on ``--naive-per-set``
   candidates of each element set and scaled per candidate (said in the output).
@@ -90,12 +91,21 @@ def main() -> None:
         score_triples(triples, warm, options)
         project_warm = time.perf_counter() - start
 
+        start = time.perf_counter()
+        no_fine = PycalphadBackend([MC_NI], PycalphadSettings(pdens_fine=0), cache)
+        score_triples(triples, no_fine, options)
+        project_no_fine = time.perf_counter() - start
+
         dbf = load_database(MC_NI, cache)
     n = len(triples)
     print(f"candidates: {n} in {len(ELEMENT_SETS)} element sets; grid: {len(DEFAULT_TEMPERATURES_K)} temperatures")
     print(f"statuses: {rewards['status'].value_counts().to_dict()}")
     print(f"project (cold cache): {project_cold:.1f} s, {n / project_cold:.3f} candidates/s, {project_cold / n:.2f} s/candidate")
     print(f"project (warm cache): {project_warm:.1f} s, {n / project_warm:.3f} candidates/s, {project_warm / n:.2f} s/candidate")
+    print(
+        f"project (warm cache, no fine-grid pass, i.e. without the missed-ordering fix): {project_no_fine:.1f} s, "
+        f"{project_no_fine / n:.2f} s/candidate"
+    )
 
     naive_seconds = []
     for s, (bcc, b2) in enumerate(ELEMENT_SETS):

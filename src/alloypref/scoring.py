@@ -112,7 +112,7 @@ class CandidateTimeout(CalphadError):
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
+def time_limit(seconds: float) -> Iterator[None]:
     """Raise :class:`CandidateTimeout` after ``seconds`` (main thread on POSIX; else no limit)."""
     usable = seconds and seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not usable:
@@ -286,7 +286,7 @@ def score_triples(
             first["database"], first["coverage"] = database, float(coverage)
             first["low_coverage"] = bool(coverage < options.min_coverage)
             try:
-                with _time_limit(options.timeout_s):
+                with time_limit(options.timeout_s):
                     table = backend.phase_table(master, options.temperatures_K, database)
                 breakdown = compute_reward(table, options.reward)
                 first.update(breakdown.as_dict())

@@ -31,6 +31,7 @@ from pycalphad import calculate
 from pycalphad import variables as v
 from pycalphad.codegen.phase_record_factory import PhaseRecordFactory
 from pycalphad.core.eqsolver import _solve_eq_at_conditions
+from pycalphad.core.light_dataset import LightDataset
 from pycalphad.core.starting_point import starting_point
 from pycalphad.core.utils import filter_phases, instantiate_models, unpack_species
 
@@ -50,6 +51,10 @@ from alloypref.calphad.tables import PhaseRole, Structure, phase_table
 from alloypref.io import atomic_write_bytes
 
 log = logging.getLogger(__name__)
+
+#: Bump when :class:`CompiledSystem` or :class:`PicklablePhaseRecordFactory` changes shape: part of
+#: the disk-cache key, so old pickles are never loaded into new code.
+SYSTEM_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,10 @@ class CompiledSystem:
         state["grids"] = {}  # large and cheap to rebuild; never pickled
         return state
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.grids = {}
+
 
 def _versions() -> str:
     return f"pycalphad{pycalphad.__version__}-symengine{symengine.__version__}"
@@ -201,7 +210,7 @@ class PycalphadBackend:
         phase_hash = hashlib.sha256(",".join(phases).encode()).hexdigest()[:12]
         s = self.settings
         return (
-            f"{database}-{spec.content_hash}-{'-'.join(elements)}-ph{phase_hash}-{DATABASE_FIX_VERSION}-"
+            f"{database}-{spec.content_hash}-{'-'.join(elements)}-ph{phase_hash}-{DATABASE_FIX_VERSION}-sys{SYSTEM_FORMAT}-"
             f"{_versions()}-pdens{s.pdens}-{s.pdens_fine}"
         )
 
@@ -297,18 +306,29 @@ class PycalphadBackend:
             )
         return system.grids[key]
 
-    def _solve(self, system: CompiledSystem, composition: Mapping[str, float], temperatures: tuple[float, ...], kind: str):
-        """Equilibria at every temperature at once, from a cached grid.
+    def _solve(
+        self,
+        system: CompiledSystem,
+        composition: Mapping[str, float],
+        temperatures: tuple[float, ...],
+        kind: str,
+        subset: Sequence[int] | None = None,
+    ):
+        """Equilibria at every temperature (or the ``subset`` of their indices) at once, from a cached grid.
 
         This is what ``pycalphad.core.workspace.Workspace.recompute`` does (pycalphad 0.11.2),
         with the grid taken from the cache instead of recomputed for every call.
         """
         grid = self._grid(system, temperatures, kind)
+        solved = np.asarray(temperatures, dtype=float)
+        if subset is not None:
+            grid = _take_temperatures(grid, list(subset))
+            solved = solved[list(subset)]
         conditions = OrderedDict(
             [
                 (v.N, np.array([1.0])),
                 (v.P, np.array([self.settings.pressure_Pa])),
-                (v.T, np.asarray(temperatures, dtype=float)),
+                (v.T, solved),
             ]
         )
         # One element is dependent; its fraction is 1 - the others.
@@ -400,44 +420,63 @@ class PycalphadBackend:
     ) -> pd.DataFrame:
         """Fig. 9 table at every temperature.
 
-        All temperatures are solved at once on the coarse grid and, where the system has an
-        orderable BCC phase, again on a grid that is fine for that phase only; per temperature the
-        fine answer is kept when its Gibbs energy is lower by more than
+        All temperatures are solved at once on the coarse grid; the temperatures whose answer has a
+        set of an orderable BCC phase are solved again on a grid that is fine for those phases
+        only, and the fine answer is kept where its Gibbs energy is lower by more than
         ``fine_grid_min_gain_J_per_mol``.
         """
         composition = {e.capitalize(): float(x) for e, x in composition.items() if x > 0}
         system = self.system(database, composition)
         temperatures = tuple(sorted({float(t) for t in temperatures_K}))
         n = len(temperatures)
+        orderable = set(self.orderable_phases(system))
         try:
-            passes = [self._per_temperature(self._solve(system, composition, temperatures, "coarse"), n)]
-            if self.settings.pdens_fine and self.orderable_phases(system):
-                passes.append(self._per_temperature(self._solve(system, composition, temperatures, "fine"), n))
+            coarse = self._per_temperature(self._solve(system, composition, temperatures, "coarse"), n)
+            chosen = {index: coarse for index in range(n)}
+            # The fine pass only where the coarse answer has a set of an orderable BCC phase.
+            refine = [i for i in range(n) if orderable.intersection(map(str, coarse["Phase"][i]))]
+            if self.settings.pdens_fine and refine:
+                fine = self._per_temperature(
+                    self._solve(system, composition, temperatures, "fine", subset=refine), len(refine)
+                )
+                for position, index in enumerate(refine):
+                    coarse_gibbs, fine_gibbs = coarse["GM"][index], fine["GM"][position]
+                    gain = self.settings.fine_grid_min_gain_J_per_mol
+                    if not np.isfinite(coarse_gibbs) or (np.isfinite(fine_gibbs) and fine_gibbs < coarse_gibbs - gain):
+                        chosen[index] = {key: values[position : position + 1] for key, values in fine.items()}
+                        chosen[index]["_row"] = 0
         except Exception as exc:
             raise CalphadError(f"pycalphad failed: {type(exc).__name__}: {exc}") from exc
         components = list(system.phase_records.nonvacant_elements)
         rows: list[dict] = []
         for index, temperature in enumerate(temperatures):
-            chosen = passes[0]
-            if len(passes) > 1:
-                coarse_gibbs, fine_gibbs = passes[0]["GM"][index], passes[1]["GM"][index]
-                if not np.isfinite(coarse_gibbs) or (
-                    np.isfinite(fine_gibbs) and fine_gibbs < coarse_gibbs - self.settings.fine_grid_min_gain_J_per_mol
-                ):
-                    chosen = passes[1]
+            arrays = chosen[index]
+            row = arrays.get("_row", index)
             step = self._rows(
                 system,
                 temperature,
-                chosen["Phase"][index],
-                chosen["NP"][index],
-                chosen["Y"][index],
-                chosen["X"][index],
+                arrays["Phase"][row],
+                arrays["NP"][row],
+                arrays["Y"][row],
+                arrays["X"][row],
                 components,
             )
-            if not np.isfinite(chosen["GM"][index]) or not step:
+            if not np.isfinite(arrays["GM"][row]) or not step:
                 raise CalphadError(f"no converged equilibrium at {temperature:.2f} K", phase_table(rows))
             rows.extend(step)
         return phase_table(rows)
+
+
+def _take_temperatures(grid, indices: list[int]):
+    """A copy of a pycalphad ``LightDataset`` grid holding only the temperatures at ``indices``."""
+    data_vars = {}
+    for name, (dims, values) in grid.data_vars.items():
+        if "T" in dims:
+            values = np.take(values, indices, axis=list(dims).index("T"))
+        data_vars[name] = (dims, values)
+    coords = dict(grid.coords)
+    coords["T"] = np.asarray(grid.coords["T"])[indices]
+    return LightDataset(data_vars, coords, dict(grid.attrs))
 
 
 def _equal_sites(site_ratios) -> bool:
