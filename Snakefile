@@ -11,10 +11,12 @@ validate(config, "config/schemas/config.schema.yaml")
 
 
 include: "rules/common.smk"
+include: "rules/design_space.smk"
 include: "rules/score.smk"
 
 
 rule all:
     input:
+        "results/design_space/sft_triples.parquet",
         expand("results/scores/{source}/rewards.parquet", source=SOURCES),
         expand("results/scores/{source}/phase_tables.parquet", source=SOURCES),

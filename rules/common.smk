@@ -34,3 +34,10 @@ def triples_input(wildcards):
     if wildcards.source == "example":
         return config["scoring"]["triples"]
     raise ValueError(f"unknown source {wildcards.source!r}")
+
+
+scattergather:
+    curate=config["design_space"]["filter"]["shards"],
+
+
+DESIGN_SPACE_CODE = code_version("composition.py", "design_space.py", "calphad", "config.py", "scoring.py")

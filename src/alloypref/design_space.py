@@ -228,8 +228,9 @@ def candidates_table(
         "b2_seeds": int(((table.kind == "b2") & (table.source == "seed")).sum()),
         "duplicates_removed": before - len(table),
     }
-    for n in sorted(table.n_elements.unique()):
-        counts[f"bcc_{n}_elements"] = int(((table.kind == "bcc") & (table.n_elements == n)).sum())
+    bcc_sizes = table.loc[table.kind == "bcc", "n_elements"]
+    for n in sorted(bcc_sizes.unique()):
+        counts[f"bcc_{n}_elements"] = int((bcc_sizes == n).sum())
     return table, counts
 
 
@@ -404,3 +405,44 @@ def sft_triples(
                 }
             )
     return pd.DataFrame(rows, columns=SFT_SCHEMA.names)
+
+
+def read_seed_list(path: str | None) -> list[str]:
+    """Formulas from a text file (one per line, ``#`` starts a comment); none for a null path."""
+    if not path:
+        return []
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise DesignSpaceError(f"config key design_space.seed_lists: file {path} not found")
+    formulas = []
+    for line in file.read_text().splitlines():
+        text = line.split("#", 1)[0].strip()
+        if text:
+            formulas.append(text)
+    return formulas
+
+
+def curated_lists(filtered: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """The kept BCC and B2 candidates and the counts of the filter step."""
+    kept = filtered[filtered["keep"]]
+    bcc = kept[kept["kind"] == "bcc"].reset_index(drop=True)
+    b2 = kept[kept["kind"] == "b2"].reset_index(drop=True)
+    counts = {
+        "bcc_candidates": int((filtered["kind"] == "bcc").sum()),
+        "b2_candidates": int((filtered["kind"] == "b2").sum()),
+        "bcc_kept": len(bcc),
+        "b2_kept": len(b2),
+        "failed": int((filtered["status"] == "failed").sum()),
+        "invalid": int((filtered["status"] == "invalid").sum()),
+        "low_coverage": int((filtered["coverage"] < 0.5).sum()),
+    }
+    return bcc, b2, counts
+
+
+def roles_from_config(config: Mapping, available_elements: Iterable[str]) -> ElementRoles:
+    """Element roles of a validated config, restricted to the design-space elements that a
+    configured database covers."""
+    roles = ElementRoles.from_config(config["element_roles"])
+    return roles.restricted_to(available_elements, config["design_space"]["elements"])

@@ -56,3 +56,15 @@ def read_parquet(path: Path, schema: pa.Schema | None = None) -> pd.DataFrame:
         if missing:
             raise ValueError(f"{path}: missing columns {missing} (expected {schema.names})")
     return frame
+
+
+def split_contiguous(frame: pd.DataFrame, n_shards: int, sort_by: list[str]) -> list[pd.DataFrame]:
+    """Sort by ``sort_by`` and cut into ``n_shards`` contiguous pieces whose sizes differ by at most 1.
+
+    Sorting by element set keeps candidates that share a compiled CALPHAD system in one shard.
+    """
+    if n_shards < 1:
+        raise ValueError(f"number of shards must be >= 1, got {n_shards}")
+    ordered = frame.sort_values(sort_by, kind="stable")
+    bounds = [(len(ordered) * i) // n_shards for i in range(n_shards + 1)]
+    return [ordered.iloc[bounds[i] : bounds[i + 1]].reset_index(drop=True) for i in range(n_shards)]

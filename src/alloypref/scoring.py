@@ -53,7 +53,7 @@ import pyarrow as pa
 from alloypref.calphad.backend import CalphadBackend, CalphadError
 from alloypref.calphad.tables import PHASE_TABLE_SCHEMA
 from alloypref.composition import FormulaError, canonical_formula, master_from_text, rounded
-from alloypref.io import read_parquet, write_parquet
+from alloypref.io import read_parquet, split_contiguous, write_parquet
 from alloypref.reward import RewardConfig, compute_reward
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,6 @@ def split_triples(triples: pd.DataFrame, n_shards: int) -> list[pd.DataFrame]:
     Candidates of one element set share a compiled system, so keeping them together saves
     compilations; sizes differ by at most one row.
     """
-    if n_shards < 1:
-        raise ValueError(f"number of shards must be >= 1, got {n_shards}")
 
     def element_key(row) -> str:
         try:
@@ -168,9 +166,8 @@ def split_triples(triples: pd.DataFrame, n_shards: int) -> list[pd.DataFrame]:
             return "~invalid"
 
     keys = [element_key(row) for row in triples.itertuples(index=False)]
-    ordered = triples.assign(_key=keys).sort_values(["_key", "candidate_id"], kind="stable").drop(columns="_key")
-    bounds = [(len(ordered) * i) // n_shards for i in range(n_shards + 1)]
-    return [ordered.iloc[bounds[i] : bounds[i + 1]].reset_index(drop=True) for i in range(n_shards)]
+    shards = split_contiguous(triples.assign(_key=keys), n_shards, ["_key", "candidate_id"])
+    return [shard.drop(columns="_key") for shard in shards]
 
 
 def _base_row(triple, options: ScoringOptions) -> dict:

@@ -1,0 +1,34 @@
+"""Rule enumerate_triples: curated lists -> the SFT dataset (prompt, completion) and its counts."""
+
+import json
+
+from _common import setup_logging, validated_config
+
+from alloypref.design_space import FILTER_SCHEMA, SFT_SCHEMA, sft_triples
+from alloypref.io import atomic_write_text, read_parquet, write_parquet
+
+log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
+cfg = validated_config(snakemake)  # noqa: F821
+design = cfg["design_space"]
+bcc = read_parquet(snakemake.input.bcc, FILTER_SCHEMA)  # noqa: F821
+b2 = read_parquet(snakemake.input.b2, FILTER_SCHEMA)  # noqa: F821
+with open(snakemake.input.enumeration) as handle:  # noqa: F821
+    elements = json.load(handle)["elements"]  # the design space's elements, named in the prompt
+volume = design["volume"]
+triples = sft_triples(
+    list(bcc["formula"]),
+    list(b2["formula"]),
+    elements,
+    per_pair=volume["per_pair"],
+    scheme=volume["scheme"],
+    mean=volume["mean"],
+    sd=volume["sd"],
+    low=volume["low"],
+    high=volume["high"],
+    seed=cfg["seed"],
+    template=design["prompt_template"],
+)
+counts = {"bcc": len(bcc), "b2": len(b2), "pairs": len(bcc) * len(b2), "triples": len(triples), "elements": elements}
+write_parquet(triples, snakemake.output.triples, SFT_SCHEMA)  # noqa: F821
+atomic_write_text(snakemake.output.counts, json.dumps(counts, indent=2))  # noqa: F821
+log.info("SFT triples: %s", counts)
