@@ -1,5 +1,6 @@
 """The Snakemake workflow: lint, env files, scatter count, and a tiny real run."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def test_every_conda_env_a_rule_names_exists_and_parses():
 
 def test_set_scatter_changes_the_shard_files():
     text = run(["-n", "--forceall", "--set-scatter", "score=3"]).stdout
-    assert "3-of-3.rewards.parquet" in text and "2-of-2" not in text
+    assert "3-of-3.rewards.parquet" in text and "example/shards/2-of-2" not in text
 
 
 def copy_workflow(tmp_path: Path) -> Path:
@@ -65,6 +66,14 @@ def test_tiny_end_to_end_run_and_resume(tmp_path):
     assert (work / "results/benchmarks/score/example/1-of-2.tsv").is_file()
     tables = pd.read_parquet(work / "results/scores/example/phase_tables.parquet")
     assert set(tables.candidate_id) == {"nial_a", "nial_b", "nial_dup"}
+    # the design space: 2 pure + 5 binary BCC and 1 B2 enumerated; counts written beside the outputs
+    enumeration = json.loads((work / "results/design_space/enumeration_counts.json").read_text())
+    assert enumeration["bcc_enumerated"] == 7 and enumeration["b2_enumerated"] == 1
+    curated = json.loads((work / "results/design_space/curation_counts.json").read_text())
+    assert curated["b2_kept"] == 1  # NiAl is B2 at 1273 K on mc_ni
+    sft = pd.read_parquet(work / "results/design_space/sft_triples.parquet")
+    assert len(sft) == 3 * curated["bcc_kept"] * curated["b2_kept"]
+    assert sft.completion.str.match(r"^<BCC>\w+</BCC><B2>\w+</B2><B2 Volume>\d+\.\d\d</B2 Volume>$").all()
     # nothing to do on a second run
     again = run(["--cores", "2", "--configfile", "tests/config/config.yaml", "-n"], cwd=work)
     assert "Nothing to be done" in again.stdout + again.stderr
