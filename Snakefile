@@ -12,7 +12,10 @@ validate(config, "config/schemas/config.schema.yaml")
 
 include: "rules/common.smk"
 include: "rules/design_space.smk"
+include: "rules/train.smk"
+include: "rules/sample.smk"
 include: "rules/score.smk"
+include: "rules/pairs.smk"
 
 
 rule all:

@@ -2,12 +2,18 @@
 import hashlib
 from pathlib import Path
 
-# Sources of triples to score. The example triples come from config scoring.triples.
-SOURCES = ["example"]
+# Models of the registry ({model} wildcard) and the sources of scored triples: each model's SFT and
+# DPO samples ({model}-sft, {model}-dpo) and the example triples of config scoring.triples.
+MODELS = list(config["models"])
+STAGES = ["sft", "dpo"]
+MODEL_SOURCES = [f"{model}-{stage}" for model in MODELS for stage in STAGES]
+SOURCES = MODEL_SOURCES + ["example"]
 
 
 wildcard_constraints:
-    source="[A-Za-z0-9_]+",
+    model="[A-Za-z0-9_]+",
+    stage="sft|dpo",
+    source="[A-Za-z0-9_]+(-sft|-dpo)?",
 
 
 scattergather:
@@ -30,10 +36,26 @@ SCORER_CODE = code_version("composition.py", "reward.py", "scoring.py", "calphad
 
 
 def triples_input(wildcards):
-    """The triples a source is scored from."""
+    """The triples a source is scored from: a model's samples, or the example triples."""
     if wildcards.source == "example":
         return config["scoring"]["triples"]
-    raise ValueError(f"unknown source {wildcards.source!r}")
+    model, _, stage = wildcards.source.rpartition("-")
+    if model in MODELS and stage in STAGES:
+        return f"results/samples/{model}/{stage}.parquet"
+    raise ValueError(f"unknown source {wildcards.source!r}: expected 'example' or <model>-sft / <model>-dpo")
+
+
+def model_resources(wildcards):
+    """GPU models ask for the one local GPU (profiles/default caps gpu=1) or a cluster GPU."""
+    return 1 if config["models"][wildcards.model].get("gpu") else 0
+
+
+def model_for_stage(wildcards):
+    """The trained model a sampling job reads."""
+    return f"results/models/{wildcards.model}/{wildcards.stage}"
+
+
+LM_CODE = code_version("lm", "design_space.py", "config.py")
 
 
 scattergather:

@@ -1,0 +1,81 @@
+"""Direct preference optimisation with TRL's ``DPOTrainer`` (beta = 0.5, one epoch by default).
+
+Reference model = the SFT model, never the base model:
+
+* tiny (full weights): the SFT model is loaded twice, once trainable and once as the frozen reference;
+* LoRA models: the SFT adapter is loaded trainable on the base model and passed without a
+  reference; TRL 1.16 then copies that adapter into a frozen ``ref`` adapter and computes the
+  reference log-probabilities with it (the adapter loaded twice). Disabling the adapter would give
+  the base model as reference, which is wrong; :func:`reference_is_sft` checks this.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from alloypref.lm.curves import logging_callback
+from alloypref.lm.registry import ModelSpec, load_trained
+from alloypref.lm.sft import common_training_arguments, split_eval
+
+log = logging.getLogger(__name__)
+
+
+def make_dpo_trainer(spec: ModelSpec, sft_dir: Path, pairs: pd.DataFrame, work_dir: Path, seed: int, eval_fraction: float = 0.05):
+    """A ready ``DPOTrainer`` continuing from the SFT model in ``sft_dir``."""
+    import torch
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    torch.set_num_threads(spec.threads)
+    tokenizer, model = load_trained(spec, sft_dir, trainable=True)
+    ref_model = None if spec.uses_lora else load_trained(spec, sft_dir)[1]
+    train, evaluation = split_eval(pairs[["prompt", "chosen", "rejected"]], eval_fraction, seed)
+    args = DPOConfig(**common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None), beta=spec.dpo.beta)
+    return DPOTrainer(
+        model=model,
+        ref_model=ref_model,
+        args=args,
+        train_dataset=Dataset.from_pandas(train, preserve_index=False),
+        eval_dataset=Dataset.from_pandas(evaluation, preserve_index=False) if evaluation is not None else None,
+        processing_class=tokenizer,
+        callbacks=[logging_callback("dpo")],
+    )
+
+
+def reference_is_sft(trainer) -> bool:
+    """True when the trainer's reference is a copy of the SFT weights (not the base model)."""
+    import torch
+
+    model = trainer.model
+    if trainer.ref_model is not None:
+        reference = dict(trainer.ref_model.named_parameters())
+        return all(torch.equal(p, reference[n]) for n, p in model.named_parameters() if n in reference)
+    config = getattr(model, "peft_config", {})
+    if "ref" not in config:
+        return False
+    for name, param in model.named_parameters():
+        if ".default." in name:
+            if not torch.equal(param, model.get_parameter(name.replace(".default.", ".ref."))):
+                return False
+    return True
+
+
+def train_dpo(spec: ModelSpec, sft_dir: Path, pairs: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05):
+    """Run DPO and save the model (tiny) or the trained adapter (LoRA) with its tokenizer."""
+    if pairs.empty:
+        raise ValueError(f"model {spec.name}: no preference pairs; sample more or lower pairs.top_fraction")
+    trainer = make_dpo_trainer(spec, sft_dir, pairs, work_dir, seed, eval_fraction)
+    if not reference_is_sft(trainer):
+        raise RuntimeError(f"model {spec.name}: the DPO reference is not the SFT model")
+    trainer.train()
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if spec.uses_lora:
+        trainer.model.save_pretrained(str(output_dir), selected_adapters=["default"])
+    else:
+        trainer.save_model(str(output_dir))
+    trainer.processing_class.save_pretrained(str(output_dir))
+    return trainer.state.log_history

@@ -1,0 +1,85 @@
+"""Preference pairs from scored samples (Appendix A.4).
+
+Samples are ranked by reward; the top ``top_fraction`` (25 %) of all samples are the chosen
+candidates, each paired with ``k`` rejected samples drawn without replacement from the samples with
+a strictly lower reward (``min(k, available)``, so ties never form a pair). A sample that failed in
+the solver or sits below the database-coverage threshold is never chosen — the model must not learn
+the solver's blind spots — but may be rejected, as may unparseable text (it carries the worst reward).
+
+Pairs table: prompt, chosen, rejected (texts), chosen_reward, rejected_reward (Eq. 1),
+chosen_id, rejected_id, chosen_database, rejected_database.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+PAIRS_SCHEMA = pa.schema(
+    [
+        ("prompt", pa.string()),
+        ("chosen", pa.string()),
+        ("rejected", pa.string()),
+        ("chosen_reward", pa.float64()),
+        ("rejected_reward", pa.float64()),
+        ("chosen_id", pa.string()),
+        ("rejected_id", pa.string()),
+        ("chosen_database", pa.string()),
+        ("rejected_database", pa.string()),
+    ]
+)
+
+
+def scored_samples(samples: pd.DataFrame, rewards: pd.DataFrame, worst_reward: float) -> pd.DataFrame:
+    """Samples joined with their rewards; samples that were not scored get the worst reward."""
+    joined = samples.merge(
+        rewards[["candidate_id", "reward", "status", "low_coverage", "database"]].rename(columns={"status": "score_status"}),
+        on="candidate_id",
+        how="left",
+    )
+    joined["reward"] = joined["reward"].fillna(worst_reward)
+    joined["score_status"] = joined["score_status"].fillna("unscored")
+    joined["low_coverage"] = joined["low_coverage"].fillna(True).astype(bool)
+    joined["database"] = joined["database"].fillna("")
+    return joined
+
+
+def build_pairs(scored: pd.DataFrame, top_fraction: float = 0.25, k: int = 100, seed: int = 0) -> pd.DataFrame:
+    """Chosen/rejected pairs (see module doc); ``scored`` needs candidate_id, prompt, text, reward,
+    score_status, low_coverage, database."""
+    if not 0 < top_fraction <= 1:
+        raise ValueError(f"config key pairs.top_fraction must be in (0, 1], got {top_fraction}")
+    if k < 1:
+        raise ValueError(f"config key pairs.k must be >= 1, got {k}")
+    rng = np.random.default_rng(seed)
+    ranked = scored.sort_values(["reward", "candidate_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    n_top = int(math.floor(top_fraction * len(ranked)))
+    rewards = ranked["reward"].to_numpy()
+    rows = []
+    for index in range(n_top):
+        chosen = ranked.iloc[index]
+        if chosen["score_status"] != "ok" or bool(chosen["low_coverage"]):
+            continue
+        lower = np.flatnonzero(rewards < chosen["reward"])
+        if lower.size == 0:
+            continue
+        picks = rng.choice(lower, size=min(k, lower.size), replace=False)
+        for pick in picks:
+            rejected = ranked.iloc[pick]
+            rows.append(
+                {
+                    "prompt": chosen["prompt"],
+                    "chosen": chosen["text"],
+                    "rejected": rejected["text"],
+                    "chosen_reward": float(chosen["reward"]),
+                    "rejected_reward": float(rejected["reward"]),
+                    "chosen_id": chosen["candidate_id"],
+                    "rejected_id": rejected["candidate_id"],
+                    "chosen_database": chosen["database"],
+                    "rejected_database": rejected["database"],
+                }
+            )
+    return pd.DataFrame(rows, columns=PAIRS_SCHEMA.names)

@@ -1,0 +1,240 @@
+"""Model registry: what each configured model is, and how it is built or loaded.
+
+Two sources:
+
+* ``tiny`` — the embedded default: a Llama-architecture model built from a ``LlamaConfig`` and
+  trained from scratch (full weights) with the formula tokenizer of :mod:`alloypref.lm.tokenizer`.
+* ``local`` — a Hugging Face model folder on disk (LLaMA-3.1-8B, Gemma-2-9B, OLMo-2-7B in the
+  paper). It is fine-tuned with LoRA; missing special tokens and the tags are added and the
+  embeddings resized. No model hub is reachable, so anything that is not a local folder is refused.
+
+bitsandbytes (8-bit loading), bf16 and CUDA are used only when configured *and* available; a CPU
+run never imports bitsandbytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ModelError(ValueError):
+    """A model that cannot be built or loaded; the message names the model and the reason."""
+
+
+@dataclass(frozen=True)
+class TinyArchitecture:
+    """Size of the embedded Llama model (parameters scale ~ layers * hidden^2)."""
+
+    hidden_size: int = 128
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    intermediate_size: int = 384
+    max_position_embeddings: int = 512
+    vocab_size: int = 512  # BPE vocabulary to train (the model's embedding follows the tokenizer)
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    r: int = 8
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """One training stage (SFT or DPO). Learning rate is per step; lengths in tokens."""
+
+    epochs: float = 1.0
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    gradient_accumulation_steps: int = 1
+    max_length: int = 256
+    warmup_steps: float = 0  # steps, or a fraction of all steps when below 1
+    logging_steps: int = 5
+    beta: float = 0.5  # DPO only
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    n: int = 128
+    temperature: float = 1.0
+    top_p: float = 1.0
+    batch_size: int = 64
+    max_new_tokens: int = 40
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One entry of ``models:`` in config; ``name`` is the ``{model}`` wildcard."""
+
+    name: str
+    source: str  # "tiny" or "local"
+    path: str | None = None
+    tiny: TinyArchitecture = field(default_factory=TinyArchitecture)
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    load_in_8bit: bool = False
+    bf16: bool = False
+    trust_remote_code: bool = False
+    threads: int = 1
+    sft: TrainSettings = field(default_factory=TrainSettings)
+    dpo: TrainSettings = field(default_factory=lambda: TrainSettings(learning_rate=5e-5, batch_size=16))
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+
+    @property
+    def uses_lora(self) -> bool:
+        return self.source == "local"
+
+    @classmethod
+    def from_config(cls, name: str, entry: dict[str, Any]) -> ModelSpec:
+        def sub(kind, key):
+            return kind(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in entry.get(key, {}).items()})
+
+        if entry["source"] == "local" and not entry.get("path"):
+            raise ModelError(f"config key models.{name}.path: a local model needs the path of its folder")
+        return cls(
+            name=name,
+            source=entry["source"],
+            path=entry.get("path"),
+            tiny=sub(TinyArchitecture, "tiny"),
+            lora=sub(LoraSettings, "lora"),
+            load_in_8bit=bool(entry.get("load_in_8bit", False)),
+            bf16=bool(entry.get("bf16", False)),
+            trust_remote_code=bool(entry.get("trust_remote_code", False)),
+            threads=int(entry.get("threads", 1)),
+            sft=sub(TrainSettings, "sft"),
+            dpo=sub(TrainSettings, "dpo"),
+            sampling=sub(SamplingSettings, "sampling"),
+        )
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def use_bf16(spec: ModelSpec) -> bool:
+    """bf16 only when configured and a CUDA device supports it."""
+    if not spec.bf16 or not cuda_available():
+        return False
+    import torch
+
+    return torch.cuda.is_bf16_supported()
+
+
+def check_local_folder(spec: ModelSpec) -> Path:
+    """The model folder, or a clear error: no hub is reachable, so ids are not downloadable."""
+    path = Path(spec.path or "")
+    if not path.is_dir():
+        raise ModelError(
+            f"model {spec.name!r}: {spec.path!r} is not a local folder. No model hub is reachable from this "
+            "pipeline; download the model elsewhere and set models.<name>.path to its folder."
+        )
+    if not (path / "config.json").is_file():
+        raise ModelError(f"model {spec.name!r}: {path} has no config.json; is it a Hugging Face model folder?")
+    return path
+
+
+def build_tiny_model(spec: ModelSpec, tokenizer, seed: int):
+    """A freshly initialised Llama-architecture model sized by ``spec.tiny`` (fp32)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    arch = spec.tiny
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=arch.hidden_size,
+        num_hidden_layers=arch.num_hidden_layers,
+        num_attention_heads=arch.num_attention_heads,
+        num_key_value_heads=arch.num_attention_heads,
+        intermediate_size=arch.intermediate_size,
+        max_position_embeddings=arch.max_position_embeddings,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(seed)
+    return LlamaForCausalLM(config)
+
+
+def _quantization_config(spec: ModelSpec):
+    if not spec.load_in_8bit:
+        return None
+    if not cuda_available():
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "model %s: load_in_8bit is set but CUDA is not available; loading full precision", spec.name
+        )
+        return None
+    from transformers import BitsAndBytesConfig  # imports bitsandbytes lazily, on CUDA only
+
+    return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def load_local_model(spec: ModelSpec, path: Path | None = None):
+    """Load tokenizer and model from a local folder (never a hub), adding missing tokens."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from alloypref.lm.tokenizer import ensure_formula_tokens
+
+    folder = Path(path) if path is not None else check_local_folder(spec)
+    tokenizer = AutoTokenizer.from_pretrained(
+        folder, local_files_only=True, trust_remote_code=spec.trust_remote_code
+    )
+    quantization = _quantization_config(spec)
+    kwargs: dict[str, Any] = {"local_files_only": True, "trust_remote_code": spec.trust_remote_code}
+    if quantization is not None:
+        kwargs["quantization_config"] = quantization
+        kwargs["device_map"] = "auto"
+    if use_bf16(spec):
+        kwargs["dtype"] = torch.bfloat16
+    model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    if ensure_formula_tokens(tokenizer):
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+    tokenizer.padding_side = "left"
+    for target in (model.config, model.generation_config):
+        target.pad_token_id = tokenizer.pad_token_id
+        target.bos_token_id = tokenizer.bos_token_id
+        target.eos_token_id = tokenizer.eos_token_id
+    if quantization is not None:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model)
+    return tokenizer, model
+
+
+def lora_config(spec: ModelSpec):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=spec.lora.r,
+        lora_alpha=spec.lora.alpha,
+        lora_dropout=spec.lora.dropout,
+        target_modules=list(spec.lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
+
+
+def load_trained(spec: ModelSpec, folder: Path, trainable: bool = False):
+    """Tokenizer and model saved by a training stage (full weights, or base + LoRA adapter)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelError(f"model {spec.name!r}: trained model folder {folder} does not exist")
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    if (folder / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        _, base = load_local_model(spec)
+        base.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        model = PeftModel.from_pretrained(base, folder, is_trainable=trainable)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
+    return tokenizer, model
