@@ -63,3 +63,17 @@ scattergather:
 
 
 DESIGN_SPACE_CODE = code_version("composition.py", "design_space.py", "calphad", "config.py", "scoring.py")
+
+
+_MODEL_BASE_KEYS = ["source", "path", "tiny", "lora", "load_in_8bit", "bf16", "trust_remote_code"]
+
+
+def model_params(*keys):
+    """The part of a model's config a rule depends on (so changing DPO settings does not rerun SFT)."""
+
+    def params(wildcards):
+        entry = config["models"][wildcards.model]
+        chosen = {key: entry.get(key) for key in _MODEL_BASE_KEYS + list(keys)}
+        return {"model": chosen, "seed": config["seed"], "training": config["training"]}
+
+    return params

@@ -15,7 +15,7 @@ rule sample:
         "results/benchmarks/sample/{model}-{stage}.tsv"
     params:
         code=LM_CODE,
-        spec=lambda wildcards: config["models"][wildcards.model],
+        settings=model_params("sft", "dpo", "sampling"),
     threads: lambda wildcards: config["models"][wildcards.model]["threads"]
     resources:
         gpu=model_resources,

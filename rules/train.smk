@@ -15,7 +15,7 @@ rule sft:
         "results/benchmarks/sft/{model}.tsv"
     params:
         code=LM_CODE,
-        spec=lambda wildcards: config["models"][wildcards.model],
+        settings=model_params("sft"),
         workdir=lambda wildcards: f"results/checkpoints/{wildcards.model}/sft",
     threads: lambda wildcards: config["models"][wildcards.model]["threads"]
     resources:
@@ -42,7 +42,7 @@ rule dpo:
         "results/benchmarks/dpo/{model}.tsv"
     params:
         code=LM_CODE,
-        spec=lambda wildcards: config["models"][wildcards.model],
+        settings=model_params("sft", "dpo"),
         workdir=lambda wildcards: f"results/checkpoints/{wildcards.model}/dpo",
     threads: lambda wildcards: config["models"][wildcards.model]["threads"]
     resources:

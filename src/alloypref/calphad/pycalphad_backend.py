@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pycalphad
 import symengine
-from pycalphad import calculate
+from pycalphad import calculate, equilibrium
 from pycalphad import variables as v
 from pycalphad.codegen.phase_record_factory import PhaseRecordFactory
 from pycalphad.core.eqsolver import _solve_eq_at_conditions
@@ -338,6 +338,23 @@ class PycalphadBackend:
         start = starting_point(conditions, factory.state_variables, factory, grid)
         return _solve_eq_at_conditions(start, factory, grid, list(conditions), factory.state_variables, False)
 
+    def _equilibrium(self, system: CompiledSystem, composition: Mapping[str, float], temperature: float):
+        """One temperature through ``pycalphad.equilibrium`` (pdens 60), for points the cached grids miss."""
+        conditions = {v.N: 1.0, v.P: self.settings.pressure_Pa, v.T: float(temperature)}
+        for element in system.elements[:-1]:
+            conditions[v.X(element.upper())] = float(composition.get(element, 0.0))
+        result = equilibrium(
+            self.database(system.database),
+            system.components,
+            system.phases,
+            conditions,
+            model=system.models,
+            phase_records=system.phase_records,
+            calc_opts={"pdens": 60},
+            to_xarray=False,
+        )
+        return result
+
     def _rows(
         self,
         system: CompiledSystem,
@@ -434,7 +451,11 @@ class PycalphadBackend:
             coarse = self._per_temperature(self._solve(system, composition, temperatures, "coarse"), n)
             chosen = {index: coarse for index in range(n)}
             # The fine pass only where the coarse answer has a set of an orderable BCC phase.
-            refine = [i for i in range(n) if orderable.intersection(map(str, coarse["Phase"][i]))]
+            refine = [
+                i
+                for i in range(n)
+                if orderable.intersection(map(str, coarse["Phase"][i])) or not np.isfinite(coarse["GM"][i])
+            ]
             if self.settings.pdens_fine and refine:
                 fine = self._per_temperature(
                     self._solve(system, composition, temperatures, "fine", subset=refine), len(refine)
@@ -445,6 +466,13 @@ class PycalphadBackend:
                     if not np.isfinite(coarse_gibbs) or (np.isfinite(fine_gibbs) and fine_gibbs < coarse_gibbs - gain):
                         chosen[index] = {key: values[position : position + 1] for key, values in fine.items()}
                         chosen[index]["_row"] = 0
+            # Last resort for a temperature neither pass converged at: pycalphad's own equilibrium()
+            # at its default point density (slower, but starts from a different grid).
+            for index in range(n):
+                arrays = chosen[index]
+                if not np.isfinite(arrays["GM"][arrays.get("_row", index)]):
+                    retry = self._per_temperature(self._equilibrium(system, composition, temperatures[index]), 1)
+                    chosen[index] = {**retry, "_row": 0}
         except Exception as exc:
             raise CalphadError(f"pycalphad failed: {type(exc).__name__}: {exc}") from exc
         components = list(system.phase_records.nonvacant_elements)

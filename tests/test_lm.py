@@ -1,0 +1,222 @@
+"""Language-model stages on tiny models: tokenizer, SFT, parsing, pairs, DPO, local loading."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alloypref.design_space import completion_text, prompt_text
+from alloypref.lm.pairs import build_pairs, scored_samples
+from alloypref.lm.registry import ModelError, ModelSpec, TinyArchitecture, TrainSettings, check_local_folder, load_trained
+from alloypref.lm.sampling import generate_texts, parse_generation, parse_samples
+from alloypref.lm.tokenizer import TAGS, build_formula_tokenizer
+
+PROMPT = prompt_text(["Al", "Mo", "Nb", "Ni", "Ti", "V"], "short")
+FORMULAS = [("Nb67Mo33", "NiAl"), ("Ti2Nb2Mo", "AlTiNi2"), ("MoV", "TiNi"), ("Nb", "NiAl"), ("NbTiV", "AlNi")]
+
+
+def sft_frame(repeats=8):
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(repeats):
+        for bcc, b2 in FORMULAS:
+            volume = round(float(rng.uniform(20, 70)), 2)
+            rows.append({"prompt": PROMPT, "completion": completion_text(bcc, b2, volume), "bcc": bcc, "b2": b2, "b2_volume_percent": volume})
+    return pd.DataFrame(rows)
+
+
+TINY = ModelSpec(
+    "tiny",
+    "tiny",
+    tiny=TinyArchitecture(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=300),
+    sft=TrainSettings(epochs=6, learning_rate=5e-3, batch_size=8, logging_steps=1, max_length=64),
+    dpo=TrainSettings(epochs=1, learning_rate=1e-3, batch_size=8, logging_steps=1, max_length=64),
+)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    frame = sft_frame()
+    return build_formula_tokenizer([PROMPT] + list(frame.completion), 300)
+
+
+@pytest.mark.parametrize("text", ["<BCC>Ti2Nb2Mo</BCC><B2>MnAl2Fe</B2><B2 Volume>61.65</B2 Volume>", "Nb67Mo33", "Al0.5Ni0.5", PROMPT])
+def test_tokenizer_round_trip(tokenizer, text, tmp_path):
+    ids = tokenizer(text)["input_ids"]
+    assert tokenizer.decode(ids) == text
+    tokenizer.save_pretrained(tmp_path)
+    from transformers import AutoTokenizer
+
+    again = AutoTokenizer.from_pretrained(tmp_path)
+    assert again.decode(again(text)["input_ids"]) == text
+
+
+def test_tokenizer_keeps_symbols_digits_and_tags_atomic(tokenizer):
+    tokens = tokenizer.convert_ids_to_tokens(tokenizer("<BCC>Ti2Nb2Mo</BCC><B2 Volume>51.45</B2 Volume>")["input_ids"])
+    assert tokens == ["<BCC>", "Ti", "2", "Nb", "2", "Mo", "</BCC>", "<B2 Volume>", "5", "1", ".", "4", "5", "</B2 Volume>"]
+    # tags are ordinary tokens: skipping special tokens keeps them
+    ids = tokenizer("<B2>NiAl</B2>")["input_ids"]
+    assert tokenizer.decode(ids, skip_special_tokens=True) == "<B2>NiAl</B2>"
+    assert set(TAGS).isdisjoint(tokenizer.all_special_tokens)
+    assert {tokenizer.pad_token, tokenizer.eos_token, tokenizer.bos_token, tokenizer.unk_token} == {"<pad>", "</s>", "<s>", "<unk>"}
+
+
+@pytest.mark.parametrize(
+    "text, status",
+    [
+        ("<BCC>TiV</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "ok"),
+        (" <BCC>TiV</BCC>\n<B2>NiAl</B2> <B2 Volume>34.8</B2 Volume>", "ok"),
+        ("<BCC>TiV</BCC><B2>NiAl</B2>", "unparseable"),
+        ("<BCC>TiV</BCC><B2>NiAl</B2><B2 Volume>3.4.8</B2 Volume>", "unparseable"),
+        ("<BCC>TiV</BCC><BCC>Nb</BCC><B2>NiAl</B2><B2 Volume>34</B2 Volume>", "unparseable"),
+        ("<BCC>TiRu</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "unknown_element"),
+        ("<BCC>Xq2</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "unknown_element"),
+        ("<BCC>Ti-V</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "invalid_formula"),
+        ("<BCC>TiV</BCC><B2>NiAl</B2><B2 Volume>134</B2 Volume>", "volume_out_of_range"),
+        ("", "unparseable"),
+    ],
+)
+def test_parse_generation(text, status):
+    assert parse_generation(text, ["Ti", "V", "Ni", "Al", "Nb"])["status"] == status
+
+
+def scored(rewards, statuses=None, low=None):
+    n = len(rewards)
+    frame = pd.DataFrame(
+        {
+            "candidate_id": [f"c{i:03d}" for i in range(n)],
+            "prompt": PROMPT,
+            "text": [f"t{i}" for i in range(n)],
+            "reward": rewards,
+            "score_status": statuses or ["ok"] * n,
+            "low_coverage": low or [False] * n,
+            "database": "mc_ni",
+        }
+    )
+    return frame
+
+
+def test_pairs_invariants():
+    rng = np.random.default_rng(3)
+    rewards = list(np.round(rng.normal(-100, 50, 40), 0))  # rounding makes ties
+    frame = scored(rewards)
+    pairs = build_pairs(frame, 0.25, 5, seed=1)
+    assert (pairs.chosen_reward > pairs.rejected_reward).all()
+    top = frame.sort_values(["reward", "candidate_id"], ascending=[False, True]).head(10)
+    expected = sum(min(5, int((frame.reward < r).sum())) for r in top.reward)
+    assert len(pairs) == expected
+    assert not pairs.duplicated(["chosen_id", "rejected_id"]).any()
+    assert pairs.equals(build_pairs(frame, 0.25, 5, seed=1))
+    assert not pairs.equals(build_pairs(frame, 0.25, 5, seed=2))
+
+
+def test_paper_scale_pair_count():
+    rewards = list(-np.arange(5000, dtype=float))  # all distinct
+    pairs = build_pairs(scored(rewards), 0.25, 100, seed=0)
+    assert len(pairs) == 125_000
+
+
+def test_ties_failures_and_low_coverage_are_never_chosen():
+    frame = scored([-1.0, -1.0, -1.0, -5.0, -1121.0, -1121.0, -2.0, -3.0], statuses=["failed", "ok", "ok", "ok", "invalid", "ok", "ok", "ok"],
+                   low=[False, True, False, False, False, False, False, False])
+    pairs = build_pairs(frame, 0.5, 10, seed=0)
+    assert set(pairs.chosen_id) == {"c002", "c006"}  # c000 failed, c001 low coverage; -3.0 is 5th
+    assert "c001" not in set(pairs.rejected_id) and "c000" not in set(pairs.rejected_id)  # ties with -1 never pair
+    assert "c004" in set(pairs.rejected_id)  # unparseable/invalid text may be rejected
+
+
+def test_unscored_samples_get_the_worst_reward():
+    samples = pd.DataFrame({"candidate_id": ["a", "b"], "prompt": PROMPT, "text": ["x", "y"]})
+    rewards = pd.DataFrame({"candidate_id": ["a"], "reward": [-2.0], "status": ["ok"], "low_coverage": [False], "database": ["mc_ni"]})
+    joined = scored_samples(samples, rewards, -1121.0)
+    assert joined.set_index("candidate_id").loc["b", "reward"] == -1121.0
+
+
+@pytest.fixture(scope="module")
+def sft_model(tmp_path_factory):
+    from alloypref.lm.sft import train_sft
+
+    out = tmp_path_factory.mktemp("sft")
+    history = train_sft(TINY, sft_frame(), out / "model", out / "work", seed=0, eval_fraction=0.0)
+    return out / "model", history
+
+
+def test_tiny_sft_lowers_the_loss(sft_model):
+    _, history = sft_model
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert len(losses) >= 4
+    assert np.mean(losses[-2:]) < 0.7 * np.mean(losses[:2])
+
+
+def test_sampling_is_seeded_and_every_text_is_kept(sft_model):
+    tokenizer, model = load_trained(TINY, sft_model[0])
+    first = generate_texts(model, tokenizer, PROMPT, 10, batch_size=4, seed=5)
+    again = generate_texts(model, tokenizer, PROMPT, 10, batch_size=4, seed=5)
+    other = generate_texts(model, tokenizer, PROMPT, 10, batch_size=4, seed=6)
+    assert first == again and first != other and len(first) == 10
+    samples = parse_samples(first, "tiny", "sft", PROMPT, ["Al", "Mo", "Nb", "Ni", "Ti", "V"])
+    assert len(samples) == 10 and samples.candidate_id.is_unique
+
+
+def test_dpo_step_writes_a_loadable_model_with_sft_reference(sft_model, tmp_path):
+    from alloypref.lm.dpo import make_dpo_trainer, reference_is_sft, train_dpo
+
+    rewards = [-(i + 1.0) for i in range(20)]
+    texts = [completion_text(*FORMULAS[i % 5], 30 + i) for i in range(20)]
+    frame = scored(rewards).assign(text=texts)
+    pairs = build_pairs(frame, 0.25, 4, seed=0)
+    trainer = make_dpo_trainer(TINY, sft_model[0], pairs, tmp_path / "work", seed=0, eval_fraction=0.0)
+    assert trainer.ref_model is not None and trainer.ref_model is not trainer.model
+    assert reference_is_sft(trainer)
+    history = train_dpo(TINY, sft_model[0], pairs, tmp_path / "dpo", tmp_path / "work2", seed=0, eval_fraction=0.0)
+    assert any("rewards/margins" in h for h in history)
+    tokenizer, model = load_trained(TINY, tmp_path / "dpo")
+    assert generate_texts(model, tokenizer, PROMPT, 2, batch_size=2, seed=0)
+
+
+def test_missing_local_model_fails_clearly():
+    spec = ModelSpec("llama", "local", path="meta-llama/Llama-3.1-8B")
+    with pytest.raises(ModelError, match="not a local folder.*No model hub"):
+        check_local_folder(spec)
+    with pytest.raises(ModelError, match="path"):
+        ModelSpec.from_config("llama", {"source": "local"})
+
+
+@pytest.fixture(scope="module")
+def local_llama(tmp_path_factory, tokenizer):
+    """A Hugging Face folder of a small Llama with a tokenizer that lacks pad and the tags."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("local-llama")
+    raw = Tokenizer(models.BPE(unk_token="<unk>"))
+    raw.pre_tokenizer = pre_tokenizers.Whitespace()
+    raw.train_from_iterator([PROMPT] * 3 + list(sft_frame().completion), trainers.BpeTrainer(vocab_size=200, special_tokens=["<unk>", "<s>", "</s>"]))
+    plain = PreTrainedTokenizerFast(tokenizer_object=raw, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+    plain.save_pretrained(folder)
+    config = LlamaConfig(vocab_size=len(plain), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+def test_local_folder_gets_missing_tokens_and_lora_keeps_the_sft_reference(local_llama, tmp_path):
+    from alloypref.lm.dpo import make_dpo_trainer, reference_is_sft
+    from alloypref.lm.registry import load_local_model
+    from alloypref.lm.sft import train_sft
+
+    spec = ModelSpec("local", "local", path=str(local_llama), sft=TINY.sft, dpo=TINY.dpo)
+    tokenizer, model = load_local_model(spec)
+    assert tokenizer.pad_token == "<pad>"
+    assert all(tag in tokenizer.get_vocab() for tag in TAGS)
+    assert model.get_input_embeddings().weight.shape[0] == len(tokenizer)
+    train_sft(spec, sft_frame(2), tmp_path / "sft", tmp_path / "work", seed=0, eval_fraction=0.0)
+    assert (tmp_path / "sft" / "adapter_config.json").is_file()
+    texts = [completion_text(*FORMULAS[i % 5], 30 + i) for i in range(12)]
+    pairs = build_pairs(scored([-(i + 1.0) for i in range(12)]).assign(text=texts), 0.25, 3, seed=0)
+    trainer = make_dpo_trainer(spec, tmp_path / "sft", pairs, tmp_path / "dpo-work", seed=0, eval_fraction=0.0)
+    assert trainer.ref_model is None and "ref" in trainer.model.peft_config
+    assert reference_is_sft(trainer)  # the copied SFT adapter, not the adapter-free base model
+    lora = [p for n, p in trainer.model.named_parameters() if ".default." in n and "lora_B" in n]
+    assert any(p.abs().sum() > 0 for p in lora)  # the SFT adapter was trained, so base != SFT
+    assert not math.isnan(float(sum(p.sum() for p in lora)))
