@@ -66,6 +66,7 @@ rule score:
 
 rule gather_scores:
     input:
+        triples="results/triples/{source}.parquet",
         rewards=gather.score("results/scores/{{source}}/shards/{scatteritem}.rewards.parquet"),
         tables=gather.score("results/scores/{{source}}/shards/{scatteritem}.phase_tables.parquet"),
     output:

@@ -74,6 +74,17 @@ def test_tiny_end_to_end_run_and_resume(tmp_path):
     sft = pd.read_parquet(work / "results/design_space/sft_triples.parquet")
     assert len(sft) == 3 * curated["bcc_kept"] * curated["b2_kept"]
     assert sft.completion.str.match(r"^<BCC>\w+</BCC><B2>\w+</B2><B2 Volume>\d+\.\d\d</B2 Volume>$").all()
+    # the language-model stages: SFT, samples, pairs, DPO, DPO samples, all scored
+    assert (work / "results/models/tiny/sft/config.json").is_file()
+    assert (work / "results/models/tiny/dpo/config.json").is_file()
+    assert (work / "results/models/tiny/sft_curves.png").is_file()
+    for stage in ("sft", "dpo"):
+        samples = pd.read_parquet(work / f"results/samples/tiny/{stage}.parquet")
+        assert len(samples) == 32
+        scored = pd.read_parquet(work / f"results/scores/tiny-{stage}/rewards.parquet")
+        assert list(scored.candidate_id) == list(samples.candidate_id)
+    pairs = pd.read_parquet(work / "results/pairs/tiny.parquet")
+    assert (pairs.chosen_reward > pairs.rejected_reward).all()
     # nothing to do on a second run
     again = run(["--cores", "2", "--configfile", "tests/config/config.yaml", "-n"], cwd=work)
     assert "Nothing to be done" in again.stdout + again.stderr
