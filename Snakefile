@@ -16,10 +16,12 @@ include: "rules/train.smk"
 include: "rules/sample.smk"
 include: "rules/score.smk"
 include: "rules/pairs.smk"
+include: "rules/provenance.smk"
 
 
 rule all:
     input:
+        "results/manifest.json",
         "results/design_space/sft_triples.parquet",
         expand("results/scores/{source}/rewards.parquet", source=SOURCES),
         expand("results/scores/{source}/phase_tables.parquet", source=SOURCES),

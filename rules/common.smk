@@ -1,5 +1,6 @@
 # Shared names and input functions of the workflow (no rules here).
 import hashlib
+import json
 from pathlib import Path
 
 # Models of the registry ({model} wildcard) and the sources of scored triples: each model's SFT and
@@ -77,3 +78,7 @@ def model_params(*keys):
         return {"model": chosen, "seed": config["seed"], "training": config["training"]}
 
     return params
+
+
+# Hash of the resolved config: the manifest is rewritten whenever the config changes.
+CONFIG_HASH = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()

@@ -88,3 +88,45 @@ def test_tiny_end_to_end_run_and_resume(tmp_path):
     # nothing to do on a second run
     again = run(["--cores", "2", "--configfile", "tests/config/config.yaml", "-n"], cwd=work)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def job_blocks(text: str, rule: str) -> list[str]:
+    """The dry-run blocks of one rule's jobs (each starts at its 'rule NAME:' line)."""
+    blocks = text.split("\n\n")
+    heads = (f"rule {rule}:", f"localrule {rule}:")
+    return [b for b in blocks if any(line.startswith(heads) for line in b.splitlines()[:2])]
+
+
+def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus():
+    result = run(["-n", "--profile", "profiles/slurm", "--workflow-profile", "none", "--configfile", "config/paper.yaml"])
+    text = result.stdout + result.stderr
+    assert "workflow specific profile" not in text  # the local gpu=1 cap is not inherited
+    for rule in ("sft", "dpo", "sample"):
+        blocks = job_blocks(text, rule)
+        assert blocks, rule
+        for block in blocks:
+            assert "gpu=1" in block and "gpu_model=a100" in block and "gres" not in block, block
+            assert "slurm_partition=gpu" in block
+    for block in job_blocks(text, "score") + job_blocks(text, "filter_candidates"):
+        assert "gpu=" not in block.replace("gpu=0", "") and "slurm_partition=cpu" in block
+        assert "mem_mb=" in block and "runtime=" in block
+    assert {"model=llama", "model=gemma", "model=olmo"} <= {w for w in ("model=llama", "model=gemma", "model=olmo") if w in text}
+    assert "model=tiny" not in text  # paper.yaml replaces, not extends, the default config
+
+
+def test_local_profile_caps_gpu_jobs():
+    result = run(["-n", "--configfile", "config/paper.yaml"])
+    assert "workflow specific profile profiles/default" in result.stdout + result.stderr
+    import yaml as _yaml
+
+    profile = _yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
+    assert "gpu=1" in profile["resources"]
+
+
+def test_slurm_profile_uses_resource_keys_not_sbatch_flags():
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    forbidden = ("--qos", "--gres", "--gpus", "--time", "--mem", "--partition", "--account", "-c ")
+    for rule, resources in profile["set-resources"].items():
+        extra = str(resources.get("slurm_extra", ""))
+        assert not any(flag in extra for flag in forbidden), rule
+        assert not ("gres" in resources and ("gpu" in resources or "gpu_model" in resources)), rule
