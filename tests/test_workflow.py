@@ -130,3 +130,49 @@ def test_slurm_profile_uses_resource_keys_not_sbatch_flags():
         extra = str(resources.get("slurm_extra", ""))
         assert not any(flag in extra for flag in forbidden), rule
         assert not ("gres" in resources and ("gpu" in resources or "gpu_model" in resources)), rule
+
+
+def test_killed_scoring_resumes_and_leaves_no_half_written_parquet(tmp_path):
+    """kill -9 the whole run mid-scoring; the rerun keeps finished shards and scored candidates."""
+    import os
+    import signal
+    import time
+
+    work = copy_workflow(tmp_path)
+    rows = ["candidate_id,bcc,b2,b2_volume_percent"]
+    volumes = [20 + 0.5 * i for i in range(40)]
+    rows += [f"k{i:03d},Nb{50 + (i % 2) * 25}Mo{50 - (i % 2) * 25},NiAl,{v}" for i, v in enumerate(volumes)]
+    (work / "tests/config/many.csv").write_text("\n".join(rows) + "\n")
+    config = yaml.safe_load((work / "tests/config/config.yaml").read_text())
+    config["scoring"] = {"triples": "tests/config/many.csv", "shards": 2, "checkpoint_every": 1}
+    config["calphad"]["temperatures_K"] = [373.15, 773.15, 1273.15, 1773.15, 2273.15]
+    (work / "kill.yaml").write_text(yaml.safe_dump(config))
+    target = "results/scores/example/rewards.parquet"
+    args = SNAKEMAKE + [target, "--cores", "1", "--configfile", "kill.yaml"]
+    process = subprocess.Popen(args, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    shards = work / "results/scores/example/shards"
+    deadline = time.time() + 300
+    killed_with = None
+    while time.time() < deadline and process.poll() is None:
+        checkpoints = list(shards.glob("*.rewards.parquet.checkpoint/rewards.parquet")) if shards.exists() else []
+        done = list(shards.glob("*-of-2.rewards.parquet")) if shards.exists() else []
+        if done and checkpoints and len(pd.read_parquet(checkpoints[0])) >= 3:
+            killed_with = {c.parent.name: len(pd.read_parquet(c)) for c in checkpoints}
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.2)
+    process.wait()
+    assert killed_with, "scoring finished before it could be killed"
+    finished = {p.name: p.stat().st_mtime_ns for p in shards.glob("*-of-2.rewards.parquet")}
+    assert len(finished) == 1  # one shard done, the other part-way
+    for parquet in (work / "results").rglob("*.parquet"):
+        pd.read_parquet(parquet)  # every file under its final name is complete
+    run([target, "--unlock", "--configfile", "kill.yaml"], cwd=work)  # what a user does after a kill -9
+    run([target, "--cores", "1", "--configfile", "kill.yaml"], cwd=work)
+    for name, mtime in finished.items():
+        assert (shards / name).stat().st_mtime_ns == mtime, f"finished shard {name} was recomputed"
+    logs = "".join(p.read_text() for p in (work / "results/logs/score/example").glob("*.log"))
+    assert "resuming:" in logs
+    rewards = pd.read_parquet(work / target)
+    assert len(rewards) == 40 and rewards.candidate_id.is_unique
+    assert list(rewards.candidate_id) == [f"k{i:03d}" for i in range(40)]
