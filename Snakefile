@@ -16,12 +16,12 @@ include: "rules/train.smk"
 include: "rules/sample.smk"
 include: "rules/score.smk"
 include: "rules/pairs.smk"
+include: "rules/evaluate.smk"
 include: "rules/provenance.smk"
 
 
 rule all:
     input:
-        "results/manifest.json",
-        "results/design_space/sft_triples.parquet",
+        "results/summary.md",
+        "results/metrics/table1.parquet",
         expand("results/scores/{source}/rewards.parquet", source=SOURCES),
-        expand("results/scores/{source}/phase_tables.parquet", source=SOURCES),

@@ -8,7 +8,10 @@ from pathlib import Path
 MODELS = list(config["models"])
 STAGES = ["sft", "dpo"]
 MODEL_SOURCES = [f"{model}-{stage}" for model in MODELS for stage in STAGES]
-SOURCES = MODEL_SOURCES + ["example"]
+EXTERNAL = list(config["baselines"]["external"])
+BASELINES = (["random"] if config["baselines"]["random"] else []) + EXTERNAL
+EVAL_SOURCES = MODEL_SOURCES + BASELINES  # what the metric tables compare
+SOURCES = EVAL_SOURCES + ["example"]  # everything that is scored
 
 
 wildcard_constraints:
@@ -40,6 +43,8 @@ def triples_input(wildcards):
     """The triples a source is scored from: a model's samples, or the example triples."""
     if wildcards.source == "example":
         return config["scoring"]["triples"]
+    if wildcards.source in BASELINES:
+        return f"results/baselines/{wildcards.source}.parquet"
     model, _, stage = wildcards.source.rpartition("-")
     if model in MODELS and stage in STAGES:
         return f"results/samples/{model}/{stage}.parquet"
@@ -57,6 +62,15 @@ def model_for_stage(wildcards):
 
 
 LM_CODE = code_version("lm", "design_space.py", "config.py")
+EVAL_CODE = code_version("evaluation", "baselines", "composition.py", "design_space.py", "lm")
+
+
+def random_n():
+    """As many random triples as the first model samples, unless baselines.random_n says otherwise."""
+    if config["baselines"]["random_n"]:
+        return config["baselines"]["random_n"]
+    first = next(iter(config["models"].values()))
+    return first.get("sampling", {}).get("n", 128)
 
 
 scattergather:

@@ -1,0 +1,106 @@
+"""Figures of the evaluation (PNG, matplotlib's Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    _plt().close(fig)
+
+
+def bars_with_intervals(frame: pd.DataFrame, label: str, path: Path, title: str, ylabel: str = "share") -> None:
+    """One bar per row of ``frame`` (columns label, share, low, high)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(frame) + 2), 3.4))
+    x = np.arange(len(frame))
+    err = np.vstack([frame["share"] - frame["low"], frame["high"] - frame["share"]])
+    ax.bar(x, frame["share"], yerr=np.nan_to_num(err), capsize=4, color="#4c72b0")
+    ax.set_xticks(x, frame[label], rotation=20, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def grouped_bars(frame: pd.DataFrame, group: str, series: str, path: Path, title: str, with_intervals: bool = True) -> None:
+    """Bars of ``share`` for each ``group`` (x axis) and ``series`` (colours), with 95 % intervals."""
+    plt = _plt()
+    groups = list(dict.fromkeys(frame[group]))
+    names = list(dict.fromkeys(frame[series]))
+    width = 0.8 / max(1, len(names))
+    fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(groups) * max(1, len(names)) * 0.6 + 2), 3.6))
+    for k, name in enumerate(names):
+        part = frame[frame[series] == name].set_index(group).reindex(groups)
+        x = np.arange(len(groups)) + k * width
+        err = None
+        if with_intervals and {"low", "high"} <= set(part.columns):
+            err = np.nan_to_num(np.vstack([part["share"] - part["low"], part["high"] - part["share"]]))
+        ax.bar(x, part["share"].fillna(0), width, yerr=err, capsize=3, label=name)
+    ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups, rotation=20, ha="right")
+    ax.set_ylabel("share")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def coverage_curves(curves: pd.DataFrame, path: Path) -> None:
+    """COV-R and COV-P against the cutoff, one line per source."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for source, part in curves.groupby("source"):
+        axes[0].plot(part["cutoff"], part["coverage_recall"], marker="o", label=source)
+        axes[1].plot(part["cutoff"], part["coverage_precision"], marker="o", label=source)
+    for ax, name in zip(axes, ("COV-R", "COV-P")):
+        ax.set_xlabel("cutoff (standardised Magpie distance)")
+        ax.set_ylabel(name)
+        ax.set_ylim(-0.02, 1.02)
+    axes[1].legend(fontsize=8)
+    _save(fig, path)
+
+
+def kl_bars(kl: pd.DataFrame, path: Path, title: str) -> None:
+    """Mean per-token KL by element symbol and for numbers."""
+    plt = _plt()
+    part = kl[kl["token_kind"].isin(["element", "number"])].sort_values("count", ascending=False)
+    fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(part) + 2), 3.2))
+    ax.bar(part["group"], part["mean_kl"], color="#dd8452")
+    for x, (value, count) in enumerate(zip(part["mean_kl"], part["count"])):
+        ax.text(x, value, str(count), ha="center", va="bottom", fontsize=7)
+    ax.set_ylabel("mean KL(DPO || SFT) per token")
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, title: str) -> None:
+    """Phase fraction against temperature for each candidate in ``rewards`` (one panel each)."""
+    plt = _plt()
+    n = max(1, len(rewards))
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.2), squeeze=False)
+    colours = {"BCC": "#4c72b0", "B2": "#c44e52", "LIQUID": "#8c8c8c", "OTHER": "#55a868"}
+    for ax, row in zip(axes[0], rewards.itertuples(index=False)):
+        table = tables[tables["candidate_id"] == row.candidate_id]
+        for phase, part in table.groupby("phase"):
+            structure = part["structure"].iloc[0]
+            ax.plot(part["temperature_K"], part["mole_fraction"], marker=".", color=colours.get(structure), label=f"{phase} ({structure})")
+        ax.set_title(f"{row.bcc} + {row.b2} @ {row.b2_volume_percent:g} %\nreward {row.reward:.3f} ({row.database})", fontsize=8)
+        ax.set_xlabel("T (K)")
+        ax.set_ylabel("mole fraction")
+        ax.set_ylim(-0.02, 1.02)
+        ax.legend(fontsize=6)
+    fig.suptitle(title)
+    _save(fig, path)

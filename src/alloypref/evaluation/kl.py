@@ -1,0 +1,71 @@
+"""Per-token KL(DPO || SFT) on element and number tokens (Appendix A.6, Table 3, Fig. 11).
+
+The SFT model's sampled continuations are teacher-forced through both models, trimmed at EOS; at each
+position the KL divergence sum_v p_DPO(v) (log p_DPO(v) - log p_SFT(v)) over the vocabulary is taken,
+and positions are grouped by what their token is part of: an element symbol (counted per element),
+a multi-digit number, or anything else. Both models must share a tokenizer (DPO continues from SFT).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+KL_SCHEMA_COLUMNS = ["group", "token_kind", "count", "mean_kl"]
+
+
+def token_kinds(text: str, offsets: Sequence[tuple[int, int]]) -> list[str]:
+    """For each token span, the element symbol it overlaps, ``number`` for a multi-digit number,
+    or ``other``."""
+    spans = []
+    for match in re.finditer(r"[A-Z][a-z]?|\d+(?:\.\d+)?", text):
+        token = match.group(0)
+        kind = token if token[0].isalpha() else ("number" if len(re.sub(r"\D", "", token)) > 1 else "other")
+        spans.append((match.start(), match.end(), kind))
+    kinds = []
+    for start, end in offsets:
+        kind = "other"
+        for s, e, k in spans:
+            if start < e and s < end:
+                kind = k
+                break
+        kinds.append(kind)
+    return kinds
+
+
+def per_token_kl(dpo_model, sft_model, tokenizer, prompt: str, continuations: Sequence[str]) -> pd.DataFrame:
+    """Rows (group, token_kind, count, mean_kl): per element symbol, ``number`` and ``other``."""
+    import torch
+
+    from alloypref.lm.tokenizer import TAGS
+
+    element_pattern = re.compile(r"^[A-Z][a-z]?$")
+    records: dict[str, list[float]] = {}
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    for model in (dpo_model, sft_model):
+        model.eval()
+    for text in continuations:
+        # only the formula part counts; tags are structure, not chemistry
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids = prompt_ids + encoded["input_ids"] + [tokenizer.eos_token_id]
+        inputs = torch.tensor([ids])
+        with torch.no_grad():
+            log_p = torch.log_softmax(dpo_model(inputs).logits[0].float(), dim=-1)
+            log_q = torch.log_softmax(sft_model(inputs).logits[0].float(), dim=-1)
+        # the distribution predicting token t sits at position t - 1
+        positions = range(len(prompt_ids) - 1, len(ids) - 1)
+        kl = (log_p.exp() * (log_p - log_q)).sum(-1).numpy()
+        kinds = token_kinds(text, encoded["offset_mapping"]) + ["eos"]
+        for position, kind in zip(positions, kinds):
+            token_text = tokenizer.decode([ids[position + 1]])
+            if token_text in TAGS:
+                kind = "tag"
+            records.setdefault(kind, []).append(float(kl[position]))
+    rows = []
+    for kind, values in sorted(records.items()):
+        token_kind = "element" if element_pattern.match(kind) else kind
+        rows.append({"group": kind, "token_kind": token_kind, "count": len(values), "mean_kl": float(np.mean(values))})
+    return pd.DataFrame(rows, columns=KL_SCHEMA_COLUMNS)

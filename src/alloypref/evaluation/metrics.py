@@ -1,0 +1,266 @@
+"""Table 1 metrics per source of triples (``shared/notes/evaluation.md`` pins each one down).
+
+Every triple is represented by its master composition x = (1 - f) x_BCC + f x_B2, the composition the
+reward is computed on. A source is a rewards table (``alloypref.scoring.REWARDS_SCHEMA``); a triple is
+*parsed* when its master composition could be formed (``master_composition != ""``).
+
+* validity — SMACT validity (CDVAE's ``smact_validity``, alloys allowed, ``smact14`` oxidation
+  states) of the master composition; unparsed triples are invalid. All elements here are metals, so
+  validity equals the parse rate unless a formula holds a non-metal.
+* coverage — standardised Magpie fingerprints; COV-R: share of reference points whose nearest
+  generated point is within ``cutoff``; COV-P: share of valid generated points whose nearest reference
+  point is within ``cutoff``; AMCD-R/P: the mean nearest distances (no cutoff). Reference: every
+  curated BCC x B2 pair mixed at f = ``reference_fraction`` (0.45, the mean of the volume distribution).
+* novelty — share of parsed triples farther than ``novelty_cutoff`` (2.0) from every known material:
+  the Materials Project subset matminer ships (47,737 entries studied for transport), pymatgen's
+  2,135 experimental compounds, and the curated BCC and B2 lists — restricted to compounds of >= 2
+  elements of the configured databases (curated entries of one element included). It is novelty
+  against that known set, not against all of the Materials Project.
+* unique@100 — of the first 100 parsed triples, the share of distinct (BCC, B2) keys, each formula
+  canonical as sorted (element, fraction rounded to 1e-3).
+* mean reward (unparsed = the worst reward), share meeting all four rules, mean database coverage and
+  share below the coverage threshold.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import tarfile
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from alloypref.composition import FormulaError, master_composition, parse_formula
+
+DEFAULT_CUTOFFS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0)
+
+METRICS_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("n", pa.int64()),
+        ("parse_rate", pa.float64()),
+        ("validity", pa.float64()),
+        ("coverage_recall", pa.float64()),
+        ("coverage_precision", pa.float64()),
+        ("amcd_recall", pa.float64()),
+        ("amcd_precision", pa.float64()),
+        ("novelty", pa.float64()),
+        ("mean_reward", pa.float64()),
+        ("all_rules", pa.float64()),
+        ("unique_at_100", pa.float64()),
+        ("mean_db_coverage", pa.float64()),
+        ("low_coverage_share", pa.float64()),
+    ]
+)
+
+
+def master_fractions(rewards: pd.DataFrame) -> list[dict[str, float] | None]:
+    """Master composition of each row (None when it could not be formed)."""
+    out = []
+    for row in rewards.itertuples(index=False):
+        if not row.master_composition:
+            out.append(None)
+            continue
+        try:
+            out.append(master_composition(parse_formula(row.bcc), parse_formula(row.b2), row.b2_volume_percent))
+        except FormulaError:
+            out.append(None)
+    return out
+
+
+def smact_valid(composition: Mapping[str, float] | None) -> bool:
+    """CDVAE's validity on an integer formula of the composition (1e-4 resolution)."""
+    if composition is None:
+        return False
+    if len(composition) == 1:
+        return True
+    from math import gcd
+
+    from pymatgen.core import Composition
+    from smact.screening import smact_validity
+
+    counts = {e: max(1, round(x * 10_000)) for e, x in composition.items()}
+    divisor = 0
+    for value in counts.values():
+        divisor = gcd(divisor, value)
+    formula = Composition({e: c // divisor for e, c in counts.items()})
+    try:
+        return bool(smact_validity(formula, use_pauling_test=True, include_alloys=True, oxidation_states_set="smact14"))
+    except (ZeroDivisionError, ValueError, KeyError):
+        return False
+
+
+def nearest_distances(a: np.ndarray, b: np.ndarray, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """(min over b for each a, min over a for each b) of Euclidean distances, in chunks."""
+    if len(a) == 0 or len(b) == 0:
+        return np.full(len(a), np.inf), np.full(len(b), np.inf)
+    to_b = np.full(len(a), np.inf)
+    to_a = np.full(len(b), np.inf)
+    b_sq = (b**2).sum(axis=1)
+    for start in range(0, len(a), chunk):
+        block = a[start : start + chunk]
+        d2 = (block**2).sum(axis=1)[:, None] + b_sq[None, :] - 2.0 * block @ b.T
+        d = np.sqrt(np.maximum(d2, 0.0))
+        to_b[start : start + chunk] = d.min(axis=1)
+        to_a = np.minimum(to_a, d.min(axis=0))
+    return to_b, to_a
+
+
+def coverage(generated: np.ndarray, reference: np.ndarray, cutoff: float) -> dict[str, float]:
+    """COV-R, COV-P at ``cutoff`` and AMCD-R/P (fingerprint distances, dimensionless)."""
+    gen_to_ref, ref_to_gen = nearest_distances(generated, reference)
+    if len(generated) == 0:
+        return {"coverage_recall": 0.0, "coverage_precision": 0.0, "amcd_recall": np.nan, "amcd_precision": np.nan}
+    return {
+        "coverage_recall": float((ref_to_gen <= cutoff).mean()),
+        "coverage_precision": float((gen_to_ref <= cutoff).mean()),
+        "amcd_recall": float(ref_to_gen.mean()),
+        "amcd_precision": float(gen_to_ref.mean()),
+    }
+
+
+def coverage_curve(generated: np.ndarray, reference: np.ndarray, cutoffs: Sequence[float] = DEFAULT_CUTOFFS) -> pd.DataFrame:
+    """COV-R and COV-P over cutoffs."""
+    gen_to_ref, ref_to_gen = nearest_distances(generated, reference)
+    return pd.DataFrame(
+        {
+            "cutoff": list(cutoffs),
+            "coverage_recall": [float((ref_to_gen <= c).mean()) if len(generated) else 0.0 for c in cutoffs],
+            "coverage_precision": [float((gen_to_ref <= c).mean()) if len(generated) else 0.0 for c in cutoffs],
+        }
+    )
+
+
+def reference_compositions(bcc: Sequence[str], b2: Sequence[str], fraction: float = 0.45) -> list[dict[str, float]]:
+    """Every curated BCC x B2 pair mixed at B2 fraction ``fraction``."""
+    bcc_parsed = [parse_formula(f) for f in bcc]
+    b2_parsed = [parse_formula(f) for f in b2]
+    return [master_composition(x, y, 100.0 * fraction) for x in bcc_parsed for y in b2_parsed]
+
+
+@lru_cache(maxsize=4)
+def _known_formulas() -> tuple[tuple[str, str], ...]:
+    """(formula, origin) of the shipped known sets (before restriction to the design space)."""
+    import matminer
+    import pymatgen.analysis.compatibility as compatibility
+
+    known = []
+    archive = os.path.join(os.path.dirname(matminer.__file__), "utils", "data_files", "mp_transport", "transport_database.tar.xz")
+    with tarfile.open(archive) as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith(".csv"))
+        table = pd.read_csv(tar.extractfile(member), usecols=["pretty_formula"])
+    known += [(f, "materials_project_transport_subset") for f in table["pretty_formula"].dropna().unique()]
+    path = os.path.join(list(compatibility.__path__)[0], "exp_compounds.json.gz")
+    with gzip.open(path, "rt") as handle:
+        known += [(entry["formula"], "pymatgen_experimental") for entry in json.load(handle)]
+    return tuple(known)
+
+
+def known_compositions(elements: Iterable[str], curated: Sequence[str] = ()) -> pd.DataFrame:
+    """The known set for novelty: compounds of >= 2 of ``elements``, plus the curated formulas."""
+    allowed = set(elements)
+    rows = []
+    for formula, origin in _known_formulas():
+        symbols = set(re.findall(r"[A-Z][a-z]?", formula))
+        if len(symbols) >= 2 and symbols <= allowed:
+            try:
+                rows.append({"formula": formula, "origin": origin, "composition": parse_formula(formula)})
+            except FormulaError:
+                continue
+    for formula in curated:
+        rows.append({"formula": formula, "origin": "curated", "composition": parse_formula(formula)})
+    return pd.DataFrame(rows, columns=["formula", "origin", "composition"])
+
+
+def canonical_key(formula: str) -> tuple[tuple[str, float], ...]:
+    fractions = parse_formula(formula)
+    return tuple(sorted((e, round(x, 3)) for e, x in fractions.items()))
+
+
+def unique_at(rewards: pd.DataFrame, n: int = 100) -> float:
+    """Share of distinct (BCC, B2) keys among the first ``n`` parsed triples."""
+    parsed = rewards[rewards["master_composition"] != ""].head(n)
+    if parsed.empty:
+        return 0.0
+    keys = {(canonical_key(r.bcc), canonical_key(r.b2)) for r in parsed.itertuples(index=False)}
+    return len(keys) / len(parsed)
+
+
+def source_metrics(
+    source: str,
+    rewards: pd.DataFrame,
+    reference_fp: np.ndarray,
+    known_fp: np.ndarray,
+    cutoff: float = 10.0,
+    novelty_cutoff: float = 2.0,
+    worst_reward: float = -1121.0,
+) -> tuple[dict, np.ndarray]:
+    """The Table 1 row of one source, and its parsed fingerprints (for curves)."""
+    from alloypref.evaluation.fingerprints import fingerprints
+
+    masters = master_fractions(rewards)
+    parsed = [m for m in masters if m is not None]
+    valid = [smact_valid(m) for m in masters]
+    generated_fp = fingerprints(parsed) if parsed else np.empty((0, reference_fp.shape[1]))
+    valid_fp = fingerprints([m for m, ok in zip(masters, valid) if ok and m is not None]) if any(valid) else generated_fp[:0]
+    cov = coverage(valid_fp, reference_fp, cutoff)
+    recall_cov = coverage(generated_fp, reference_fp, cutoff)
+    novelty = float((nearest_distances(generated_fp, known_fp)[0] > novelty_cutoff).mean()) if len(parsed) and len(known_fp) else np.nan
+    reward = rewards["reward"].fillna(worst_reward)
+    scored = rewards[rewards["database"] != ""]
+    row = {
+        "source": source,
+        "n": len(rewards),
+        "parse_rate": len(parsed) / len(rewards) if len(rewards) else 0.0,
+        "validity": float(np.mean(valid)) if len(valid) else 0.0,
+        "coverage_recall": recall_cov["coverage_recall"],
+        "coverage_precision": cov["coverage_precision"],
+        "amcd_recall": recall_cov["amcd_recall"],
+        "amcd_precision": cov["amcd_precision"],
+        "novelty": novelty,
+        "mean_reward": float(reward.mean()) if len(reward) else np.nan,
+        "all_rules": float(rewards["all_rules"].mean()) if len(rewards) else np.nan,
+        "unique_at_100": unique_at(rewards),
+        "mean_db_coverage": float(scored["coverage"].mean()) if len(scored) else np.nan,
+        "low_coverage_share": float(scored["low_coverage"].mean()) if len(scored) else np.nan,
+    }
+    return row, generated_fp
+
+
+TABLE1_COLUMNS = {
+    "source": "Source",
+    "parse_rate": "Parse rate",
+    "validity": "Validity",
+    "coverage_recall": "COV-R",
+    "coverage_precision": "COV-P",
+    "amcd_recall": "AMCD-R",
+    "amcd_precision": "AMCD-P",
+    "novelty": "Novelty",
+    "mean_reward": "Mean reward",
+    "all_rules": "All 4 rules",
+    "unique_at_100": "Unique pairs @100",
+    "mean_db_coverage": "DB coverage",
+}
+
+
+def markdown_table(frame: pd.DataFrame, columns: Mapping[str, str], digits: int = 2) -> str:
+    """A GitHub Markdown table of the chosen columns (numbers rounded)."""
+    header = "| " + " | ".join(columns.values()) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    lines = [header, rule]
+    for row in frame.itertuples(index=False):
+        cells = []
+        for key in columns:
+            value = getattr(row, key)
+            if isinstance(value, float):
+                cells.append("–" if np.isnan(value) else (f"{value:.{digits}f}" if abs(value) < 1000 else f"{value:.1f}"))
+            else:
+                cells.append(str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

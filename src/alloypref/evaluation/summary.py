@@ -1,0 +1,61 @@
+"""``results/summary.md``: the run's tables in one Markdown file for a terminal reader."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_markdown(index=False, floatfmt=".3f") if not frame.empty else "_(empty)_"
+
+
+def render_summary(table1_md: str, models: Sequence[str], sources: Sequence[str], metrics_dir: Path, manifest_path: Path) -> str:
+    manifest = json.loads(Path(manifest_path).read_text())
+    lines = [
+        "# AlloyPref run summary",
+        "",
+        f"Config sha256 `{manifest['config_sha256'][:16]}`, commit `{manifest['git']['commit']}`"
+        f"{' (uncommitted changes)' if manifest['git']['dirty'] else ''}; databases "
+        + ", ".join(f"{name} `{d['sha256_16']}`" for name, d in manifest["databases"].items())
+        + ". Rewards come from open CALPHAD databases and are not comparable to the paper's Thermo-Calc numbers.",
+        "",
+        "## Table 1",
+        "",
+        table1_md,
+        "Figure: `results/figures/coverage_curves.png` (coverage against the cutoff).",
+        "",
+    ]
+    for model in models:
+        folder = Path(metrics_dir) / model
+        wdl = pd.read_parquet(folder / "win_draw_loss.parquet")
+        change = pd.read_parquet(folder / "rule_change.parquet")
+        top = pd.read_parquet(folder / "top_bcc.parquet")
+        kl = pd.read_parquet(folder / "kl.parquet")
+        lines += [
+            f"## {model}: DPO against SFT",
+            "",
+            "Win / draw / loss (bootstrap 95 % intervals):",
+            "",
+            _table(wdl),
+            "",
+            "Rules, SFT → DPO:",
+            "",
+            _table(change),
+            "",
+            "Top-5 BCC element sets:",
+            "",
+            _table(top),
+            "",
+            "KL(DPO ‖ SFT) per token, elements and numbers:",
+            "",
+            _table(kl[kl["token_kind"].isin(["element", "number"])].sort_values("count", ascending=False)),
+            "",
+            f"Figures: `results/figures/{model}/` (win_draw_loss, rules, element_frequency, kl).",
+            "",
+        ]
+    lines += ["## Top candidates", ""] + [f"- {s}: `results/figures/top/{s}.png`" for s in sources] + [""]
+    return "\n".join(lines)
