@@ -41,7 +41,7 @@ def test_set_scatter_changes_the_shard_files():
 
 def copy_workflow(tmp_path: Path) -> Path:
     work = tmp_path / "wf"
-    for name in ("Snakefile", "rules", "envs", "workflow_scripts", "config", "tests/config", "tests/data", "profiles"):
+    for name in ("Snakefile", "rules", "envs", "report", "workflow_scripts", "config", "tests/config", "tests/data", "profiles"):
         source = REPO / name
         target = work / name
         if source.is_dir():
@@ -85,6 +85,15 @@ def test_tiny_end_to_end_run_and_resume(tmp_path):
         assert list(scored.candidate_id) == list(samples.candidate_id)
     pairs = pd.read_parquet(work / "results/pairs/tiny.parquet")
     assert (pairs.chosen_reward > pairs.rejected_reward).all()
+    # evaluation: Table 1, comparisons, summary, and the HTML report with captions
+    table = pd.read_parquet(work / "results/metrics/table1.parquet")
+    assert list(table.source) == ["tiny-sft", "tiny-dpo", "random"]
+    assert table.parse_rate.between(0, 1).all() and table.validity.between(0, 1).all()
+    assert "## Table 1" in (work / "results/summary.md").read_text()
+    assert json.loads((work / "results/manifest.json").read_text())["config"]["seed"] == 42
+    run(["--report", "results/report.html", "--configfile", "tests/config/config.yaml"], cwd=work)
+    html = (work / "results/report.html").read_text()
+    assert "coverage_curves.png" in html and "Table 1 of the paper" in html
     # nothing to do on a second run
     again = run(["--cores", "2", "--configfile", "tests/config/config.yaml", "-n"], cwd=work)
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -87,16 +87,18 @@ def kl_bars(kl: pd.DataFrame, path: Path, title: str) -> None:
 
 
 def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, title: str) -> None:
-    """Phase fraction against temperature for each candidate in ``rewards`` (one panel each)."""
+    """Mole fraction of BCC, B2, liquid and other phases against temperature, one panel per candidate."""
     plt = _plt()
     n = max(1, len(rewards))
     fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.2), squeeze=False)
     colours = {"BCC": "#4c72b0", "B2": "#c44e52", "LIQUID": "#8c8c8c", "OTHER": "#55a868"}
     for ax, row in zip(axes[0], rewards.itertuples(index=False)):
         table = tables[tables["candidate_id"] == row.candidate_id]
-        for phase, part in table.groupby("phase"):
-            structure = part["structure"].iloc[0]
-            ax.plot(part["temperature_K"], part["mole_fraction"], marker=".", color=colours.get(structure), label=f"{phase} ({structure})")
+        # composition-set numbers are not stable across temperatures: sum by structure instead
+        totals = table.pivot_table(index="temperature_K", columns="structure", values="mole_fraction", aggfunc="sum").fillna(0.0)
+        for structure in ("BCC", "B2", "LIQUID", "OTHER"):
+            if structure in totals:
+                ax.plot(totals.index, totals[structure], marker=".", color=colours[structure], label=structure)
         ax.set_title(f"{row.bcc} + {row.b2} @ {row.b2_volume_percent:g} %\nreward {row.reward:.3f} ({row.database})", fontsize=8)
         ax.set_xlabel("T (K)")
         ax.set_ylabel("mole fraction")

@@ -100,13 +100,12 @@ def nearest_distances(a: np.ndarray, b: np.ndarray, chunk: int = 2048) -> tuple[
     """(min over b for each a, min over a for each b) of Euclidean distances, in chunks."""
     if len(a) == 0 or len(b) == 0:
         return np.full(len(a), np.inf), np.full(len(b), np.inf)
+    from scipy.spatial.distance import cdist
+
     to_b = np.full(len(a), np.inf)
     to_a = np.full(len(b), np.inf)
-    b_sq = (b**2).sum(axis=1)
     for start in range(0, len(a), chunk):
-        block = a[start : start + chunk]
-        d2 = (block**2).sum(axis=1)[:, None] + b_sq[None, :] - 2.0 * block @ b.T
-        d = np.sqrt(np.maximum(d2, 0.0))
+        d = cdist(a[start : start + chunk], b)  # exact differences: identical points are at 0
         to_b[start : start + chunk] = d.min(axis=1)
         to_a = np.minimum(to_a, d.min(axis=0))
     return to_b, to_a

@@ -1,0 +1,171 @@
+"""Evaluation metrics on small hand-checkable sets."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alloypref.baselines.importer import ImportError_, import_generations
+from alloypref.baselines.random_search import random_triples
+from alloypref.composition import parse_formula
+from alloypref.design_space import ElementRoles
+from alloypref.evaluation import comparisons as cmp
+from alloypref.evaluation.fingerprints import fingerprints, magpie_features
+from alloypref.evaluation.metrics import (
+    coverage,
+    coverage_curve,
+    known_compositions,
+    reference_compositions,
+    smact_valid,
+    source_metrics,
+    unique_at,
+)
+
+BCC = ["Nb67Mo33", "MoV", "Nb", "Ti2Nb2Mo"]
+B2 = ["NiAl", "AlTiNi2", "TiNi"]
+
+
+def rewards_frame(bcc, b2, volumes, reward=-1.0, all_rules=False):
+    n = len(bcc)
+    return pd.DataFrame(
+        {
+            "candidate_id": [f"c{i}" for i in range(n)],
+            "bcc": bcc,
+            "b2": b2,
+            "b2_volume_percent": volumes,
+            "master_composition": ["x" if f else "" for f in bcc],
+            "status": ["ok" if f else "invalid" for f in bcc],
+            "reward": reward if np.ndim(reward) else [reward] * n,
+            "bcc_b2_exist": all_rules,
+            "bcc_forms_first": all_rules,
+            "b2_room_temp": all_rules,
+            "others_exceed_10": not all_rules,
+            "all_rules": all_rules,
+            "database": "mc_ni",
+            "coverage": 1.0,
+            "low_coverage": False,
+        }
+    )
+
+
+def test_fingerprints_match_matminer():
+    from matminer.featurizers.composition import ElementProperty
+    from pymatgen.core import Composition
+
+    compositions = [parse_formula(f) for f in ["Nb67Mo33", "AlTiNi2", "MnAl2Fe", "W", "Ti2Nb2Mo"]]
+    expected = np.array([ElementProperty.from_preset("magpie").featurize(Composition(c)) for c in compositions])
+    assert np.allclose(magpie_features(compositions), expected, atol=1e-9, equal_nan=True)
+
+
+def test_reference_covers_itself():
+    reference = fingerprints(reference_compositions(BCC, B2))
+    result = coverage(reference, reference, cutoff=1e-9)
+    assert result["coverage_recall"] == 1.0 and result["coverage_precision"] == 1.0
+    assert result["amcd_recall"] == pytest.approx(0.0, abs=1e-6)
+    curve = coverage_curve(reference[:1], reference, cutoffs=[1e-9, 1e9])
+    assert curve.coverage_recall.tolist() == [pytest.approx(1 / len(reference)), 1.0]
+
+
+def test_unique_at_100_of_100_copies():
+    copies = rewards_frame(["Nb67Mo33"] * 100, ["NiAl"] * 100, [30.0] * 100)
+    assert unique_at(copies) == pytest.approx(0.01)
+    # Nb2Mo and MoNb2 are one key; an unparsed row does not count
+    mixed = rewards_frame(["Nb2Mo", "MoNb2", "MoV", ""], ["NiAl", "AlNi", "NiAl", ""], [30.0, 40.0, 30.0, 0.0])
+    assert unique_at(mixed) == pytest.approx(2 / 3)
+
+
+def test_canonical_keys_round_to_1e3():
+    from alloypref.evaluation.metrics import canonical_key
+
+    assert canonical_key("Nb2Mo") == canonical_key("MoNb2")
+    assert canonical_key("Nb67Mo33") != canonical_key("Nb2Mo")  # 0.670 vs 0.667
+
+
+def test_smact_validity():
+    assert smact_valid(parse_formula("NiAl")) and smact_valid(parse_formula("Nb"))
+    assert not smact_valid(None)
+    assert smact_valid(parse_formula("NaCl")) and not smact_valid(parse_formula("NaCl2"))
+
+
+def test_known_set_and_novelty():
+    known = known_compositions(["Ni", "Al", "Ti"], curated=["NiAl"])
+    assert set(known.origin) >= {"curated", "pymatgen_experimental"} or set(known.origin) >= {"curated"}
+    known_fp = fingerprints(list(known.composition))
+    reference_fp = fingerprints(reference_compositions(BCC, B2))
+    row, _ = source_metrics("t", rewards_frame(["NiAl"], ["NiAl"], [50.0]), reference_fp, known_fp)
+    assert row["novelty"] == 0.0  # NiAl is known
+    row, _ = source_metrics("t", rewards_frame(["W"], ["W"], [50.0]), reference_fp, known_fp)
+    assert row["novelty"] == 1.0
+
+
+def test_source_metrics_counts_parse_failures_as_invalid_and_worst():
+    frame = rewards_frame(["Nb", ""], ["NiAl", ""], [30.0, 0.0])
+    frame.loc[1, "reward"] = -1121.0
+    reference_fp = fingerprints(reference_compositions(BCC, B2))
+    row, _ = source_metrics("t", frame, reference_fp, reference_fp[:1])
+    assert row["parse_rate"] == 0.5 and row["validity"] == 0.5
+    assert row["mean_reward"] == pytest.approx((-1.0 - 1121.0) / 2)
+
+
+def test_win_draw_loss_and_rules():
+    sft = rewards_frame(["Nb"] * 4, ["NiAl"] * 4, [30.0] * 4, reward=[-10.0, -5.0, -1.0, -1.0])
+    dpo = rewards_frame(["Nb"] * 4, ["NiAl"] * 4, [30.0] * 4, reward=[-1.0, -5.0, -2.0, -1.0], all_rules=True)
+    wdl = cmp.win_draw_loss(sft, dpo, n_boot=200).set_index("outcome")
+    assert wdl.loc["win", "share"] == 0.25 and wdl.loc["draw", "share"] == 0.5 and wdl.loc["loss", "share"] == 0.25
+    assert wdl.loc["win", "low"] <= 0.25 <= wdl.loc["win", "high"]
+    rules = cmp.rule_satisfaction({"sft": sft, "dpo": dpo}, n_boot=200).set_index(["source", "rule"])
+    assert rules.loc[("dpo", "all_rules"), "share"] == 1.0 and rules.loc[("sft", "all_rules"), "share"] == 0.0
+
+
+def test_known_element_combination_is_counted():
+    frame = rewards_frame(["Nb67Mo33", "MoNb", "Mo2Nb", "TiV"], ["NiAl"] * 4, [30.0] * 4)
+    top = cmp.top_bcc_sets({"s": frame})
+    assert top.iloc[0].bcc_elements == "{Mo, Nb}" and top.iloc[0].share == 0.75
+    freq = cmp.element_frequency({"s": frame}).set_index("element")["share"]
+    assert freq["Ni"] == 1.0 and freq["Ti"] == 0.25
+
+
+def test_kl_of_a_model_against_itself_is_zero():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from alloypref.evaluation.kl import per_token_kl
+    from alloypref.lm.tokenizer import build_formula_tokenizer
+
+    tokenizer = build_formula_tokenizer(["Suggest <BCC>Nb67Mo33</BCC><B2>NiAl</B2><B2 Volume>45.10</B2 Volume>"], 120)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32))
+    kl = per_token_kl(model, model, tokenizer, "Suggest ", ["<BCC>Nb67Mo33</BCC><B2>NiAl</B2><B2 Volume>45.10</B2 Volume>"])
+    assert np.allclose(kl.mean_kl, 0.0, atol=1e-6)
+    groups = set(kl.group)
+    assert {"Nb", "Mo", "Ni", "Al", "number"} <= groups
+    torch.manual_seed(1)
+    other = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32))
+    assert (per_token_kl(other, model, tokenizer, "Suggest ", ["<BCC>Nb</BCC>"]).mean_kl > 0).all()
+
+
+def test_random_search_is_seeded_and_in_range():
+    roles = ElementRoles(("Nb", "Mo"), ("Al", "Ti"), ("Ni",), ("V",))
+    grid = ["Nb", "Mo", "NbMo"]
+    a = random_triples(grid, roles, 50, seed=3)
+    assert len(a) == 50 and a.equals(random_triples(grid, roles, 50, seed=3))
+    assert a.bcc.isin(grid).all() and a.b2_volume_percent.between(20, 70).all()
+    assert all(len(parse_formula(b2)) == 2 and set(parse_formula(b2).values()) == {0.5} for b2 in a.b2)
+
+
+def test_importer_keeps_design_space_and_names_bad_lines(tmp_path):
+    good = tmp_path / "gen.csv"
+    good.write_text("composition\nNiAl\nNaCl\nNb2Mo\nnot a formula\n")
+    kept, report = import_generations(good, ["Ni", "Al", "Nb", "Mo"], "cdvae")
+    assert list(kept.bcc) == ["NiAl", "Nb2Mo"] and (kept.b2_volume_percent == 0).all()
+    assert report["kept"] == 2 and report["dropped"] == {"outside the design space": 1, "unparseable": 1}
+    triples = tmp_path / "api.csv"
+    triples.write_text("bcc,b2,b2_volume_percent\nNb,NiAl,30\nNb,NiAl,130\n")
+    kept, report = import_generations(triples, ["Ni", "Al", "Nb"], "api")
+    assert len(kept) == 1 and report["dropped"] == {"unparseable": 1}
+    broken = tmp_path / "broken.csv"
+    broken.write_text("bcc,b2,b2_volume_percent\nNb,NiAl,30\nNb,NiAl\n")
+    with pytest.raises(ImportError_, match="broken.csv, line 3"):
+        import_generations(broken, ["Ni", "Al", "Nb"], "x")
+    with pytest.raises(ImportError_, match="line 1"):
+        (tmp_path / "h.csv").write_text("a,b\n1,2\n")
+        import_generations(tmp_path / "h.csv", ["Ni"], "x")
