@@ -118,6 +118,9 @@ def main() -> None:
         f"naive pycalphad: timed {len(naive_seconds)} of {n} candidates, scaled per candidate: "
         f"{naive_per:.2f} s/candidate, {1 / naive_per:.3f} candidates/s"
     )
+    import resource
+
+    print(f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"speedup vs warm cache: {naive_per / (project_warm / n):.1f}")
     print(f"speedup {naive_per / (project_cold / n):.1f}")
 

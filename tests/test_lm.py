@@ -8,7 +8,14 @@ import pytest
 
 from alloypref.design_space import completion_text, prompt_text
 from alloypref.lm.pairs import build_pairs, scored_samples
-from alloypref.lm.registry import ModelError, ModelSpec, TinyArchitecture, TrainSettings, check_local_folder, load_trained
+from alloypref.lm.registry import (
+    ModelError,
+    ModelSpec,
+    TinyArchitecture,
+    TrainSettings,
+    check_local_folder,
+    load_trained,
+)
 from alloypref.lm.sampling import generate_texts, parse_generation, parse_samples
 from alloypref.lm.tokenizer import TAGS, build_formula_tokenizer
 

@@ -1,6 +1,5 @@
 """Rule compare: SFT and DPO rewards of one model -> Fig. 2-4 and Table 2 (tables and figures)."""
 
-import pandas as pd
 from _common import setup_logging, validated_config
 
 from alloypref.design_space import SFT_SCHEMA

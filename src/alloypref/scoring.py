@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator

@@ -31,7 +31,6 @@ from pycalphad import calculate, equilibrium
 from pycalphad import variables as v
 from pycalphad.codegen.phase_record_factory import PhaseRecordFactory
 from pycalphad.core.eqsolver import _solve_eq_at_conditions
-from pycalphad.core.light_dataset import LightDataset
 from pycalphad.core.starting_point import starting_point
 from pycalphad.core.utils import filter_phases, instantiate_models, unpack_species
 
@@ -290,45 +289,38 @@ class PycalphadBackend:
             if kind == "fine":
                 pdens = {name: self.settings.pdens for name in system.phases}
                 pdens.update({name: self.settings.pdens_fine for name in self.orderable_phases(system)})
-            system.grids[key] = calculate(
-                self.database(system.database),
-                system.components,
-                system.phases,
-                model=system.models,
-                phase_records=system.phase_records,
-                fake_points=True,
-                output="GM",
-                to_xarray=False,
-                T=list(temperatures),
-                P=self.settings.pressure_Pa,
-                N=1.0,
-                pdens=pdens,
+            system.grids[key] = _share_points_across_temperatures(
+                calculate(
+                    self.database(system.database),
+                    system.components,
+                    system.phases,
+                    model=system.models,
+                    phase_records=system.phase_records,
+                    fake_points=True,
+                    output="GM",
+                    to_xarray=False,
+                    T=list(temperatures),
+                    P=self.settings.pressure_Pa,
+                    N=1.0,
+                    pdens=pdens,
+                )
             )
         return system.grids[key]
 
     def _solve(
-        self,
-        system: CompiledSystem,
-        composition: Mapping[str, float],
-        temperatures: tuple[float, ...],
-        kind: str,
-        subset: Sequence[int] | None = None,
+        self, system: CompiledSystem, composition: Mapping[str, float], temperatures: tuple[float, ...], kind: str
     ):
-        """Equilibria at every temperature (or the ``subset`` of their indices) at once, from a cached grid.
+        """Equilibria at every temperature at once, from a cached grid.
 
         This is what ``pycalphad.core.workspace.Workspace.recompute`` does (pycalphad 0.11.2),
         with the grid taken from the cache instead of recomputed for every call.
         """
         grid = self._grid(system, temperatures, kind)
-        solved = np.asarray(temperatures, dtype=float)
-        if subset is not None:
-            grid = _take_temperatures(grid, list(subset))
-            solved = solved[list(subset)]
         conditions = OrderedDict(
             [
                 (v.N, np.array([1.0])),
                 (v.P, np.array([self.settings.pressure_Pa])),
-                (v.T, solved),
+                (v.T, np.asarray(temperatures, dtype=float)),
             ]
         )
         # One element is dependent; its fraction is 1 - the others.
@@ -437,10 +429,10 @@ class PycalphadBackend:
     ) -> pd.DataFrame:
         """Fig. 9 table at every temperature.
 
-        All temperatures are solved at once on the coarse grid; the temperatures whose answer has a
-        set of an orderable BCC phase are solved again on a grid that is fine for those phases
-        only, and the fine answer is kept where its Gibbs energy is lower by more than
-        ``fine_grid_min_gain_J_per_mol``.
+        All temperatures are solved at once on the coarse grid and, where the system has an
+        orderable BCC phase, again on a grid that is fine for those phases only; per temperature the
+        fine answer is kept where its Gibbs energy is lower by more than
+        ``fine_grid_min_gain_J_per_mol`` (or where the coarse solve did not converge).
         """
         composition = {e.capitalize(): float(x) for e, x in composition.items() if x > 0}
         system = self.system(database, composition)
@@ -450,22 +442,15 @@ class PycalphadBackend:
         try:
             coarse = self._per_temperature(self._solve(system, composition, temperatures, "coarse"), n)
             chosen = {index: coarse for index in range(n)}
-            # The fine pass only where the coarse answer has a set of an orderable BCC phase.
-            refine = [
-                i
-                for i in range(n)
-                if orderable.intersection(map(str, coarse["Phase"][i])) or not np.isfinite(coarse["GM"][i])
-            ]
-            if self.settings.pdens_fine and refine:
-                fine = self._per_temperature(
-                    self._solve(system, composition, temperatures, "fine", subset=refine), len(refine)
-                )
-                for position, index in enumerate(refine):
-                    coarse_gibbs, fine_gibbs = coarse["GM"][index], fine["GM"][position]
-                    gain = self.settings.fine_grid_min_gain_J_per_mol
+            # The fine pass solves every temperature at once: slicing the cached grid to the
+            # temperatures that need it copies more memory than solving them all costs.
+            if self.settings.pdens_fine and orderable:
+                fine = self._per_temperature(self._solve(system, composition, temperatures, "fine"), n)
+                gain = self.settings.fine_grid_min_gain_J_per_mol
+                for index in range(n):
+                    coarse_gibbs, fine_gibbs = coarse["GM"][index], fine["GM"][index]
                     if not np.isfinite(coarse_gibbs) or (np.isfinite(fine_gibbs) and fine_gibbs < coarse_gibbs - gain):
-                        chosen[index] = {key: values[position : position + 1] for key, values in fine.items()}
-                        chosen[index]["_row"] = 0
+                        chosen[index] = fine
             # Last resort for a temperature neither pass converged at: pycalphad's own equilibrium()
             # at its default point density (slower, but starts from a different grid).
             for index in range(n):
@@ -495,16 +480,33 @@ class PycalphadBackend:
         return phase_table(rows)
 
 
-def _take_temperatures(grid, indices: list[int]):
-    """A copy of a pycalphad ``LightDataset`` grid holding only the temperatures at ``indices``."""
-    data_vars = {}
-    for name, (dims, values) in grid.data_vars.items():
-        if "T" in dims:
-            values = np.take(values, indices, axis=list(dims).index("T"))
-        data_vars[name] = (dims, values)
-    coords = dict(grid.coords)
-    coords["T"] = np.asarray(grid.coords["T"])[indices]
-    return LightDataset(data_vars, coords, dict(grid.attrs))
+def _share_points_across_temperatures(grid):
+    """Store the sampled points once instead of once per temperature (in place; returns ``grid``).
+
+    ``calculate`` repeats the site fractions (Y), compositions (X) and phase names of every sampled
+    point for each temperature; only the energies (GM) depend on it. A 6-element grid at the fine
+    point density holds ~780 MB that way and ~60 MB with the points shared through a zero stride on
+    the temperature axis. pycalphad's Cython code needs writeable buffers but only reads the grid.
+    """
+    for name in ("X", "Y", "Phase"):
+        if name not in grid.data_vars:
+            continue
+        dims, values = grid.data_vars[name]
+        if "T" not in dims or values.shape[dims.index("T")] < 2:
+            continue
+        axis = dims.index("T")
+        first = np.take(values, [0], axis=axis)
+        last = np.take(values, [values.shape[axis] - 1], axis=axis)
+        same = np.array_equal(first, last, equal_nan=True) if values.dtype.kind == "f" else np.array_equal(first, last)
+        if not same:
+            continue
+        base = np.ascontiguousarray(first)
+        strides = list(base.strides)
+        strides[axis] = 0
+        shared = np.lib.stride_tricks.as_strided(base, shape=values.shape, strides=strides, writeable=True)
+        grid.data_vars[name] = (dims, shared)
+        setattr(grid, name, shared)
+    return grid
 
 
 def _equal_sites(site_ratios) -> bool:
