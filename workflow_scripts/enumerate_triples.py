@@ -4,7 +4,7 @@ import json
 
 from _common import setup_logging, validated_config
 
-from alloypref.design_space import FILTER_SCHEMA, SFT_SCHEMA, sft_triples
+from alloypref.design_space import FILTER_SCHEMA, SFT_SCHEMA, VolumeScheme, sft_triples
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
@@ -14,17 +14,11 @@ bcc = read_parquet(snakemake.input.bcc, FILTER_SCHEMA)  # noqa: F821
 b2 = read_parquet(snakemake.input.b2, FILTER_SCHEMA)  # noqa: F821
 with open(snakemake.input.enumeration) as handle:  # noqa: F821
     elements = json.load(handle)["elements"]  # the design space's elements, named in the prompt
-volume = design["volume"]
 triples = sft_triples(
     list(bcc["formula"]),
     list(b2["formula"]),
     elements,
-    per_pair=volume["per_pair"],
-    scheme=volume["scheme"],
-    mean=volume["mean"],
-    sd=volume["sd"],
-    low=volume["low"],
-    high=volume["high"],
+    VolumeScheme(**design["volume"]),
     seed=cfg["seed"],
     template=design["prompt_template"],
 )

@@ -337,38 +337,47 @@ def completion_text(bcc: str, b2: str, b2_volume_percent: float) -> str:
     return f"<BCC>{bcc}</BCC><B2>{b2}</B2><B2 Volume>{b2_volume_percent:.2f}</B2 Volume>"
 
 
-def draw_volumes(
-    n_pairs: int,
-    per_pair: int = 3,
-    scheme: str = "normal",
-    mean: float = 45.0,
-    sd: float = 10.0,
-    low: float = 20.0,
-    high: float = 70.0,
-    seed: int = 0,
-) -> np.ndarray:
-    """``per_pair`` distinct B2 volume percentages (2 decimals) for each pair, shape (n_pairs, per_pair).
+@dataclass(frozen=True)
+class VolumeScheme:
+    """How B2 volume percentages (%) are drawn for the SFT triples.
 
     ``normal``: N(mean, sd) clipped to [low, high] (the main text); ``uniform``: U(low, high)
-    (Appendix A.2). Rows with a repeated value after rounding are drawn again.
+    (Appendix A.2); ``per_pair`` distinct values (after rounding to 2 decimals) for each pair.
     """
-    if scheme not in ("normal", "uniform"):
-        raise DesignSpaceError(f"config key design_space.volume.scheme: {scheme!r} is not normal or uniform")
-    if not low < high:
-        raise DesignSpaceError(f"config key design_space.volume: low {low} must be below high {high}")
+
+    scheme: str = "normal"
+    per_pair: int = 3
+    mean: float = 45.0
+    sd: float = 10.0
+    low: float = 20.0
+    high: float = 70.0
+
+    def __post_init__(self):
+        if self.scheme not in ("normal", "uniform"):
+            raise DesignSpaceError(f"config key design_space.volume.scheme: {self.scheme!r} is not normal or uniform")
+        if not self.low < self.high:
+            raise DesignSpaceError(f"config key design_space.volume: low {self.low} must be below high {self.high}")
+
+
+def draw_volumes(n_pairs: int, volume: VolumeScheme = VolumeScheme(), seed: int = 0) -> np.ndarray:
+    """Distinct B2 volume percentages for each pair, shape (n_pairs, per_pair); rows with a repeated
+    value after rounding are drawn again."""
     rng = np.random.default_rng(seed)
 
     def draw(shape):
-        values = rng.normal(mean, sd, shape) if scheme == "normal" else rng.uniform(low, high, shape)
-        return np.round(np.clip(values, low, high), 2)
+        if volume.scheme == "normal":
+            values = rng.normal(volume.mean, volume.sd, shape)
+        else:
+            values = rng.uniform(volume.low, volume.high, shape)
+        return np.round(np.clip(values, volume.low, volume.high), 2)
 
-    volumes = draw((n_pairs, per_pair))
+    volumes = draw((n_pairs, volume.per_pair))
     for _ in range(1000):
         sorted_rows = np.sort(volumes, axis=1)
         repeated = (np.diff(sorted_rows, axis=1) == 0).any(axis=1)
         if not repeated.any():
             return volumes
-        volumes[repeated] = draw((int(repeated.sum()), per_pair))
+        volumes[repeated] = draw((int(repeated.sum()), volume.per_pair))
     raise DesignSpaceError("could not draw distinct volumes: widen design_space.volume")
 
 
@@ -376,20 +385,15 @@ def sft_triples(
     bcc: Sequence[str],
     b2: Sequence[str],
     elements: Iterable[str],
-    per_pair: int = 3,
-    scheme: str = "normal",
-    mean: float = 45.0,
-    sd: float = 10.0,
-    low: float = 20.0,
-    high: float = 70.0,
+    volume: VolumeScheme = VolumeScheme(),
     seed: int = 0,
     template: str = "paper",
 ) -> pd.DataFrame:
-    """Every BCC x B2 pair with ``per_pair`` distinct volumes: the SFT dataset (see ``SFT_SCHEMA``)."""
+    """Every BCC x B2 pair with ``volume.per_pair`` distinct volumes: the SFT dataset (``SFT_SCHEMA``)."""
     if not len(bcc) or not len(b2):
         raise DesignSpaceError(f"no SFT triples: {len(bcc)} BCC and {len(b2)} B2 compositions survived curation")
     pairs = list(itertools.product(bcc, b2))
-    volumes = draw_volumes(len(pairs), per_pair, scheme, mean, sd, low, high, seed)
+    volumes = draw_volumes(len(pairs), volume, seed)
     prompt = prompt_text(elements, template)
     rows = []
     for index, ((bcc_formula, b2_formula), pair_volumes) in enumerate(zip(pairs, volumes)):
