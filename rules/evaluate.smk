@@ -93,6 +93,7 @@ rule compare:
         wdl_figure=report("results/figures/{model}/win_draw_loss.png", caption="../report/win_draw_loss.rst", category="DPO vs SFT", subcategory="{model}"),
         rules_figure=report("results/figures/{model}/rules.png", caption="../report/rules.rst", category="DPO vs SFT", subcategory="{model}"),
         elements_figure=report("results/figures/{model}/element_frequency.png", caption="../report/element_frequency.rst", category="DPO vs SFT", subcategory="{model}"),
+        top_bcc_figure=report("results/figures/{model}/top_bcc.png", caption="../report/top_bcc.rst", category="DPO vs SFT", subcategory="{model}"),
     log:
         "results/logs/compare/{model}.log",
     benchmark:

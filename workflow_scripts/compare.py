@@ -27,6 +27,7 @@ for frame, path in ((wdl, out.win_draw_loss), (rules, out.rules), (change, out.r
 bars_with_intervals(wdl.iloc[:3], "outcome", out.wdl_figure, f"DPO vs SFT, {model} (n = {int(wdl['n'].iloc[0])})")
 grouped_bars(rules, "rule", "source", out.rules_figure, f"Rule satisfaction, {model}")
 grouped_bars(elements, "element", "source", out.elements_figure, f"Element frequency, {model}", with_intervals=False)
+grouped_bars(top, "bcc_elements", "source", out.top_bcc_figure, f"Top-5 BCC element sets, {model}", with_intervals=False)
 html = "".join(
     f"<h3>{title}</h3>" + frame.to_html(index=False, float_format="%.3f")
     for title, frame in (("Win / draw / loss", wdl), ("Rule change SFT → DPO", change), ("Top-5 BCC element sets", top))
