@@ -2,7 +2,8 @@
 
 Samples are ranked by reward; the top ``top_fraction`` (25 %) of all samples are the chosen
 candidates, each paired with ``k`` rejected samples drawn without replacement from the samples with
-a strictly lower reward (``min(k, available)``, so ties never form a pair). A sample that failed in
+a strictly lower reward (``min(k, available)``, so ties never form a pair); rewards are compared
+after rounding to 1e-6. A sample that failed in
 the solver or sits below the database-coverage threshold is never chosen — the model must not learn
 the solver's blind spots — but may be rejected, as may unparseable text (it carries the worst reward).
 
@@ -55,6 +56,9 @@ def build_pairs(scored: pd.DataFrame, top_fraction: float = 0.25, k: int = 100, 
     if k < 1:
         raise ValueError(f"config key pairs.k must be >= 1, got {k}")
     rng = np.random.default_rng(seed)
+    # Rank on rewards rounded to 1e-6 (as win/draw/loss does): solver noise of ~1e-12 must neither
+    # reorder candidates nor turn a tie into a pair.
+    scored = scored.assign(reward=scored["reward"].round(6))
     ranked = scored.sort_values(["reward", "candidate_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
     n_top = int(math.floor(top_fraction * len(ranked)))
     rewards = ranked["reward"].to_numpy()
