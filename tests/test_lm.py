@@ -227,3 +227,23 @@ def test_local_folder_gets_missing_tokens_and_lora_keeps_the_sft_reference(local
     lora = [p for n, p in trainer.model.named_parameters() if ".default." in n and "lora_B" in n]
     assert any(p.abs().sum() > 0 for p in lora)  # the SFT adapter was trained, so base != SFT
     assert not math.isnan(float(sum(p.sum() for p in lora)))
+
+
+def test_lm_imports_without_calphad_pymatgen_or_bitsandbytes():
+    """The GPU carry stays small and CPU runs never import CUDA-only packages."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import alloypref.lm.tokenizer, alloypref.lm.registry, alloypref.lm.sft, alloypref.lm.dpo\n"
+        "import alloypref.lm.sampling, alloypref.lm.pairs, alloypref.lm.curves\n"
+        "from alloypref.lm.registry import ModelSpec, build_tiny_model\n"
+        "from alloypref.lm.tokenizer import build_formula_tokenizer\n"
+        "tok = build_formula_tokenizer(['<BCC>Nb</BCC>'], 80)\n"
+        "build_tiny_model(ModelSpec('t', 'tiny', load_in_8bit=True), tok, 0)\n"
+        "bad = [m for m in ('pycalphad', 'pymatgen', 'bitsandbytes') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
