@@ -70,5 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def entry_point() -> None:
+    """The ``alloypref`` console script: fixes Python's hash seed first, like the workflow does.
+
+    pycalphad can settle on a different composition set in near-degenerate cases depending on set
+    iteration order, so an unseeded interpreter re-executes itself once with PYTHONHASHSEED=0.
+    """
+    import os
+
+    if "PYTHONHASHSEED" not in os.environ:
+        os.environ["PYTHONHASHSEED"] = "0"
+        os.execv(sys.executable, [sys.executable, "-m", "alloypref.cli", *sys.argv[1:]])
+    sys.exit(main())
+
+
 if __name__ == "__main__":
     sys.exit(main())
