@@ -53,3 +53,17 @@ def test_cli_scores_one_candidate(tmp_path, capsys):
 def test_cli_reports_a_bad_formula(capsys):
     assert main(["score", "Xx2", "NiAl", "30"]) == 2
     assert "Xx2" in capsys.readouterr().err
+
+
+def test_thermocalc_absence_is_a_clear_message():
+    from alloypref.calphad.factory import make_backend
+    from alloypref.calphad.thermocalc_backend import ThermoCalcUnavailable
+
+    settings = config_module.calphad_settings(config_module.load(None, {"calphad": {"backend": "thermocalc"}}))
+    try:
+        import tc_python  # noqa: F401
+    except ImportError:
+        with pytest.raises(ThermoCalcUnavailable, match="tc-python is not importable.*calphad.backend: pycalphad"):
+            make_backend(settings)
+    else:  # pragma: no cover - only where Thermo-Calc is installed
+        pytest.skip("tc-python is installed here")
