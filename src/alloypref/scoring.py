@@ -266,16 +266,14 @@ def score_triples(
         tables = concat_tables(done_tables + new_tables)
         write_parquet(tables, Path(checkpoint_dir) / "phase_tables.parquet", SCORED_TABLES_SCHEMA)
 
-    def group_key(key: tuple) -> tuple:
-        database, _ = backend.choose_database(compositions[key])
-        return (database or "", tuple(el for el, _ in key))
-
-    for key in sorted(pending, key=group_key):
+    # Solve grouped by (database, element set) so each compiled system is loaded once.
+    choices = {key: backend.choose_database(compositions[key]) for key in pending}
+    for key in sorted(pending, key=lambda k: (choices[k][0] or "", tuple(el for el, _ in k))):
         rows = pending[key]
         master = compositions[key]
         first = rows[0]
         started = time.perf_counter()
-        database, coverage = backend.choose_database(master)
+        database, coverage = choices[key]
         table = None
         if database is None:
             first["status"], first["reason"] = "invalid", f"no configured database holds all of {sorted(master)}"
