@@ -441,7 +441,7 @@ class PycalphadBackend:
         orderable = set(self.orderable_phases(system))
         try:
             coarse = self._per_temperature(self._solve(system, composition, temperatures, "coarse"), n)
-            chosen = {index: coarse for index in range(n)}
+            chosen = {index: (coarse, index) for index in range(n)}  # (arrays, row in them)
             # The fine pass solves every temperature at once: slicing the cached grid to the
             # temperatures that need it copies more memory than solving them all costs.
             if self.settings.pdens_fine and orderable:
@@ -450,21 +450,20 @@ class PycalphadBackend:
                 for index in range(n):
                     coarse_gibbs, fine_gibbs = coarse["GM"][index], fine["GM"][index]
                     if not np.isfinite(coarse_gibbs) or (np.isfinite(fine_gibbs) and fine_gibbs < coarse_gibbs - gain):
-                        chosen[index] = fine
+                        chosen[index] = (fine, index)
             # Last resort for a temperature neither pass converged at: pycalphad's own equilibrium()
             # at its default point density (slower, but starts from a different grid).
             for index in range(n):
-                arrays = chosen[index]
-                if not np.isfinite(arrays["GM"][arrays.get("_row", index)]):
+                arrays, row = chosen[index]
+                if not np.isfinite(arrays["GM"][row]):
                     retry = self._per_temperature(self._equilibrium(system, composition, temperatures[index]), 1)
-                    chosen[index] = {**retry, "_row": 0}
+                    chosen[index] = (retry, 0)
         except Exception as exc:
             raise CalphadError(f"pycalphad failed: {type(exc).__name__}: {exc}") from exc
         components = list(system.phase_records.nonvacant_elements)
         rows: list[dict] = []
         for index, temperature in enumerate(temperatures):
-            arrays = chosen[index]
-            row = arrays.get("_row", index)
+            arrays, row = chosen[index]
             step = self._rows(
                 system,
                 temperature,
