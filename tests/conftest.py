@@ -30,7 +30,9 @@ def default_settings(cache_dir):
 def open_backend(default_settings) -> PycalphadBackend:
     """mc_ni + COST507, as configured by default."""
     s = default_settings
-    return PycalphadBackend(s.databases, PycalphadSettings(**s.pycalphad), s.cache_dir, s.b2_formers)
+    return PycalphadBackend(
+        s.databases, PycalphadSettings(**s.pycalphad, order_threshold=s.order_threshold), s.cache_dir, s.b2_formers
+    )
 
 
 @pytest.fixture(scope="session")

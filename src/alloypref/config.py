@@ -87,6 +87,7 @@ class CalphadSettings:
     databases: tuple[DatabaseSpec, ...]
     b2_formers: B2Formers
     min_coverage: float
+    order_threshold: float
     timeout_s: float
     cache_dir: Path
     pycalphad: dict
@@ -113,6 +114,7 @@ def calphad_settings(config: Mapping[str, Any]) -> CalphadSettings:
             frozenset(roles["b2_a_site"]), frozenset(roles["b2_b_site"]), frozenset(roles["b2_either_site"])
         ),
         min_coverage=float(cal["min_coverage"]),
+        order_threshold=float(cal["order_threshold"]),
         timeout_s=float(cal["timeout_s"]),
         cache_dir=Path(cal["cache_dir"]),
         pycalphad=dict(cal["pycalphad"]),

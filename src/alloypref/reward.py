@@ -13,9 +13,13 @@ Definitions used here (the paper states the rules in words only; these make them
 * ``others_exceed_10%``: at some temperature the summed mole fraction of *solid* phases that are
   neither BCC nor B2 exceeds ``others_threshold`` (0.10); exactly 0.10 passes. Liquid is not an
   "other" phase (most candidates are liquid at 2273 K, the paper's own Fig. 9 example included).
-* ``min_lattice_mismatch`` (Å): minimum over temperatures and over every present BCC x B2
-  composition-set pair at that temperature of |a_B2 - a_BCC|. Where BCC and B2 never coexist it is
-  ``mismatch_cap`` (10 Å), so the worst reward is -(1000 + 100 + 10 + 1 + 10) = -1121.
+* ``min_lattice_mismatch``: minimum over temperatures and over every present BCC x B2
+  composition-set pair at that temperature of the mismatch, which ``mismatch`` selects:
+  ``absolute`` |a_B2 - a_BCC| in Å (the paper's Eq. 1, the default) or ``relative``
+  2 |a_B2 - a_BCC| / (a_B2 + a_BCC), dimensionless (the authors' own scorer). Lattice parameters
+  come from one model for ordered and disordered sets (:mod:`alloypref.calphad.lattice`). Where
+  BCC and B2 never coexist it is ``mismatch_cap`` (10), so the worst reward is
+  -(1000 + 100 + 10 + 1 + 10) = -1121.
 
 A phase table row has at least ``temperature_K``, ``structure`` (one of :data:`STRUCTURES`),
 ``mole_fraction`` and ``lattice_parameter_A``; see :mod:`alloypref.calphad.tables`.
@@ -33,10 +37,14 @@ from alloypref.calphad.tables import Structure
 # Float tolerance for "exactly 0.10 passes": sums of fractions carry ~1e-16 rounding noise.
 _SUM_TOLERANCE = 1e-9
 
+#: The lattice-mismatch measures of ``RewardConfig.mismatch``.
+MISMATCH_KINDS = ("absolute", "relative")
+
 
 @dataclass(frozen=True)
 class RewardConfig:
-    """Weights and thresholds of Eq. 1 (weights dimensionless, mismatch in Å)."""
+    """Weights and thresholds of Eq. 1 (weights dimensionless; the mismatch and its cap in Å when
+    ``mismatch`` is ``absolute``, dimensionless when ``relative``)."""
 
     weight_bcc_b2_exist: float = 1000.0
     weight_bcc_forms_first: float = 100.0
@@ -45,6 +53,11 @@ class RewardConfig:
     presence_threshold: float = 0.01
     others_threshold: float = 0.10
     mismatch_cap: float = 10.0
+    mismatch: str = "absolute"
+
+    def __post_init__(self):
+        if self.mismatch not in MISMATCH_KINDS:
+            raise ValueError(f"config key reward.mismatch must be one of {MISMATCH_KINDS}, got {self.mismatch!r}")
 
     @property
     def worst_reward(self) -> float:
@@ -80,6 +93,18 @@ class RewardBreakdown:
         return {**asdict(self), "all_rules": self.all_rules}
 
 
+def lattice_mismatch(a_b2, a_bcc, kind: str = "absolute"):
+    """|a_B2 - a_BCC| (Å) for ``absolute``; 2 |a_B2 - a_BCC| / (a_B2 + a_BCC) for ``relative``.
+
+    Works element-wise on floats, NumPy arrays and pandas Series alike.
+    """
+    if kind == "absolute":
+        return abs(a_b2 - a_bcc)
+    if kind == "relative":
+        return 2.0 * abs(a_b2 - a_bcc) / (a_b2 + a_bcc)
+    raise ValueError(f"unknown lattice mismatch {kind!r}; expected one of {MISMATCH_KINDS}")
+
+
 def compute_reward(table: pd.DataFrame, config: RewardConfig | None = None) -> RewardBreakdown:
     """Eq. 1 on the phase table of one candidate (rows for every temperature of its grid)."""
     cfg = config or RewardConfig()
@@ -108,7 +133,7 @@ def compute_reward(table: pd.DataFrame, config: RewardConfig | None = None) -> R
         pairs = bcc[["temperature_K", "lattice_parameter_A"]].merge(
             b2[["temperature_K", "lattice_parameter_A"]], on="temperature_K", suffixes=("_bcc", "_b2")
         )
-        diffs = (pairs["lattice_parameter_A_b2"] - pairs["lattice_parameter_A_bcc"]).abs().dropna()
+        diffs = lattice_mismatch(pairs["lattice_parameter_A_b2"], pairs["lattice_parameter_A_bcc"], cfg.mismatch).dropna()
         if not diffs.empty:
             mismatch = min(float(diffs.min()), cfg.mismatch_cap)
 

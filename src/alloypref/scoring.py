@@ -25,7 +25,8 @@ coverage                  float64   share of element pairs that database covers 
 low_coverage              bool      coverage below ``calphad.min_coverage``
 reward                    float64   Eq. 1; the worst reward unless ok
 bcc_b2_exist ...          bool      the four rule flags (``others_exceed_10`` True = violated)
-min_lattice_mismatch_A    float64   Å; the cap where BCC and B2 never coexist
+min_lattice_mismatch_A    float64   Å (``reward.mismatch: absolute``) or dimensionless (``relative``);
+                                    the cap where BCC and B2 never coexist
 highest_bcc_K             float64   highest temperature with BCC present (K); NaN if none
 highest_b2_K              float64   highest temperature with B2 present (K); NaN if none
 all_rules                 bool      the four rules hold

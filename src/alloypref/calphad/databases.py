@@ -18,6 +18,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from alloypref.calphad.ordering import has_b2_sublattices
 from alloypref.calphad.tables import PhaseRole
 
 log = logging.getLogger(__name__)
@@ -155,11 +156,6 @@ class PairCoverage:
     elements: frozenset[str]
 
 
-def _orderable(sublattices: Sequence[float]) -> bool:
-    """Two leading sublattices of equal size: the B2 (CsCl) description."""
-    return len(sublattices) >= 2 and abs(float(sublattices[0]) - float(sublattices[1])) < 1e-9
-
-
 def pair_coverage(dbf, spec: DatabaseSpec) -> PairCoverage:
     """Scan a database's parameters for binary BCC interaction and B2 ordering data.
 
@@ -186,7 +182,7 @@ def pair_coverage(dbf, spec: DatabaseSpec) -> PairCoverage:
         pair = frozenset(elements)
         bcc_pairs.add(pair)
         phase = dbf.phases[phase_name]
-        if (role == PhaseRole.B2 or _orderable(phase.sublattices)) and len(sublattice_elements) >= 2:
+        if (role == PhaseRole.B2 or has_b2_sublattices(phase.sublattices)) and len(sublattice_elements) >= 2:
             first, second = sublattice_elements[0], sublattice_elements[1]
             if first and second and first != second and (first | second) == elements:
                 ordering_pairs.add(pair)

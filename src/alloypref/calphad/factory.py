@@ -11,12 +11,12 @@ def make_backend(settings: CalphadSettings) -> CalphadBackend:
     if settings.backend == "thermocalc":
         from alloypref.calphad.thermocalc_backend import TCHEA7_ELEMENTS, ThermoCalcBackend
 
-        return ThermoCalcBackend(settings.thermocalc_database, elements=TCHEA7_ELEMENTS)
+        return ThermoCalcBackend(settings.thermocalc_database, settings.order_threshold, elements=TCHEA7_ELEMENTS)
     from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
 
     return PycalphadBackend(
         settings.databases,
-        PycalphadSettings(**settings.pycalphad),
+        PycalphadSettings(**settings.pycalphad, order_threshold=settings.order_threshold),
         cache_dir=settings.cache_dir,
         b2_formers=settings.b2_formers,
     )

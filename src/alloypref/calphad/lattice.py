@@ -1,15 +1,34 @@
-"""Lattice parameter estimates (Å) for BCC and B2 composition sets.
+"""One lattice-parameter model (Å) for every BCC-type composition set, ordered (B2) or not.
 
-No open TDB has molar-volume parameters, so lattice parameters are estimated from data files shipped
-in ``alloypref/data`` (each constant with its source there):
+No open TDB has molar-volume parameters, so the cubic lattice parameter is estimated from the site
+fractions of the set's two B2 sublattices, y' and y'' (each summing to 1 over elements), with
+constants from data files shipped in ``alloypref/data`` (each with its source there):
 
-* disordered BCC: a = (2 * V_m / N_A)^(1/3) with V_m = sum_i x_i V_i (Vegard's law on elemental molar
-  volumes, ``elemental_molar_volumes.csv``); two atoms per BCC cell. This is the authors' Thermo-Calc
-  formula with V_m estimated instead of computed.
-* ordered B2: a = sum_ij y'_i y''_j a_ij over the two sublattices' site fractions, with a_ij the
-  measured lattice constant of the B2 compound ij (``b2_lattice_constants.csv``), the elemental value
-  for i == j, and the mean of the two elemental values otherwise. Plain Vegard puts NiAl at 3.006 Å
-  against 2.887 Å measured; this estimate is exact for stoichiometric known compounds.
+    a(y', y'') = sum_i sum_j y'_i y''_j A_ij                                          [Å]
+
+    A_ii = a_i = (2 V_i / N_A)^(1/3)       elemental lattice constant from the molar volume V_i
+                                           (``elemental_molar_volumes.csv``; two atoms per cell)
+    A_ij = (a_i + a_j) / 2 + d_ij          d_ij = a_ij(B2) - (a_i + a_j) / 2 for a pair whose B2
+                                           compound constant a_ij(B2) is measured
+                                           (``b2_lattice_constants.csv``), else d_ij = 0
+
+Because sum_j y''_j = 1 the symmetric part is Vegard's law on the overall composition
+x_i = (y'_i + y''_i) / 2, so equivalently
+
+    a = sum_i x_i a_i + sum_{i != j} y'_i y''_j d_ij.
+
+Consequences, each tested:
+
+* a disordered set (y' = y'' = x) and a B2 set of the same composition at zero order get the same
+  value, and the value is a smooth (bilinear) function of the site fractions, so it is continuous
+  through whatever order threshold classifies the set;
+* the fully ordered stoichiometric compound (y'_A = 1, y''_B = 1) has its measured constant and a
+  pure element its molar-volume constant;
+* in a disordered A-B solution the A-B term adds 2 x_A x_B d_AB to Vegard's law: the negative
+  deviation measured in, e.g., disordered Fe-Al (d_FeAl < 0) — not a fitting choice.
+
+Pairs without a measured B2 compound follow Vegard's law. Interstitial sublattices and vacancies
+are not part of the estimate; callers pass element site fractions only (renormalised here).
 """
 
 from __future__ import annotations
@@ -20,7 +39,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
-AVOGADRO = 6.02214076e23  # 1/mol
+AVOGADRO = 6.02214076e23  # 1/mol (exact, SI 2019)
 _CM3_TO_A3 = 1e24  # 1 cm^3 = 1e24 Å^3
 
 
@@ -42,44 +61,55 @@ def b2_compound_lattice_constants() -> dict[frozenset[str], float]:
     return constants
 
 
-def _molar_volume(element: str) -> float:
+def lattice_from_molar_volume(molar_volume_m3_per_mol: float) -> float:
+    """Cubic BCC/B2 lattice parameter (Å) of a phase with this molar volume (m^3/mol of atoms):
+    a = (2 V_m / N_A)^(1/3), two atoms per cell (the authors' Thermo-Calc formula)."""
+    return (2.0 * molar_volume_m3_per_mol / AVOGADRO) ** (1.0 / 3.0) * 1e10
+
+
+def elemental_lattice_constant(element: str) -> float:
+    """a_i (Å): the BCC-cell edge of a pure element at its 298 K molar volume."""
     volumes = elemental_molar_volumes()
     if element not in volumes:
         raise KeyError(f"no molar volume for element {element!r} in elemental_molar_volumes.csv")
-    return volumes[element]
+    return lattice_from_molar_volume(volumes[element] * 1e-6)
 
 
-def elemental_bcc_lattice(element: str) -> float:
-    """BCC-equivalent lattice parameter (Å) of a pure element from its molar volume."""
-    return (2.0 * _molar_volume(element) * _CM3_TO_A3 / AVOGADRO) ** (1.0 / 3.0)
-
-
-def bcc_lattice_parameter(fractions: Mapping[str, float]) -> float:
-    """Disordered BCC lattice parameter (Å) from atomic fractions (normalised here)."""
-    total = sum(fractions.values())
-    molar_volume = sum(x * _molar_volume(el) for el, x in fractions.items()) / total
-    return (2.0 * molar_volume * _CM3_TO_A3 / AVOGADRO) ** (1.0 / 3.0)
-
-
-def pair_lattice_constant(first: str, second: str) -> float:
-    """a_ij (Å): measured B2 constant, elemental value for i == j, else the mean of the two."""
+def pair_deviation(first: str, second: str) -> float:
+    """d_ij (Å): measured B2 constant of the pair minus the mean of the elemental constants;
+    0 for i == j or a pair without a measured B2 compound."""
     if first == second:
-        return elemental_bcc_lattice(first)
+        return 0.0
     measured = b2_compound_lattice_constants().get(frozenset((first, second)))
-    if measured is not None:
-        return measured
-    return 0.5 * (elemental_bcc_lattice(first) + elemental_bcc_lattice(second))
+    if measured is None:
+        return 0.0
+    return measured - 0.5 * (elemental_lattice_constant(first) + elemental_lattice_constant(second))
 
 
-def b2_lattice_parameter(sublattice_1: Mapping[str, float], sublattice_2: Mapping[str, float]) -> float:
-    """Ordered B2 lattice parameter (Å) from the site fractions of its two sublattices.
+def _normalised(fractions: Mapping[str, float], name: str) -> dict[str, float]:
+    kept = {el: float(y) for el, y in fractions.items() if y > 0}
+    total = sum(kept.values())
+    if total <= 0:
+        raise ValueError(f"{name} has no positive element site fraction: {dict(fractions)}")
+    return {el: y / total for el, y in sorted(kept.items())}
 
-    Vacancies and other non-elements must be left out by the caller; each sublattice is
-    renormalised over the elements given.
+
+def lattice_parameter(sublattice_1: Mapping[str, float], sublattice_2: Mapping[str, float]) -> float:
+    """a (Å) of a BCC-type set from the element site fractions of its two B2 sublattices (module doc).
+
+    Each sublattice is renormalised over the elements given; pass the same fractions twice for a
+    set without a B2 sublattice description (a plain A2 phase).
     """
-    total_1, total_2 = sum(sublattice_1.values()), sum(sublattice_2.values())
-    return sum(
-        (y1 / total_1) * (y2 / total_2) * pair_lattice_constant(e1, e2)
-        for e1, y1 in sublattice_1.items()
-        for e2, y2 in sublattice_2.items()
+    first = _normalised(sublattice_1, "sublattice 1")
+    second = _normalised(sublattice_2, "sublattice 2")
+    elements = sorted(set(first) | set(second))
+    vegard = sum(0.5 * (first.get(el, 0.0) + second.get(el, 0.0)) * elemental_lattice_constant(el) for el in elements)
+    excess = sum(
+        y1 * y2 * pair_deviation(e1, e2) for e1, y1 in first.items() for e2, y2 in second.items() if e1 != e2
     )
+    return vegard + excess
+
+
+def disordered_lattice_parameter(fractions: Mapping[str, float]) -> float:
+    """a (Å) of a disordered set of overall atomic fractions ``fractions`` (y' = y'' = x)."""
+    return lattice_parameter(fractions, fractions)

@@ -45,7 +45,8 @@ from alloypref.calphad.databases import (
     load_database,
     pair_coverage,
 )
-from alloypref.calphad.lattice import b2_lattice_parameter, bcc_lattice_parameter
+from alloypref.calphad.lattice import disordered_lattice_parameter, lattice_parameter
+from alloypref.calphad.ordering import DEFAULT_ORDER_THRESHOLD, has_b2_sublattices, is_ordered, order_parameter
 from alloypref.calphad.tables import PhaseRole, Structure, phase_table
 from alloypref.io import atomic_write_bytes
 
@@ -73,17 +74,16 @@ class PycalphadSettings:
             the ordered model to unassessed pairs (Thermo-Calc: disordered). 50 J/mol sits between;
             differences of a few J/mol are far below any assessment's accuracy.
         pressure_Pa: pressure (Pa).
-        order_threshold: max |y' - y''| above which a BCC composition set counts as ordered B2.
-            Real B2 sets show 0.3-1.0 and disordered ones ~0; 0.1 sits in the gap and counts the
-            partial order (0.2-0.3) COST507 shows near the solidus as ordered. Thermo-Calc users
-            (the paper's authors) used 0.05.
+        order_threshold: max |y' - y''| above which a BCC composition set counts as ordered B2
+            (see :mod:`alloypref.calphad.ordering`); the authors' 0.05 by default. Real B2 sets
+            show 0.3-1.0 and disordered ones ~0, so values from 0.05 to 0.1 classify alike.
         max_systems_in_memory: compiled systems kept in memory (LRU).
     """
 
     pdens: int = 20
     pdens_fine: int = 150
     pressure_Pa: float = 101325.0
-    order_threshold: float = 0.1
+    order_threshold: float = DEFAULT_ORDER_THRESHOLD
     fine_grid_min_gain_J_per_mol: float = 50.0
     max_systems_in_memory: int = 2
 
@@ -273,7 +273,7 @@ class PycalphadBackend:
         return [
             name
             for name in system.phases
-            if spec.role(name) == PhaseRole.BCC_LIKE and _equal_sites(system.models[name].site_ratios)
+            if spec.role(name) == PhaseRole.BCC_LIKE and has_b2_sublattices(system.models[name].site_ratios)
         ]
 
     def _grid(self, system: CompiledSystem, temperatures: tuple[float, ...], kind: str):
@@ -379,23 +379,23 @@ class PycalphadBackend:
             if role in (PhaseRole.BCC_LIKE, PhaseRole.B2):
                 layout = system.site_fraction_layout[name]
                 sublattices = self._sublattice_fractions(layout, site_fractions[vertex])
-                orderable = len(sublattices) >= 2 and _equal_sites(system.models[name].site_ratios)
+                orderable = len(sublattices) >= 2 and has_b2_sublattices(system.models[name].site_ratios)
                 if orderable:
                     first, second = sublattices[0], sublattices[1]
-                    species = set(first) | set(second)
-                    row["order_parameter"] = max(abs(first.get(s, 0.0) - second.get(s, 0.0)) for s in species)
-                ordered = role == PhaseRole.B2 or (orderable and row["order_parameter"] > self.settings.order_threshold)
-                row["is_ordered"] = bool(ordered)
-                row["structure"] = Structure.B2 if ordered else Structure.BCC
-                if ordered and orderable:
-                    row["lattice_parameter_A"] = b2_lattice_parameter(_elements_only(first), _elements_only(second))
+                    row["order_parameter"] = order_parameter(first, second)
+                    row["lattice_parameter_A"] = lattice_parameter(_elements_only(first), _elements_only(second))
                 else:
                     fractions = {
                         c.capitalize(): float(x)
                         for c, x in zip(components, compositions[vertex])
                         if c != "VA" and np.isfinite(x) and x > 0
                     }
-                    row["lattice_parameter_A"] = bcc_lattice_parameter(fractions)
+                    row["lattice_parameter_A"] = disordered_lattice_parameter(fractions)
+                ordered = role == PhaseRole.B2 or (
+                    orderable and is_ordered(row["order_parameter"], self.settings.order_threshold)
+                )
+                row["is_ordered"] = bool(ordered)
+                row["structure"] = Structure.B2 if ordered else Structure.BCC
             elif role == PhaseRole.LIQUID:
                 row["structure"] = Structure.LIQUID
             else:
@@ -506,10 +506,6 @@ def _share_points_across_temperatures(grid):
         grid.data_vars[name] = (dims, shared)
         setattr(grid, name, shared)
     return grid
-
-
-def _equal_sites(site_ratios) -> bool:
-    return len(site_ratios) >= 2 and abs(float(site_ratios[0]) - float(site_ratios[1])) < 1e-9
 
 
 def _elements_only(sublattice: Mapping[str, float]) -> dict[str, float]:

@@ -3,8 +3,9 @@
 It produces the same phase table as the pycalphad backend, following the authors' practice: one
 single-equilibrium calculation per temperature, lattice parameter from the phase's molar volume as
 a = (2 V_m / N_A)^(1/3), ordered when an element's site fractions on the two BCC sublattices differ
-by more than the order threshold. tc-python is proprietary and not installed in CI, so this module
-is exercised only where it is importable; its absence is reported, not crashed on.
+by more than the order threshold (:mod:`alloypref.calphad.ordering`). tc-python is proprietary and
+not installed in CI, so this module is exercised only where it is importable; its absence is
+reported, not crashed on.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 
 from alloypref.calphad.backend import CalphadError
+from alloypref.calphad.lattice import lattice_from_molar_volume
+from alloypref.calphad.ordering import DEFAULT_ORDER_THRESHOLD, is_ordered, order_parameter
 from alloypref.calphad.tables import Structure, phase_table
-
-AVOGADRO = 6.02214076e23
 
 #: TCHEA7's 26 elements (Thermo-Calc documentation, as listed by the paper's authors).
 TCHEA7_ELEMENTS = frozenset(
@@ -44,7 +45,7 @@ class ThermoCalcBackend:
 
     name = "thermocalc"
 
-    def __init__(self, database: str = "TCHEA7", order_threshold: float = 0.05, elements: Iterable[str] = ()):
+    def __init__(self, database: str = "TCHEA7", order_threshold: float = DEFAULT_ORDER_THRESHOLD, elements: Iterable[str] = ()):
         self.tc = _tc_python()
         self.database_name = database
         self.order_threshold = order_threshold
@@ -95,19 +96,19 @@ class ThermoCalcBackend:
                 if base.startswith("LIQUID"):
                     row["structure"] = Structure.LIQUID
                 elif base in ("BCC_B2", "BCC_A2"):
-                    order = max(
-                        abs(
-                            result.get_value_of(f"Y({phase},{el}#1)") - result.get_value_of(f"Y({phase},{el}#2)")
+                    order = 0.0
+                    if base == "BCC_B2":
+                        order = order_parameter(
+                            {el: result.get_value_of(f"Y({phase},{el}#1)") for el in elements},
+                            {el: result.get_value_of(f"Y({phase},{el}#2)") for el in elements},
                         )
-                        for el in elements
-                    ) if base == "BCC_B2" else 0.0
-                    ordered = order > self.order_threshold
+                    ordered = is_ordered(order, self.order_threshold)
                     molar_volume = result.get_value_of(f"VM({phase})")  # m^3/mol
                     row.update(
                         structure=Structure.B2 if ordered else Structure.BCC,
                         is_ordered=ordered,
                         order_parameter=order,
-                        lattice_parameter_A=(2.0 * molar_volume / AVOGADRO) ** (1.0 / 3.0) * 1e10,
+                        lattice_parameter_A=lattice_from_molar_volume(molar_volume),
                     )
                 else:
                     row["structure"] = Structure.OTHER
