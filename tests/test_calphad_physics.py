@@ -32,17 +32,18 @@ def test_nial_is_ordered_b2_at_373K(reference_backend):
 
 
 def test_ni_rich_nial_has_the_smaller_cell_measured(reference_backend):
-    """Solved site fractions carry composition into the lattice parameter: Ni60Al40 B2 is ~0.02 Å
-    smaller than NiAl (Taylor & Doyle, J. Appl. Cryst. 5 (1972) 201: 2.887 -> ~2.866 Å)."""
+    """Solved site fractions carry composition into the lattice parameter: single-phase Ni58Al42 B2
+    (1273 K) is ~0.015 Å smaller than NiAl, as measured at room temperature on quenched alloys
+    (Taylor & Doyle, J. Appl. Cryst. 5 (1972) 201: 2.887 Å at 50 % Ni, ~2.870 Å at 58 %)."""
     a = {}
-    for formula in ("Ni50Al50", "Ni60Al40"):
-        table = reference_backend.phase_table(parse_formula(formula), [373.15], "nial")
-        b2 = present(table, 373.15, Structure.B2)
+    for formula in ("Ni50Al50", "Ni58Al42"):
+        table = reference_backend.phase_table(parse_formula(formula), [1273.15], "nial")
+        b2 = present(table, 1273.15, Structure.B2)
         assert b2.mole_fraction.sum() > 0.99
         a[formula] = float(b2.lattice_parameter_A.iloc[0])
-    assert a["Ni60Al40"] < a["Ni50Al50"] - 0.01
+    assert a["Ni58Al42"] < a["Ni50Al50"] - 0.01
     assert a["Ni50Al50"] == pytest.approx(2.887, rel=0.01)
-    assert a["Ni60Al40"] == pytest.approx(2.866, rel=0.01)
+    assert a["Ni58Al42"] == pytest.approx(2.870, rel=0.01)
 
 
 def test_fe70al30_orders_at_low_T_and_disorders_below_its_solidus(reference_backend):

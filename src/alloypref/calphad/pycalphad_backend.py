@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
+import subprocess
+import sys
+import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +58,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when :class:`CompiledSystem` or :class:`PicklablePhaseRecordFactory` changes shape: part of
 #: the disk-cache key, so old pickles are never loaded into new code.
-SYSTEM_FORMAT = 2
+SYSTEM_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -237,34 +241,51 @@ class PycalphadBackend:
             except Exception as exc:  # stale or truncated pickle: rebuild
                 log.warning("ignoring unreadable system cache %s: %s", path, exc)
         if compiled is None:
-            models = instantiate_models(dbf, components, phases)
-            factory = PicklablePhaseRecordFactory(
-                dbf, components, {v.N: 1, v.P: self.settings.pressure_Pa, v.T: 1000.0}, models
-            )
-            layout = {
-                name: [
-                    [str(sf.species.name) for sf in models[name].site_fractions if sf.sublattice_index == i]
-                    for i in range(len(models[name].constituents))
-                ]
-                for name in phases
-            }
-            compiled = CompiledSystem(database, elements, components, phases, models, factory, layout)
-            self._warm_up(compiled)
-            if path is not None:
-                atomic_write_bytes(path, pickle.dumps(compiled, protocol=pickle.HIGHEST_PROTOCOL))
+            compiled = self._build_with_fixed_hash_seed(database, elements, phases, path)
         self._systems[memory_key] = compiled
         while len(self._systems) > max(1, self.settings.max_systems_in_memory):
             self._systems.popitem(last=False)
         return compiled
 
-    def _warm_up(self, system: CompiledSystem) -> None:
-        """Compile every callback once (an equimolar point), so the disk cache holds them."""
-        equimolar = {e: 1.0 / len(system.elements) for e in system.elements}
-        try:
-            self._solve(system, equimolar, (1000.0,), "coarse")
-        except Exception as exc:  # compilation happened even if this point failed
-            log.debug("warm-up equilibrium failed: %s", exc)
-        system.grids.clear()  # grids are rebuilt per temperature grid, never pickled
+    def _build_with_fixed_hash_seed(
+        self, database: str, elements: tuple[str, ...], phases: list[str], path: Path | None
+    ) -> CompiledSystem:
+        """Build (and write to ``path``) a compiled system in an interpreter with PYTHONHASHSEED=0.
+
+        pycalphad builds its symbolic models by iterating Python sets of species, whose order
+        follows the hash seed; the compiled energy functions then differ in the last bits, and on a
+        near-degenerate candidate the solver amplifies that into a different equilibrium. So every
+        callback is compiled in one canonical interpreter (this one when it already runs with hash
+        seed 0, else a child process) and loaded from the pickle: the answer no longer depends on
+        the seed of the process that scores.
+        """
+        if sys.flags.hash_randomization == 0:  # PYTHONHASHSEED=0 here already: build in-process
+            compiled = build_system(self.database(database), database, elements, phases, self.settings.pressure_Pa)
+            if path is not None:
+                atomic_write_bytes(path, pickle.dumps(compiled, protocol=pickle.HIGHEST_PROTOCOL))
+            return compiled
+        with tempfile.TemporaryDirectory(prefix="alloypref-system-") as scratch:
+            target = path if path is not None else Path(scratch) / "system.pkl"
+            request = {
+                "spec": self.specs[database],
+                "cache_dir": self.cache_dir,
+                "elements": elements,
+                "phases": phases,
+                "pressure_Pa": self.settings.pressure_Pa,
+                "out": target,
+            }
+            env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            child = subprocess.run(
+                [sys.executable, "-c", "from alloypref.calphad.pycalphad_backend import _build_system_main; _build_system_main()"],
+                input=pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL),
+                env=env,
+                capture_output=True,
+            )
+            if child.returncode != 0:
+                tail = child.stderr.decode(errors="replace").strip().splitlines()[-5:]
+                raise CalphadError(f"building the {database} system {'-'.join(elements)} failed: {' | '.join(tail)}")
+            with target.open("rb") as handle:
+                return pickle.load(handle)
 
     # -- equilibria ------------------------------------------------------------------------
     def orderable_phases(self, system: CompiledSystem) -> list[str]:
@@ -477,6 +498,44 @@ class PycalphadBackend:
                 raise CalphadError(f"no converged equilibrium at {temperature:.2f} K", phase_table(rows))
             rows.extend(step)
         return phase_table(rows)
+
+
+def build_system(dbf, database: str, elements: tuple[str, ...], phases: list[str], pressure_Pa: float) -> CompiledSystem:
+    """Models, phase records and every callback the solver can ask for, compiled now.
+
+    Compiling everything here (instead of lazily during a solve) keeps every compiled function in
+    the pickle, so a process that loads it never compiles one of its own.
+    """
+    components = [e.upper() for e in elements] + ["VA"]
+    models = instantiate_models(dbf, components, phases)
+    factory = PicklablePhaseRecordFactory(dbf, components, {v.N: 1, v.P: pressure_Pa, v.T: 1000.0}, models)
+    layout = {
+        name: [
+            [str(sf.species.name) for sf in models[name].site_fractions if sf.sublattice_index == i]
+            for i in range(len(models[name].constituents))
+        ]
+        for name in phases
+    }
+    compiled = CompiledSystem(database, elements, components, phases, models, factory, layout)
+    for name in phases:
+        factory.get_phase_constraints(name)
+        # what PhaseRecord and the solver request: GM values, G values, G gradients, G Hessians
+        for prop, grad, hess in (("GM", False, False), ("G", False, False), ("G", True, False), ("G", False, True)):
+            factory.get_phase_property(name, prop, grad, hess)
+        for element in factory.nonvacant_elements:
+            for per_formula_unit in (True, False):
+                factory.get_phase_formula_moles_element(name, element, per_formula_unit)
+    return compiled
+
+
+def _build_system_main() -> None:
+    """Entry of the child interpreter of :meth:`PycalphadBackend._build_with_fixed_hash_seed`."""
+    request = pickle.loads(sys.stdin.buffer.read())
+    dbf = load_database(request["spec"], request["cache_dir"])
+    compiled = build_system(
+        dbf, request["spec"].name, request["elements"], request["phases"], request["pressure_Pa"]
+    )
+    atomic_write_bytes(request["out"], pickle.dumps(compiled, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _share_points_across_temperatures(grid):
