@@ -9,7 +9,14 @@ from alloypref.calphad.backend import CalphadError
 from alloypref.calphad.tables import Structure, phase_table
 from alloypref.io import read_parquet
 from alloypref.reward import RewardConfig
-from alloypref.scoring import REWARDS_SCHEMA, ScoringOptions, score_file, score_triples, split_triples
+from alloypref.scoring import (
+    REWARDS_SCHEMA,
+    ScoringOptions,
+    read_triples,
+    score_file,
+    score_triples,
+    split_triples,
+)
 
 GRID = (373.15, 1273.15)
 
@@ -80,6 +87,27 @@ def test_invalid_and_failed_candidates_are_rows_with_reasons():
     assert (by_id.loc[["badformula", "badvolume", "nodb", "solver"], "reward"] == worst).all()
     assert set(tables.candidate_id) == {"ok"}
     assert list(rewards.columns) == REWARDS_SCHEMA.names
+
+
+def test_a_sample_the_parser_rejected_is_invalid_and_never_scored(tmp_path):
+    """``unknown_element``: well-formed formulas of an element the design space excludes (Ti here)."""
+    samples = triples([("parsed", "Nb", "NiAl", 30.0), ("excluded", "Nb", "TiNi", 30.0), ("garbled", "", "", float("nan"))])
+    samples["status"] = ["ok", "unknown_element", "unparseable"]
+    samples["reason"] = ["", "element Ti is not in the design space", "expected tags"]
+    path = tmp_path / "samples.parquet"
+    samples.to_parquet(path)
+    read = read_triples(path)
+    assert list(read.parse_status) == ["ok", "unknown_element", "unparseable"]
+    backend = FakeBackend()
+    rewards, tables = score_triples(read, backend, OPTIONS)
+    by_id = rewards.set_index("candidate_id")
+    assert backend.calls == ["Al-Nb-Ni"]  # Nb + TiNi was never handed to the solver
+    assert by_id.loc["excluded", "status"] == "invalid"
+    assert by_id.loc["excluded", "reason"].startswith("unknown_element")
+    assert by_id.loc["excluded", "reward"] == RewardConfig().worst_reward
+    assert by_id.loc["excluded", "master_composition"] == ""  # so Table 1 counts it as not parsed
+    assert by_id.loc["garbled", "reason"].startswith("unparseable")
+    assert set(tables.candidate_id) == {"parsed"}
 
 
 def test_timeout_is_a_recorded_failure():

@@ -5,6 +5,9 @@
   loaded once per shard.
 * Nothing kills a shard: a bad formula is an ``invalid`` row, a solver error or a timeout is a
   ``failed`` row with its reason, both with the worst reward.
+* A triple whose text the sampler could not parse cleanly (``parse_status`` other than ``ok``, e.g.
+  ``unknown_element``: an element outside the design space) is an ``invalid`` row whose reason
+  starts with that status; it is never scored as if it were a well-formed alloy.
 * Progress is checkpointed every ``checkpoint_every`` candidates beside the output; a rerun after a
   crash resumes from the checkpoint.
 
@@ -94,6 +97,10 @@ REWARDS_SCHEMA = pa.schema(
     ]
 )
 
+#: Triples as the scorer reads them: the input columns plus the sampler's parse status and reason
+#: (``ok`` and "" for sources without a parser, such as CSV files and baselines).
+PARSED_TRIPLES_SCHEMA = pa.schema([*TRIPLES_SCHEMA, ("parse_status", pa.string()), ("parse_reason", pa.string())])
+
 SCORED_TABLES_SCHEMA = pa.schema([("candidate_id", pa.string()), *PHASE_TABLE_SCHEMA])
 
 
@@ -133,7 +140,12 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 def read_triples(path: str | Path) -> pd.DataFrame:
-    """Triples from Parquet or CSV, checked for the required columns (named in the error)."""
+    """Triples from Parquet or CSV, checked for the required columns (named in the error).
+
+    The result has the columns of :data:`PARSED_TRIPLES_SCHEMA`: a samples table's ``status`` and
+    ``reason`` (see :mod:`alloypref.lm.sampling`) become ``parse_status`` and ``parse_reason``;
+    a table without them is taken as parsed (``ok``).
+    """
     path = Path(path)
     if path.suffix.lower() == ".csv":
         if not path.is_file():
@@ -150,6 +162,11 @@ def read_triples(path: str | Path) -> pd.DataFrame:
     frame = frame.copy()
     frame["candidate_id"] = frame["candidate_id"].astype(str)
     frame["b2_volume_percent"] = pd.to_numeric(frame["b2_volume_percent"], errors="coerce")
+    if "parse_status" not in frame.columns:
+        frame["parse_status"] = frame["status"] if "status" in frame.columns else "ok"
+        frame["parse_reason"] = frame["reason"] if "reason" in frame.columns else ""
+    frame["parse_status"] = frame["parse_status"].fillna("ok").astype(str)
+    frame["parse_reason"] = frame.get("parse_reason", pd.Series("", index=frame.index)).fillna("").astype(str)
     return frame
 
 
@@ -242,6 +259,14 @@ def score_triples(
         if str(triple.candidate_id) in done_ids:
             continue
         row = _base_row(triple, options)
+        parse_status = str(getattr(triple, "parse_status", "ok") or "ok")
+        if parse_status != "ok":
+            reason = str(getattr(triple, "parse_reason", "") or "")
+            row["reason"] = f"{parse_status}: {reason}" if reason else parse_status
+            new_rows.append(row)
+            if progress:
+                progress(1)
+            continue
         try:
             master = master_from_text(triple.bcc, triple.b2, triple.b2_volume_percent)
         except FormulaError as exc:

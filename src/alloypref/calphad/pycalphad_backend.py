@@ -6,11 +6,15 @@ in-memory LRU (a compiled 8-element system holds ~5 GB) and pickled on disk, so 
 loads them in well under a second. The sampled energy grid of a system depends on the temperatures
 but not on the composition, so it too is computed once per system and reused by every candidate.
 
-Two pycalphad pitfalls are handled (see ``shared/tdb/README.md``):
+Two pycalphad pitfalls are handled:
 
 * disappearing BCC: :func:`alloypref.calphad.databases.apply_bcc_fix` at load time;
 * missed ordering: every temperature is solved again with the orderable BCC phases sampled at a
   finer point density (``pdens_fine``) and the lower Gibbs energy is kept.
+
+The answer does not depend on Python's hash seed: every callback is compiled in one interpreter
+with PYTHONHASHSEED=0 (see :meth:`PycalphadBackend._build_with_fixed_hash_seed`), and answers that
+end above the sampled grid's hull are replaced by solves from other starts (see ``phase_table``).
 """
 
 from __future__ import annotations
@@ -59,6 +63,15 @@ log = logging.getLogger(__name__)
 #: Bump when :class:`CompiledSystem` or :class:`PicklablePhaseRecordFactory` changes shape: part of
 #: the disk-cache key, so old pickles are never loaded into new code.
 SYSTEM_FORMAT = 3
+
+#: A solve whose molar Gibbs energy ends above the sampled grid's lower convex hull at the same
+#: composition (a feasible mixture of sampled states, so an upper bound of the true minimum) by more
+#: than this (J/mol) has walked away from the minimum and is not used; 1 J/mol only absorbs rounding.
+HULL_TOLERANCE_J_PER_MOL = 1.0
+
+#: Composition nudges (mole fraction moved from the last element to one other) tried, in this
+#: order, where no grid gives a sound answer; all below the scorer's 1e-4 composition resolution.
+NUDGES = (-1e-6, 1e-6, -1e-5, 1e-5)
 
 
 @dataclass(frozen=True)
@@ -349,7 +362,20 @@ class PycalphadBackend:
             conditions[v.X(element.upper())] = np.array([float(composition.get(element, 0.0))])
         factory = system.phase_records
         start = starting_point(conditions, factory.state_variables, factory, grid)
-        return _solve_eq_at_conditions(start, factory, grid, list(conditions), factory.state_variables, False)
+        hull_gibbs = np.array(start.GM, dtype=float).reshape(len(temperatures))  # the solve overwrites start
+        result = _solve_eq_at_conditions(start, factory, grid, list(conditions), factory.state_variables, False)
+        return result, hull_gibbs
+
+    def _checked_solve(
+        self, system: CompiledSystem, composition: Mapping[str, float], temperatures: tuple[float, ...], kind: str
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Per-temperature arrays of one solve (with the hull energy as ``hull``) and which are sound."""
+        result, hull = self._solve(system, composition, temperatures, kind)
+        arrays = self._per_temperature(result, len(temperatures))
+        arrays["hull"] = hull
+        gibbs = arrays["GM"]
+        sound = np.isfinite(gibbs) & (gibbs <= hull + HULL_TOLERANCE_J_PER_MOL)
+        return arrays, sound
 
     def _equilibrium(self, system: CompiledSystem, composition: Mapping[str, float], temperature: float):
         """One temperature through ``pycalphad.equilibrium`` (pdens 60), for points the cached grids miss."""
@@ -453,37 +479,59 @@ class PycalphadBackend:
         All temperatures are solved at once on the coarse grid and, where the system has an
         orderable BCC phase, again on a grid that is fine for those phases only; per temperature the
         fine answer is kept where its Gibbs energy is lower by more than
-        ``fine_grid_min_gain_J_per_mol`` (or where the coarse solve did not converge).
+        ``fine_grid_min_gain_J_per_mol`` (or where the coarse answer is not sound).
+
+        An answer is *sound* when it converged and its molar Gibbs energy is not above the grid's
+        lower convex hull at that composition (the starting point, a feasible state) by more than
+        ``HULL_TOLERANCE_J_PER_MOL``: a solve that ends above it has walked away from the minimum.
+        On near-degenerate candidates the solver's path is chaotic, so where neither grid gives a
+        sound answer the candidate is solved again from other starts — compositions nudged by
+        1e-6 to 1e-5 in one element (below the scorer's 1e-4 resolution), in a fixed order, first
+        sound answer kept — and last by ``pycalphad.equilibrium`` at its default point density.
         """
         composition = {e.capitalize(): float(x) for e, x in composition.items() if x > 0}
         system = self.system(database, composition)
         temperatures = tuple(sorted({float(t) for t in temperatures_K}))
         n = len(temperatures)
-        orderable = set(self.orderable_phases(system))
+        kinds = ["coarse"] + (["fine"] if self.settings.pdens_fine and self.orderable_phases(system) else [])
         try:
-            coarse = self._per_temperature(self._solve(system, composition, temperatures, "coarse"), n)
-            chosen = {index: (coarse, index) for index in range(n)}  # (arrays, row in them)
+            solved = {kind: self._checked_solve(system, composition, temperatures, kind) for kind in kinds}
+            coarse, coarse_sound = solved["coarse"]
+            hull = coarse["hull"]
+            chosen: dict[int, tuple[dict, int] | None] = {
+                index: (coarse, index) if coarse_sound[index] else None for index in range(n)
+            }  # (arrays, row in them)
             # The fine pass solves every temperature at once: slicing the cached grid to the
             # temperatures that need it copies more memory than solving them all costs.
-            if self.settings.pdens_fine and orderable:
-                fine = self._per_temperature(self._solve(system, composition, temperatures, "fine"), n)
+            if "fine" in solved:
+                fine, fine_sound = solved["fine"]
                 gain = self.settings.fine_grid_min_gain_J_per_mol
                 for index in range(n):
-                    coarse_gibbs, fine_gibbs = coarse["GM"][index], fine["GM"][index]
-                    if not np.isfinite(coarse_gibbs) or (np.isfinite(fine_gibbs) and fine_gibbs < coarse_gibbs - gain):
+                    if fine_sound[index] and (chosen[index] is None or fine["GM"][index] < coarse["GM"][index] - gain):
                         chosen[index] = (fine, index)
-            # Last resort for a temperature neither pass converged at: pycalphad's own equilibrium()
-            # at its default point density (slower, but starts from a different grid).
+            for nudged in _nudged_compositions(composition, system.elements):
+                missing = [index for index in range(n) if chosen[index] is None]
+                if not missing:
+                    break
+                for kind in kinds:
+                    arrays, sound = self._checked_solve(system, nudged, temperatures, kind)
+                    for index in missing:
+                        if chosen[index] is None and sound[index]:
+                            chosen[index] = (arrays, index)
+            # Last resort: pycalphad's own equilibrium() at its default point density (slower, but
+            # starts from a different grid).
             for index in range(n):
-                arrays, row = chosen[index]
-                if not np.isfinite(arrays["GM"][row]):
+                if chosen[index] is None:
                     retry = self._per_temperature(self._equilibrium(system, composition, temperatures[index]), 1)
-                    chosen[index] = (retry, 0)
+                    gibbs = retry["GM"][0]
+                    chosen[index] = (retry, 0) if np.isfinite(gibbs) and gibbs <= hull[index] + HULL_TOLERANCE_J_PER_MOL else None
         except Exception as exc:
             raise CalphadError(f"pycalphad failed: {type(exc).__name__}: {exc}") from exc
         components = list(system.phase_records.nonvacant_elements)
         rows: list[dict] = []
         for index, temperature in enumerate(temperatures):
+            if chosen[index] is None:
+                raise CalphadError(f"no converged equilibrium at {temperature:.2f} K", phase_table(rows))
             arrays, row = chosen[index]
             step = self._rows(
                 system,
@@ -498,6 +546,20 @@ class PycalphadBackend:
                 raise CalphadError(f"no converged equilibrium at {temperature:.2f} K", phase_table(rows))
             rows.extend(step)
         return phase_table(rows)
+
+
+def _nudged_compositions(composition: Mapping[str, float], elements: Sequence[str]) -> Iterable[dict[str, float]]:
+    """Compositions within 1e-5 of ``composition`` (fixed order, fractions kept positive)."""
+    if len(elements) < 2:
+        return
+    dependent = elements[-1]
+    for step in NUDGES:
+        for element in elements[:-1]:
+            nudged = dict(composition)
+            nudged[element] = nudged.get(element, 0.0) + step
+            nudged[dependent] = nudged.get(dependent, 0.0) - step
+            if min(nudged.values()) > 0:
+                yield nudged
 
 
 def build_system(dbf, database: str, elements: tuple[str, ...], phases: list[str], pressure_Pa: float) -> CompiledSystem:
