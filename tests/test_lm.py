@@ -124,13 +124,26 @@ def test_paper_scale_pair_count():
     assert len(pairs) == 125_000
 
 
-def test_ties_failures_and_low_coverage_are_never_chosen():
-    frame = scored([-1.0, -1.0, -1.0, -5.0, -1121.0, -1121.0, -2.0, -3.0], statuses=["failed", "ok", "ok", "ok", "invalid", "ok", "ok", "ok"],
-                   low=[False, True, False, False, False, False, False, False])
+def test_failed_invalid_and_low_coverage_samples_are_on_neither_side():
+    frame = scored([-1.0, -1.0, -1.0, -5.0, -1121.0, -1121.0, -2.0, -3.0, -1121.0],
+                   statuses=["failed", "ok", "ok", "ok", "invalid", "ok", "ok", "ok", "unscored"],
+                   low=[False, True, False, False, False, False, False, False, False])
     pairs = build_pairs(frame, 0.5, 10, seed=0)
-    assert set(pairs.chosen_id) == {"c002", "c006"}  # c000 failed, c001 low coverage; -3.0 is 5th
-    assert "c001" not in set(pairs.rejected_id) and "c000" not in set(pairs.rejected_id)  # ties with -1 never pair
-    assert "c004" in set(pairs.rejected_id)  # unparseable/invalid text may be rejected
+    # trustworthy: c002 (-1), c003 (-5), c005 (-1121), c006 (-2), c007 (-3); the top half (2) is chosen
+    assert set(pairs.chosen_id) == {"c002", "c006"}
+    assert set(pairs.rejected_id) == {"c003", "c005", "c006", "c007"}
+    assert len(pairs) == 4 + 3  # c002 beats the other four, c006 beats three
+    untrusted = {"c000", "c001", "c004", "c008"}
+    assert not untrusted & (set(pairs.chosen_id) | set(pairs.rejected_id))
+
+
+def test_pairs_stay_within_one_database_unless_told_otherwise():
+    frame = scored([-1.0, -2.0, -3.0, -4.0]).assign(database=["mc_ni", "cost507", "mc_ni", "cost507"])
+    same = build_pairs(frame, 0.5, 10, seed=0)
+    assert (same.chosen_database == same.rejected_database).all()
+    assert set(zip(same.chosen_id, same.rejected_id)) == {("c000", "c002"), ("c001", "c003")}
+    mixed = build_pairs(frame, 0.5, 10, seed=0, same_database=False)
+    assert len(mixed) == 3 + 2 and (mixed.chosen_database != mixed.rejected_database).any()
 
 
 def test_unscored_samples_get_the_worst_reward():

@@ -1,11 +1,16 @@
 """Preference pairs from scored samples (Appendix A.4).
 
-Samples are ranked by reward; the top ``top_fraction`` (25 %) of all samples are the chosen
-candidates, each paired with ``k`` rejected samples drawn without replacement from the samples with
-a strictly lower reward (``min(k, available)``, so ties never form a pair); rewards are compared
-after rounding to 1e-6. A sample that failed in
-the solver or sits below the database-coverage threshold is never chosen — the model must not learn
-the solver's blind spots — but may be rejected, as may unparseable text (it carries the worst reward).
+Only trustworthy samples take part, on either side: scored ``ok`` (not ``failed`` in the solver,
+not ``invalid`` — unparseable text, an element outside the design space, a composition no database
+holds — and not unscored) and not below the database-coverage threshold. Otherwise the model would
+learn the solver's and the databases' blind spots, in either direction.
+
+The trustworthy samples are ranked by reward; the top ``top_fraction`` (25 %) of them are the chosen
+candidates, each paired with ``k`` rejected samples drawn without replacement from the trustworthy
+samples with a strictly lower reward (``min(k, available)``, so ties never form a pair); rewards are
+compared after rounding to 1e-6. With ``same_database`` (the default) the rejected side is drawn only
+from samples scored on the chosen one's database, so a systematic difference between two databases
+never decides a preference.
 
 Pairs table: prompt, chosen, rejected (texts), chosen_reward, rejected_reward (Eq. 1),
 chosen_id, rejected_id, chosen_database, rejected_database.
@@ -48,7 +53,14 @@ def scored_samples(samples: pd.DataFrame, rewards: pd.DataFrame, worst_reward: f
     return joined
 
 
-def build_pairs(scored: pd.DataFrame, top_fraction: float = 0.25, k: int = 100, seed: int = 0) -> pd.DataFrame:
+def trustworthy(scored: pd.DataFrame) -> pd.Series:
+    """Which samples may take part in a pair: scored ``ok`` and not low-coverage."""
+    return (scored["score_status"] == "ok") & ~scored["low_coverage"].astype(bool)
+
+
+def build_pairs(
+    scored: pd.DataFrame, top_fraction: float = 0.25, k: int = 100, seed: int = 0, same_database: bool = True
+) -> pd.DataFrame:
     """Chosen/rejected pairs (see module doc); ``scored`` needs candidate_id, prompt, text, reward,
     score_status, low_coverage, database."""
     if not 0 < top_fraction <= 1:
@@ -58,16 +70,18 @@ def build_pairs(scored: pd.DataFrame, top_fraction: float = 0.25, k: int = 100, 
     rng = np.random.default_rng(seed)
     # Rank on rewards rounded to 1e-6 (as win/draw/loss does): solver noise of ~1e-12 must neither
     # reorder candidates nor turn a tie into a pair.
-    scored = scored.assign(reward=scored["reward"].round(6))
+    scored = scored[trustworthy(scored)].assign(reward=lambda f: f["reward"].round(6))
     ranked = scored.sort_values(["reward", "candidate_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
     n_top = int(math.floor(top_fraction * len(ranked)))
     rewards = ranked["reward"].to_numpy()
+    databases = ranked["database"].to_numpy()
     rows = []
     for index in range(n_top):
         chosen = ranked.iloc[index]
-        if chosen["score_status"] != "ok" or bool(chosen["low_coverage"]):
-            continue
-        lower = np.flatnonzero(rewards < chosen["reward"])
+        eligible = rewards < chosen["reward"]
+        if same_database:
+            eligible &= databases == chosen["database"]
+        lower = np.flatnonzero(eligible)
         if lower.size == 0:
             continue
         picks = rng.choice(lower, size=min(k, lower.size), replace=False)
