@@ -88,7 +88,10 @@ def test_smact_validity():
 
 def test_known_set_and_novelty():
     known = known_compositions(["Ni", "Al", "Ti"], curated=["NiAl"])
-    assert set(known.origin) >= {"curated", "pymatgen_experimental"} or set(known.origin) >= {"curated"}
+    assert set(known.origin) == {"curated", "pymatgen_experimental", "materials_project_transport_subset"}
+    by_origin = known.groupby("origin")["formula"].apply(set)
+    assert "TiNi3" in by_origin["materials_project_transport_subset"] and "AlNi3" in by_origin["pymatgen_experimental"]
+    assert all(len(c) >= 2 for c in known[known.origin != "curated"].composition)  # no pure elements
     known_fp = fingerprints(list(known.composition))
     reference_fp = fingerprints(reference_compositions(BCC, B2))
     row, _ = source_metrics("t", rewards_frame(["NiAl"], ["NiAl"], [50.0]), reference_fp, known_fp)
@@ -104,6 +107,36 @@ def test_source_metrics_counts_parse_failures_as_invalid_and_worst():
     row, _ = source_metrics("t", frame, reference_fp, reference_fp[:1])
     assert row["parse_rate"] == 0.5 and row["validity"] == 0.5
     assert row["mean_reward"] == pytest.approx((-1.0 - 1121.0) / 2)
+
+
+def test_table1_row_on_a_hand_computed_example():
+    """Five samples: two copies of Nb + NiAl, one W + TiNi, two unparsed.
+
+    Reference set = the Nb + NiAl master only, known set = the W + TiNi master only, cutoffs 0.5
+    (any two different compositions here are farther apart than that in Magpie space)."""
+    frame = rewards_frame(["Nb", "Nb", "W", "", ""], ["NiAl", "NiAl", "TiNi", "", ""], [50.0, 50.0, 30.0, 0.0, 0.0],
+                          reward=[-1.0, -1.0, -10.0, np.nan, np.nan])
+    frame["all_rules"] = [True, True, False, False, False]
+    frame["status"] = ["ok", "ok", "ok", "invalid", "invalid"]
+    frame["database"] = ["mc_ni", "mc_ni", "cost507", "", ""]
+    frame["coverage"] = [1.0, 1.0, 0.5, 0.0, 0.0]
+    frame["low_coverage"] = [False, False, True, True, True]
+    nb_nial = fingerprints([{"Nb": 0.5, "Ni": 0.25, "Al": 0.25}])
+    w_tini = fingerprints([{"W": 0.7, "Ti": 0.15, "Ni": 0.15}])
+    assert np.linalg.norm(nb_nial - w_tini) > 0.5
+    row, valid_fp = source_metrics("s", frame, nb_nial, w_tini, cutoff=0.5, novelty_cutoff=0.5, worst_reward=-1121.0)
+    assert row["n"] == 5 and len(valid_fp) == 3
+    assert row["parse_rate"] == pytest.approx(3 / 5) and row["validity"] == pytest.approx(3 / 5)
+    assert row["coverage_recall"] == 1.0  # the one reference point is generated exactly
+    assert row["coverage_precision"] == pytest.approx(2 / 3)  # 2 of 3 valid samples near the reference
+    assert row["coverage_precision_all"] == pytest.approx(2 / 5)  # 2 of 5 generated samples
+    assert row["amcd_recall"] == pytest.approx(0.0, abs=1e-9)
+    assert row["amcd_precision"] == pytest.approx(np.linalg.norm(nb_nial - w_tini) / 3)
+    assert row["novelty"] == pytest.approx(2 / 3)  # W + TiNi is the known material
+    assert row["unique_at_100"] == pytest.approx(2 / 3)
+    assert row["mean_reward"] == pytest.approx((-1 - 1 - 10 - 1121 - 1121) / 5)
+    assert row["all_rules"] == pytest.approx(2 / 5)
+    assert row["mean_db_coverage"] == pytest.approx(2.5 / 3) and row["low_coverage_share"] == pytest.approx(1 / 3)
 
 
 def test_win_draw_loss_and_rules():
@@ -141,6 +174,50 @@ def test_kl_of_a_model_against_itself_is_zero():
     torch.manual_seed(1)
     other = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32))
     assert (per_token_kl(other, model, tokenizer, "Suggest ", ["<BCC>Nb</BCC>"]).mean_kl > 0).all()
+
+
+class RecordingUniformModel:
+    """Logits that make p = softmax(bias) at every position; records what it was fed."""
+
+    def __init__(self, bias):
+        self.bias, self.fed = bias, []
+
+    def eval(self):
+        return self
+
+    def __call__(self, inputs):
+
+        self.fed.append(inputs[0].tolist())
+        logits = self.bias.expand(1, inputs.shape[1], -1).clone()
+        return type("Out", (), {"logits": logits})
+
+
+def test_kl_context_carries_the_same_special_tokens_as_training_and_sampling():
+    """A tokenizer that adds a BOS (as Llama's do): the KL context starts with it, exactly like the
+    prompt the SFT trainer and the sampler encode; the per-position KL is the hand-computed one."""
+    import torch
+    from tokenizers import processors
+
+    from alloypref.evaluation.kl import per_token_kl
+    from alloypref.lm.sampling import prompt_ids
+    from alloypref.lm.tokenizer import build_formula_tokenizer
+
+    tokenizer = build_formula_tokenizer(["Suggest <BCC>Nb</BCC>"], 80)
+    tokenizer._tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A", special_tokens=[("<s>", tokenizer.bos_token_id)]
+    )
+    assert prompt_ids(tokenizer, "Suggest ")[0] == tokenizer.bos_token_id
+    vocab = len(tokenizer)
+    p = torch.zeros(vocab)
+    p[:2] = torch.tensor([1.0, -1.0])  # two tokens differ, the rest share one logit
+    dpo, sft = RecordingUniformModel(p), RecordingUniformModel(torch.zeros(vocab))
+    kl = per_token_kl(dpo, sft, tokenizer, "Suggest ", ["<BCC>Nb</BCC>"])
+    continuation = tokenizer("<BCC>Nb</BCC>", add_special_tokens=False)["input_ids"]
+    assert dpo.fed[0] == prompt_ids(tokenizer, "Suggest ") + continuation + [tokenizer.eos_token_id]
+    probs = torch.softmax(p, 0)
+    expected = float((probs * (torch.log(probs) - torch.log(torch.full((vocab,), 1.0 / vocab)))).sum())
+    assert np.allclose(kl.mean_kl, expected, atol=1e-6)
+    assert kl["count"].sum() == len(continuation) + 1  # every continuation token and the EOS
 
 
 def test_random_search_is_seeded_and_in_range():

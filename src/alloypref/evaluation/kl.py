@@ -1,6 +1,7 @@
 """Per-token KL(DPO || SFT) on element and number tokens (Appendix A.6, Table 3, Fig. 11).
 
-The SFT model's sampled continuations are teacher-forced through both models, trimmed at EOS; at each
+The SFT model's sampled continuations are teacher-forced through both models after the prompt encoded
+as in training and sampling (with the tokenizer's special tokens, e.g. a BOS), trimmed at EOS; at each
 position the KL divergence sum_v p_DPO(v) (log p_DPO(v) - log p_SFT(v)) over the vocabulary is taken,
 and positions are grouped by what their token is part of: an element symbol (counted per element),
 a multi-digit number, or anything else. Both models must share a tokenizer (DPO continues from SFT).
@@ -40,11 +41,12 @@ def per_token_kl(dpo_model, sft_model, tokenizer, prompt: str, continuations: Se
     """Rows (group, token_kind, count, mean_kl): per element symbol, ``number`` and ``other``."""
     import torch
 
+    from alloypref.lm.sampling import prompt_ids as encode_prompt
     from alloypref.lm.tokenizer import TAGS
 
     element_pattern = re.compile(r"^[A-Z][a-z]?$")
     records: dict[str, list[float]] = {}
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    prompt_ids = encode_prompt(tokenizer, prompt)
     for model in (dpo_model, sft_model):
         model.eval()
     for text in continuations:

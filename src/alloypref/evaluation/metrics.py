@@ -1,25 +1,41 @@
-"""Table 1 metrics per source of triples (``shared/notes/evaluation.md`` pins each one down).
+"""Table 1 metrics per source of triples, each with its denominator and reference set.
 
 Every triple is represented by its master composition x = (1 - f) x_BCC + f x_B2, the composition the
-reward is computed on. A source is a rewards table (``alloypref.scoring.REWARDS_SCHEMA``); a triple is
-*parsed* when its master composition could be formed (``master_composition != ""``).
+reward is computed on. A source is a rewards table (``alloypref.scoring.REWARDS_SCHEMA``) with one row
+per generated sample; n is its number of rows. A triple is *parsed* when its master composition could
+be formed (``master_composition != ""``; the scorer leaves it empty for every sample the sampler's
+parser rejected, see :mod:`alloypref.scoring`) and *valid* when it is parsed and SMACT-valid.
 
-* validity — SMACT validity (CDVAE's ``smact_validity``, alloys allowed, ``smact14`` oxidation
-  states) of the master composition; unparsed triples are invalid. All elements here are metals, so
-  validity equals the parse rate unless a formula holds a non-metal.
-* coverage — standardised Magpie fingerprints; COV-R: share of reference points whose nearest
-  generated point is within ``cutoff``; COV-P: share of valid generated points whose nearest reference
-  point is within ``cutoff``; AMCD-R/P: the mean nearest distances (no cutoff). Reference: every
-  curated BCC x B2 pair mixed at f = ``reference_fraction`` (0.45, the mean of the volume distribution).
-* novelty — share of parsed triples farther than ``novelty_cutoff`` (2.0) from every known material:
-  the Materials Project subset matminer ships (47,737 entries studied for transport), pymatgen's
-  2,135 experimental compounds, and the curated BCC and B2 lists — restricted to compounds of >= 2
-  elements of the configured databases (curated entries of one element included). It is novelty
-  against that known set, not against all of the Materials Project.
-* unique@100 — of the first 100 parsed triples, the share of distinct (BCC, B2) keys, each formula
-  canonical as sorted (element, fraction rounded to 1e-3).
-* mean reward (unparsed = the worst reward), share meeting all four rules, mean database coverage and
-  share below the coverage threshold.
+==============  ==========================================================  =========================
+metric          definition                                                  denominator
+==============  ==========================================================  =========================
+parse rate      parsed samples                                              n (all generated)
+validity        CDVAE's ``smact_validity`` (alloys allowed, ``smact14``)    n (unparsed = invalid)
+COV-R           reference points whose nearest valid generated point is     reference set size
+                within ``cutoff``
+COV-P (valid)   valid samples whose nearest reference point is within       valid samples
+                ``cutoff`` (Crystal-text-LLM's reading)
+COV-P (all)     the same count                                              n (CDVAE's code)
+AMCD-R          mean distance from each reference point to the nearest      reference set size
+                valid generated point
+AMCD-P          mean distance from each valid sample to the nearest         valid samples
+                reference point
+novelty         parsed samples farther than ``novelty_cutoff`` (2.0) from   parsed samples
+                every known material
+unique@100      distinct (BCC, B2) keys among the first 100 parsed          min(100, parsed)
+mean reward     Eq. 1; a sample that was not scored ``ok`` has the worst    n
+all 4 rules     samples meeting all four rules (not ``ok`` = not met)       n
+DB coverage     mean database coverage of the samples given a database      samples given a database
+low coverage    share of those below ``calphad.min_coverage``               samples given a database
+==============  ==========================================================  =========================
+
+Distances are Euclidean between standardised Magpie fingerprints (CDVAE's MP-20 scaler). Reference
+set for coverage: every curated BCC x B2 pair mixed at f = ``reference_fraction`` (0.45, the mean of
+the volume distribution). Known set for novelty: the Materials Project subset matminer ships (47,737
+entries studied for transport), pymatgen's 2,135 experimental compounds, and the curated BCC and B2
+lists — restricted to compounds of >= 2 elements of the configured databases (curated entries of one
+element included); it is novelty against that set, not against all of the Materials Project. A
+canonical formula for unique@100 is its sorted (element, fraction rounded to 1e-3).
 """
 
 from __future__ import annotations
@@ -48,6 +64,7 @@ METRICS_SCHEMA = pa.schema(
         ("validity", pa.float64()),
         ("coverage_recall", pa.float64()),
         ("coverage_precision", pa.float64()),
+        ("coverage_precision_all", pa.float64()),
         ("amcd_recall", pa.float64()),
         ("amcd_precision", pa.float64()),
         ("novelty", pa.float64()),
@@ -200,36 +217,38 @@ def source_metrics(
     novelty_cutoff: float = 2.0,
     worst_reward: float = -1121.0,
 ) -> tuple[dict, np.ndarray]:
-    """The Table 1 row of one source, and its parsed fingerprints (for curves)."""
+    """The Table 1 row of one source (module doc), and its valid samples' fingerprints (for curves)."""
     from alloypref.evaluation.fingerprints import fingerprints
 
     masters = master_fractions(rewards)
     parsed = [m for m in masters if m is not None]
     valid = [smact_valid(m) for m in masters]
+    valid_masters = [m for m, ok in zip(masters, valid) if ok and m is not None]
     generated_fp = fingerprints(parsed) if parsed else np.empty((0, reference_fp.shape[1]))
-    valid_fp = fingerprints([m for m, ok in zip(masters, valid) if ok and m is not None]) if any(valid) else generated_fp[:0]
+    valid_fp = fingerprints(valid_masters) if valid_masters else np.empty((0, reference_fp.shape[1]))
     cov = coverage(valid_fp, reference_fp, cutoff)
-    recall_cov = coverage(generated_fp, reference_fp, cutoff)
+    n = len(rewards)
     novelty = float((nearest_distances(generated_fp, known_fp)[0] > novelty_cutoff).mean()) if len(parsed) and len(known_fp) else np.nan
-    reward = rewards["reward"].fillna(worst_reward)
+    reward = rewards["reward"].where(rewards["status"] == "ok", worst_reward).fillna(worst_reward)
     scored = rewards[rewards["database"] != ""]
     row = {
         "source": source,
-        "n": len(rewards),
-        "parse_rate": len(parsed) / len(rewards) if len(rewards) else 0.0,
+        "n": n,
+        "parse_rate": len(parsed) / n if n else 0.0,
         "validity": float(np.mean(valid)) if len(valid) else 0.0,
-        "coverage_recall": recall_cov["coverage_recall"],
+        "coverage_recall": cov["coverage_recall"],
         "coverage_precision": cov["coverage_precision"],
-        "amcd_recall": recall_cov["amcd_recall"],
+        "coverage_precision_all": cov["coverage_precision"] * len(valid_masters) / n if n else 0.0,
+        "amcd_recall": cov["amcd_recall"],
         "amcd_precision": cov["amcd_precision"],
         "novelty": novelty,
-        "mean_reward": float(reward.mean()) if len(reward) else np.nan,
-        "all_rules": float(rewards["all_rules"].mean()) if len(rewards) else np.nan,
+        "mean_reward": float(reward.mean()) if n else np.nan,
+        "all_rules": float((rewards["all_rules"].astype(bool) & (rewards["status"] == "ok")).mean()) if n else np.nan,
         "unique_at_100": unique_at(rewards),
         "mean_db_coverage": float(scored["coverage"].mean()) if len(scored) else np.nan,
         "low_coverage_share": float(scored["low_coverage"].mean()) if len(scored) else np.nan,
     }
-    return row, generated_fp
+    return row, valid_fp
 
 
 TABLE1_COLUMNS = {
@@ -237,7 +256,8 @@ TABLE1_COLUMNS = {
     "parse_rate": "Parse rate",
     "validity": "Validity",
     "coverage_recall": "COV-R",
-    "coverage_precision": "COV-P",
+    "coverage_precision": "COV-P (valid)",
+    "coverage_precision_all": "COV-P (all)",
     "amcd_recall": "AMCD-R",
     "amcd_precision": "AMCD-P",
     "novelty": "Novelty",

@@ -97,6 +97,12 @@ def parse_samples(texts: list[str], model: str, stage: str, prompt: str, allowed
     return pd.DataFrame(rows, columns=SAMPLES_SCHEMA.names)
 
 
+def prompt_ids(tokenizer, prompt: str) -> list[int]:
+    """Token ids of ``prompt`` as every stage sees it: with the tokenizer's own special tokens (a BOS
+    where the tokenizer adds one), as TRL's SFT tokenisation and :func:`generate_texts` encode it."""
+    return list(tokenizer(prompt)["input_ids"])
+
+
 def generate_texts(
     model,
     tokenizer,
@@ -118,7 +124,7 @@ def generate_texts(
     batch_index = 0
     while len(texts) < n:
         size = min(batch_size, n - len(texts))
-        encoded = tokenizer([prompt] * size, return_tensors="pt", padding=True).to(device)
+        encoded = tokenizer([prompt] * size, return_tensors="pt", padding=True).to(device)  # as prompt_ids
         torch.manual_seed(seed + batch_index)
         with torch.no_grad():
             output = model.generate(
