@@ -179,20 +179,38 @@ def test_sampling_is_seeded_and_every_text_is_kept(sft_model):
     assert len(samples) == 10 and samples.candidate_id.is_unique
 
 
-def test_dpo_step_writes_a_loadable_model_with_sft_reference(sft_model, tmp_path):
-    from alloypref.lm.dpo import make_dpo_trainer, reference_is_sft, train_dpo
+def toy_preferences(n=16):
+    """Always prefer Nb67Mo33 + NiAl over MoV + TiNi (both seen in SFT), at matching volumes."""
+    return pd.DataFrame(
+        {
+            "prompt": PROMPT,
+            "chosen": [completion_text("Nb67Mo33", "NiAl", 30 + i) for i in range(n)],
+            "rejected": [completion_text("MoV", "TiNi", 30 + i) for i in range(n)],
+        }
+    )
 
-    rewards = [-(i + 1.0) for i in range(20)]
-    texts = [completion_text(*FORMULAS[i % 5], 30 + i) for i in range(20)]
-    frame = scored(rewards).assign(text=texts)
-    pairs = build_pairs(frame, 0.25, 4, seed=0)
-    trainer = make_dpo_trainer(TINY, sft_model[0], pairs, tmp_path / "work", seed=0, eval_fraction=0.0)
+
+DPO_SETTINGS = TrainSettings(epochs=3, learning_rate=1e-3, batch_size=8, logging_steps=1, max_length=64)
+
+
+def test_dpo_raises_the_chosen_over_rejected_margin(sft_model, tmp_path):
+    from dataclasses import replace
+
+    from alloypref.lm.dpo import make_dpo_trainer, preference_margin, reference_is_sft, train_dpo
+
+    spec = replace(TINY, dpo=DPO_SETTINGS)
+    pairs = toy_preferences()
+    trainer = make_dpo_trainer(spec, sft_model[0], pairs, tmp_path / "work", seed=0, eval_fraction=0.0)
     assert trainer.ref_model is not None and trainer.ref_model is not trainer.model
     assert reference_is_sft(trainer)
-    history = train_dpo(TINY, sft_model[0], pairs, tmp_path / "dpo", tmp_path / "work2", seed=0, eval_fraction=0.0)
-    assert any("rewards/margins" in h for h in history)
-    tokenizer, model = load_trained(TINY, tmp_path / "dpo")
-    assert generate_texts(model, tokenizer, PROMPT, 2, batch_size=2, seed=0)
+    before = preference_margin(trainer.model, trainer.processing_class, pairs)
+    trainer.train()
+    after = preference_margin(trainer.model, trainer.processing_class, pairs)
+    assert after > before + 1.0, (before, after)
+    # what train_dpo writes is the trained policy: loaded back, it keeps the raised margin
+    train_dpo(spec, sft_model[0], pairs, tmp_path / "dpo", tmp_path / "work2", seed=0, eval_fraction=0.0)
+    tokenizer, model = load_trained(spec, tmp_path / "dpo")
+    assert preference_margin(model, tokenizer, pairs) > before + 1.0
 
 
 def test_missing_local_model_fails_clearly():
@@ -220,26 +238,31 @@ def local_llama(tmp_path_factory, tokenizer):
     return folder
 
 
-def test_local_folder_gets_missing_tokens_and_lora_keeps_the_sft_reference(local_llama, tmp_path):
-    from alloypref.lm.dpo import make_dpo_trainer, reference_is_sft
+def test_local_folder_gets_missing_tokens_and_lora_dpo_raises_the_margin(local_llama, tmp_path):
+    from alloypref.lm.dpo import make_dpo_trainer, preference_margin, reference_is_sft
     from alloypref.lm.registry import load_local_model
     from alloypref.lm.sft import train_sft
 
-    spec = ModelSpec("local", "local", path=str(local_llama), sft=TINY.sft, dpo=TINY.dpo)
+    # a LoRA adapter moves fewer weights: a larger step makes the same toy preference visible
+    dpo = TrainSettings(epochs=4, learning_rate=1e-2, batch_size=8, logging_steps=1, max_length=64)
+    spec = ModelSpec("local", "local", path=str(local_llama), sft=TINY.sft, dpo=dpo)
     tokenizer, model = load_local_model(spec)
     assert tokenizer.pad_token == "<pad>"
     assert all(tag in tokenizer.get_vocab() for tag in TAGS)
     assert model.get_input_embeddings().weight.shape[0] == len(tokenizer)
     train_sft(spec, sft_frame(2), tmp_path / "sft", tmp_path / "work", seed=0, eval_fraction=0.0)
     assert (tmp_path / "sft" / "adapter_config.json").is_file()
-    texts = [completion_text(*FORMULAS[i % 5], 30 + i) for i in range(12)]
-    pairs = build_pairs(scored([-(i + 1.0) for i in range(12)]).assign(text=texts), 0.25, 3, seed=0)
+    pairs = toy_preferences()
     trainer = make_dpo_trainer(spec, tmp_path / "sft", pairs, tmp_path / "dpo-work", seed=0, eval_fraction=0.0)
     assert trainer.ref_model is None and "ref" in trainer.model.peft_config
     assert reference_is_sft(trainer)  # the copied SFT adapter, not the adapter-free base model
     lora = [p for n, p in trainer.model.named_parameters() if ".default." in n and "lora_B" in n]
     assert any(p.abs().sum() > 0 for p in lora)  # the SFT adapter was trained, so base != SFT
-    assert not math.isnan(float(sum(p.sum() for p in lora)))
+    before = preference_margin(trainer.model, trainer.processing_class, pairs)
+    trainer.train()
+    after = preference_margin(trainer.model, trainer.processing_class, pairs)
+    assert after > before + 1.0, (before, after)
+    assert not reference_is_sft(trainer)  # the trained adapter moved away from its frozen SFT copy
 
 
 def test_lm_imports_without_calphad_pymatgen_or_bitsandbytes():

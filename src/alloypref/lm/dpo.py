@@ -63,6 +63,32 @@ def reference_is_sft(trainer) -> bool:
     return True
 
 
+def preference_margin(model, tokenizer, pairs: pd.DataFrame) -> float:
+    """Mean over pairs of log p(chosen | prompt) - log p(rejected | prompt) (nats) under ``model``.
+
+    Completions are scored token by token after the prompt as every stage encodes it, each followed
+    by EOS (as TRL appends it in training). DPO should raise this on the pairs it trained on.
+    """
+    import torch
+
+    from alloypref.lm.sampling import prompt_ids
+
+    device = next(model.parameters()).device
+    model.eval()
+
+    def log_prob(prompt: str, completion: str) -> float:
+        context = prompt_ids(tokenizer, prompt)
+        target = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        ids = torch.tensor([context + target], device=device)
+        with torch.no_grad():
+            log_p = torch.log_softmax(model(ids).logits[0, :-1].float(), dim=-1)
+        positions = torch.arange(len(context) - 1, ids.shape[1] - 1, device=device)
+        return float(log_p[positions, ids[0, positions + 1]].sum())
+
+    margins = [log_prob(r.prompt, r.chosen) - log_prob(r.prompt, r.rejected) for r in pairs.itertuples(index=False)]
+    return float(sum(margins) / len(margins))
+
+
 def train_dpo(spec: ModelSpec, sft_dir: Path, pairs: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05):
     """Run DPO and save the model (tiny) or the trained adapter (LoRA) with its tokenizer."""
     if pairs.empty:
