@@ -3,7 +3,7 @@
 pycalphad builds its models by iterating sets whose order follows PYTHONHASHSEED; on
 near-degenerate candidates that once turned into different equilibria (``Nb67Mo33 + AlNi @ 26.5 %``
 scored -1.28, -1011 or failed depending on the seed). Here 34 candidates of the tiny CI config are
-scored in fresh interpreters under four seeds sharing one cache, built by a non-zero seed first.
+scored in fresh interpreters under three seeds sharing one cache, built by a non-zero seed first.
 """
 
 import json
@@ -43,8 +43,8 @@ def score_under(seed: int, cache: Path) -> dict[str, dict]:
     return {row["candidate_id"]: row for row in json.loads(done.stdout.strip().splitlines()[-1])}
 
 
-def test_rewards_and_rule_flags_agree_under_four_hash_seeds(tmp_path):
-    runs = {seed: score_under(seed, tmp_path / "cache") for seed in (3, 0, 1, 7)}  # seed 3 builds the cache
+def test_rewards_and_rule_flags_agree_under_three_hash_seeds(tmp_path):
+    runs = {seed: score_under(seed, tmp_path / "cache") for seed in (3, 0, 1)}  # seed 3 builds the cache
     reference = runs[3]
     assert len(reference) >= 30
     assert reference["seed_nbmo_alni"]["status"] == "ok"

@@ -1,6 +1,5 @@
 """Language-model stages on tiny models: tokenizer, SFT, parsing, pairs, DPO, local loading."""
 
-import math
 
 import numpy as np
 import pandas as pd

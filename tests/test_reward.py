@@ -50,6 +50,18 @@ def test_ideal_candidate_loses_only_its_mismatch():
     assert result.all_rules
 
 
+def test_mismatch_absolute_in_angstrom_and_relative_as_the_authors_scored_it():
+    spec = {373.15: [(BCC, 0.6, 3.0), (B2, 0.4, 2.9)], 1273.15: [(BCC, 1.0, 3.0)], 2273.15: [(LIQ, 1.0, float("nan"))]}
+    absolute = compute_reward(rows(spec), RewardConfig(mismatch="absolute"))
+    relative = compute_reward(rows(spec), RewardConfig(mismatch="relative"))
+    assert absolute.min_lattice_mismatch_A == pytest.approx(0.1)
+    assert relative.min_lattice_mismatch_A == pytest.approx(2 * 0.1 / 5.9)  # 0.033898...
+    assert absolute.reward == pytest.approx(-0.1) and relative.reward == pytest.approx(-0.2 / 5.9)
+    assert compute_reward(rows(spec)).min_lattice_mismatch_A == pytest.approx(0.1)  # absolute by default
+    with pytest.raises(ValueError, match="reward.mismatch"):
+        RewardConfig(mismatch="percent")
+
+
 def test_no_coexistence_costs_1000_and_the_cap():
     spec = {373.15: [(B2, 1.0, 2.9)], 1273.15: [(BCC, 1.0, 3.0)], 2273.15: [(LIQ, 1.0, float("nan"))]}
     result = compute_reward(rows(spec))
