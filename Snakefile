@@ -1,7 +1,12 @@
 # AlloyPref workflow. Each stage lives in rules/<stage>.smk; the science lives in src/alloypref.
 import os
+import sys
 
 from snakemake.utils import min_version, validate
+
+# The workflow's own package, whatever is installed: the config checks below are the ones its jobs run.
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from alloypref.config import check_values, check_yaml_files
 
 # Every job's Python starts with the same hash seed: pycalphad's solver can land on a different
 # composition set in near-degenerate cases depending on set iteration order (measured: 1 of 128
@@ -14,7 +19,10 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# Snakemake's YAML loader keeps the last of repeated keys: read every config file again strictly.
+check_yaml_files(workflow.configfiles)
 validate(config, "config/schemas/config.schema.yaml")
+check_values(config)
 
 
 include: "rules/common.smk"
