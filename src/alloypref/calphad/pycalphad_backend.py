@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import pickle
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from pycalphad.core.starting_point import starting_point
 from pycalphad.core.utils import filter_phases, instantiate_models, unpack_species
 
 from alloypref.calphad.backend import CalphadError
+from alloypref.calphad.cache import check_cache_dir, load_cached, store_cached
 from alloypref.calphad.databases import (
     DATABASE_FIX_VERSION,
     B2Formers,
@@ -47,7 +47,6 @@ from alloypref.calphad.databases import (
 )
 from alloypref.calphad.lattice import b2_lattice_parameter, bcc_lattice_parameter
 from alloypref.calphad.tables import PhaseRole, Structure, phase_table
-from alloypref.io import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +178,8 @@ class PycalphadBackend:
         self.specs = {spec.name: spec for spec in databases}
         self.settings = settings or PycalphadSettings()
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        if self.cache_dir is not None:
+            check_cache_dir(self.cache_dir)  # refuse a cache others can write before loading anything
         self.b2_formers = b2_formers or B2Formers()
         self._databases: dict[str, object] = {}
         self._coverages: dict[str, PairCoverage] = {}
@@ -229,13 +230,10 @@ class PycalphadBackend:
         phases = sorted(filter_phases(dbf, unpack_species(dbf, components)))
         key = self._system_key(database, elements, phases)
         path = self.cache_dir / "systems" / f"{key}.pkl" if self.cache_dir else None
-        compiled = None
-        if path is not None and path.is_file():
-            try:
-                with path.open("rb") as handle:
-                    compiled = pickle.load(handle)
-            except Exception as exc:  # stale or truncated pickle: rebuild
-                log.warning("ignoring unreadable system cache %s: %s", path, exc)
+        compiled = load_cached(path, self.cache_dir) if path is not None else None
+        if compiled is not None and not isinstance(compiled, CompiledSystem):
+            log.warning("ignoring system cache %s: it holds a %s", path, type(compiled).__name__)
+            compiled = None
         if compiled is None:
             models = instantiate_models(dbf, components, phases)
             factory = PicklablePhaseRecordFactory(
@@ -251,7 +249,7 @@ class PycalphadBackend:
             compiled = CompiledSystem(database, elements, components, phases, models, factory, layout)
             self._warm_up(compiled)
             if path is not None:
-                atomic_write_bytes(path, pickle.dumps(compiled, protocol=pickle.HIGHEST_PROTOCOL))
+                store_cached(path, self.cache_dir, compiled)  # a failed write only costs speed
         self._systems[memory_key] = compiled
         while len(self._systems) > max(1, self.settings.max_systems_in_memory):
             self._systems.popitem(last=False)
