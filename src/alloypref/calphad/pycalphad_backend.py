@@ -19,7 +19,7 @@ import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +184,21 @@ class PycalphadBackend:
         self._databases: dict[str, object] = {}
         self._coverages: dict[str, PairCoverage] = {}
         self._systems: OrderedDict[tuple, CompiledSystem] = OrderedDict()
+
+    def fingerprint(self) -> dict:
+        """What this backend's answers depend on (scoring checkpoints are keyed by it)."""
+        return {
+            "backend": self.name,
+            "versions": _versions(),
+            "fix": DATABASE_FIX_VERSION,
+            "format": SYSTEM_FORMAT,
+            "settings": asdict(self.settings),
+            "b2_formers": {k: sorted(v) for k, v in asdict(self.b2_formers).items()},
+            "databases": [
+                {"name": s.name, "hash": s.content_hash, "roles": dict(s.phase_roles), "strip_refs": s.strip_refs}
+                for s in self.specs.values()
+            ],
+        }
 
     # -- databases -------------------------------------------------------------------------
     def database(self, name: str):
