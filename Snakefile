@@ -35,8 +35,17 @@ include: "rules/evaluate.smk"
 include: "rules/provenance.smk"
 
 
+# rule all asks for every artifact a user reads, not only the last ones: Snakemake does not rerun a
+# job whose output is missing while the files made from it are up to date, so a model folder lost to
+# a failed or killed rerun would otherwise be reported as "Nothing to be done".
 rule all:
     input:
         "results/summary.md",
         "results/metrics/table1.parquet",
-        expand("results/scores/{source}/rewards.parquet", source=SOURCES),
+        "results/manifest.json",
+        expand("results/scores/{source}/{table}.parquet", source=SOURCES, table=["rewards", "phase_tables"]),
+        expand("results/design_space/{name}.parquet", name=["candidates", "curation", "bcc", "b2", "sft_triples"]),
+        expand("results/models/{model}/{stage}", model=MODELS, stage=STAGES),
+        expand("results/models/{model}/{stage}_curves.parquet", model=MODELS, stage=STAGES),
+        expand("results/samples/{model}/{stage}.parquet", model=MODELS, stage=STAGES),
+        expand("results/pairs/{model}.parquet", model=MODELS),
