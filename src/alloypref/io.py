@@ -72,7 +72,10 @@ def read_parquet(path: Path, schema: pa.Schema | None = None) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such Parquet file")
-    frame = pq.read_table(path).to_pandas()
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as exc:  # not Parquet, truncated, or unreadable
+        raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
     if schema is not None:
         missing = [name for name in schema.names if name not in frame.columns]
         if missing:
