@@ -46,6 +46,7 @@ import json
 import logging
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,10 +131,16 @@ def read_triples(path: str | Path) -> pd.DataFrame:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such triples file")
         try:
-            frame = pd.read_csv(path, dtype={"candidate_id": str, "bcc": str, "b2": str}, encoding="utf-8")
+            with warnings.catch_warnings():
+                # a row with more fields than the header: pandas would make the extras an index
+                # (shifting every column) or drop them with a warning
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    path, dtype={"candidate_id": str, "bcc": str, "b2": str}, encoding="utf-8", index_col=False
+                )
         except UnicodeDecodeError as exc:
             raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
             raise ValueError(f"{path}: not a readable CSV table ({str(exc).splitlines()[0]})") from None
     else:
         frame = read_parquet(path)
