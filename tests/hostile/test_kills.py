@@ -95,10 +95,11 @@ def test_scoring_killed_at_a_random_point_resumes_without_loss(tmp_path, seed):
 
 
 TRAIN_SCRIPT = """
-import sys
+import dataclasses, sys
 from tests.test_lm import TINY, sft_frame
 from alloypref.lm.sft import train_sft
-train_sft(TINY, sft_frame(), sys.argv[1], sys.argv[2], seed=0, eval_fraction=0.0)
+spec = dataclasses.replace(TINY, sft=dataclasses.replace(TINY.sft, epochs=2))
+train_sft(spec, sft_frame(), sys.argv[1], sys.argv[2], seed=0, eval_fraction=0.0)
 """
 
 
