@@ -1,5 +1,6 @@
 """Scoring: recorded failures, deduplication, checkpoints and resume, atomic outputs."""
 
+import dataclasses
 import time
 
 import pandas as pd
@@ -60,7 +61,10 @@ def triples(rows):
     return pd.DataFrame(rows, columns=["candidate_id", "bcc", "b2", "b2_volume_percent"])
 
 
-OPTIONS = ScoringOptions(GRID, RewardConfig(), min_coverage=0.5, timeout_s=1.0, checkpoint_every=1)
+# In-process (isolate=False) where a test counts the fake backend's calls; the worker process is
+# exercised by the timeout tests.
+OPTIONS = ScoringOptions(GRID, RewardConfig(), min_coverage=0.5, timeout_s=1.0, checkpoint_every=1, isolate=False)
+ISOLATED = dataclasses.replace(OPTIONS, isolate=True)
 
 
 def test_invalid_and_failed_candidates_are_rows_with_reasons():
@@ -112,7 +116,7 @@ def test_a_sample_the_parser_rejected_is_invalid_and_never_scored(tmp_path):
 
 def test_timeout_is_a_recorded_failure():
     backend = FakeBackend(hang_on={"Al-Ni-Ti"})
-    rewards, _ = score_triples(triples([("slow", "Ti", "NiAl", 30.0), ("fast", "Nb", "NiAl", 30.0)]), backend, OPTIONS)
+    rewards, _ = score_triples(triples([("slow", "Ti", "NiAl", 30.0), ("fast", "Nb", "NiAl", 30.0)]), backend, ISOLATED)
     by_id = rewards.set_index("candidate_id")
     assert by_id.loc["slow", "status"] == "failed" and "timed out" in by_id.loc["slow", "reason"]
     assert by_id.loc["fast", "status"] == "ok"

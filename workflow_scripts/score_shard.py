@@ -22,4 +22,5 @@ score_file(
     snakemake.output.tables,  # noqa: F821
     make_backend(settings),
     options,
+    key_extra=dict(snakemake.params.items()),  # noqa: F821 - the code version: a checkpoint of other code is discarded
 )

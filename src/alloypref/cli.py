@@ -12,11 +12,17 @@ import pandas as pd
 
 def _score(args: argparse.Namespace) -> int:
     from alloypref import config as config_module
+    from alloypref.calphad.cache import CacheTrustError
+    from alloypref.calphad.databases import DatabaseError
     from alloypref.calphad.factory import make_backend
     from alloypref.composition import FormulaError, master_from_text
     from alloypref.scoring import ScoringOptions, score_one
 
-    cfg = config_module.load(args.config)
+    try:
+        cfg = config_module.load(args.config)
+    except config_module.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.database:
         cfg["calphad"]["databases"] = [d for d in cfg["calphad"]["databases"] if d["name"] == args.database]
         if not cfg["calphad"]["databases"]:
@@ -28,9 +34,12 @@ def _score(args: argparse.Namespace) -> int:
     except FormulaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    backend = make_backend(settings)
     options = ScoringOptions(settings.temperatures_K, settings.reward, settings.min_coverage, settings.timeout_s)
-    row, table = score_one(args.bcc, args.b2, args.volume, backend, options)
+    try:
+        row, table = score_one(args.bcc, args.b2, args.volume, make_backend(settings), options)
+    except (DatabaseError, CacheTrustError) as exc:  # configuration, not the candidate
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     with pd.option_context("display.width", 160, "display.max_rows", 500):
         print(f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition']}")
         print(f"database {row['database'] or '-'}  coverage {row['coverage']:.2f}"

@@ -9,6 +9,7 @@ B2 *volume* percentage as a *molar* fraction (equal molar volumes); so do we.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 
@@ -18,7 +19,20 @@ Fractions = dict[str, float]
 #: (1e-4 atomic fraction = 0.01 at.%, far below what a CALPHAD grid resolves).
 CANONICAL_DECIMALS = 4
 
-_FORMULA_CHARS = re.compile(r"^[A-Za-z0-9.()\s]+$")
+#: Letters, digits, decimal points, parentheses and spaces; no tabs or line breaks (a formula is
+#: one line of text, and a line break inside a CSV field must not pass as one).
+_FORMULA_CHARS = re.compile(r"^[A-Za-z0-9.() ]+$")
+#: An amount in a formula: a plain decimal number (no exponent: ``1e400`` overflows to infinity
+#: and ``1e-400`` underflows to zero, which pymatgen then drops silently).
+_AMOUNT = re.compile(r"[0-9]*\.?[0-9]+")
+_EXPONENT = re.compile(r"[0-9.][eE][0-9]")
+_SYMBOL = re.compile(r"[A-Z][a-z]?")
+#: Largest amount a formula may give one element (relative units). Models and importers write
+#: percentages or small integers; anything bigger is a typo or an attack on the arithmetic.
+MAX_AMOUNT = 1e6
+#: Smallest atomic fraction kept as an element of the composition (a fraction below it would vanish
+#: in the canonical string and in the CALPHAD conditions).
+MIN_FRACTION = 1e-9
 
 
 class FormulaError(ValueError):
@@ -43,6 +57,11 @@ def parse_formula(formula: str, allowed_elements: Iterable[str] | None = None) -
         raise FormulaError(f"formula {formula!r} contains characters that are not element symbols or amounts")
     if re.search(r"(?<![0-9.])0+(\.0*)?(?![0-9.])", text):
         raise FormulaError(f"formula {formula!r} has a zero amount")
+    if _EXPONENT.search(text):
+        raise FormulaError(f"formula {formula!r} writes an amount in exponent notation; use plain decimals")
+    for number in _AMOUNT.findall(text):
+        if not 0.0 < float(number) <= MAX_AMOUNT:
+            raise FormulaError(f"formula {formula!r} has amount {number}, outside (0, {MAX_AMOUNT:g}]")
     try:
         comp = Composition(text, strict=True)
     except Exception as exc:  # pymatgen raises ValueError or its own subclasses
@@ -51,10 +70,16 @@ def parse_formula(formula: str, allowed_elements: Iterable[str] | None = None) -
     if not amounts:
         raise FormulaError(f"formula {formula!r} has no elements")
     for element, amount in amounts.items():
-        if amount <= 0:
-            raise FormulaError(f"formula {formula!r} has a non-positive amount of {element}")
-    total = sum(amounts.values())
+        if not math.isfinite(amount) or amount <= 0:
+            raise FormulaError(f"formula {formula!r} has a non-positive or non-finite amount of {element}")
+    dropped = sorted(set(_SYMBOL.findall(text)) - set(amounts))
+    if dropped:  # pymatgen silently drops an element whose amount rounds to zero
+        raise FormulaError(f"formula {formula!r}: {', '.join(dropped)} did not survive parsing (an amount too small to use, "
+            "or not a plain element symbol)")
+    total = math.fsum(amounts.values())
     fractions = {el: amounts[el] / total for el in sorted(amounts)}
+    if not math.isfinite(total) or any(not MIN_FRACTION <= x <= 1.0 for x in fractions.values()):
+        raise FormulaError(f"formula {formula!r} cannot be normalised: its amounts span too wide a range")
     if allowed_elements is not None:
         check_elements(fractions, allowed_elements, what=f"formula {formula!r}")
     return fractions
@@ -88,7 +113,7 @@ def volume_fraction(b2_volume_percent: float) -> float:
         value = float(b2_volume_percent)
     except (TypeError, ValueError):
         raise FormulaError(f"B2 volume % {b2_volume_percent!r} is not a number") from None
-    if not 0.0 <= value <= 100.0 or value != value:
+    if not math.isfinite(value) or not 0.0 <= value <= 100.0:
         raise FormulaError(f"B2 volume % {b2_volume_percent!r} is outside 0-100")
     return value / 100.0
 

@@ -7,7 +7,8 @@ package too, so the command line and the workflow validate identically.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,61 @@ from alloypref.reward import RewardConfig
 
 class ConfigError(ValueError):
     """A configuration value that cannot be used; the message names the key."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key repeated in one mapping is an error (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        first_line: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in first_line:
+                    raise ConfigError(
+                        f"{key_node.start_mark.name}, line {line}: key {key!r} repeats (first on line "
+                        f"{first_line[key]}); YAML would silently keep only the last"
+                    )
+                first_line[key] = line
+            except TypeError:  # an unhashable key: PyYAML's own constructor reports it
+                pass
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(path: str | Path) -> dict:
+    """A YAML config file as a dict; repeated keys, a non-mapping top level or bad YAML name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = yaml.load(text, Loader=_loader_for(path)) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: top level must be a mapping")
+    return data
+
+
+def _loader_for(path: Path):
+    """A strict loader whose error marks carry the file's path (PyYAML names a string stream ``<unicode string>``)."""
+
+    class Loader(_StrictLoader):
+        def __init__(self, stream):
+            super().__init__(stream)
+            self.name = str(path)
+
+    return Loader
+
+
+def check_yaml_files(paths: Iterable[str | Path]) -> None:
+    """Load each config file strictly (the workflow's config loader keeps the last of repeated keys)."""
+    for path in paths:
+        load_yaml(path)
 
 
 def schema() -> dict:
@@ -61,19 +117,45 @@ def validate(config: Mapping[str, Any]) -> dict:
     for error in validator.iter_errors(filled):
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ConfigError(f"config key {key}: {error.message}")
+    check_values(filled)
     return filled
+
+
+def check_values(config: Mapping[str, Any]) -> None:
+    """What JSON schema cannot say: every number finite, and a temperature grid the rules can use.
+
+    YAML's ``.nan`` and ``.inf`` are numbers to JSON schema; a NaN reward weight makes every reward
+    NaN. Reward rule 2 (BCC forms before B2 on cooling) compares the highest temperatures of BCC and
+    B2, so a grid of fewer than two distinct temperatures can never satisfy it.
+
+    Raises:
+        ConfigError: naming the key.
+    """
+    for key, value in _leaves(config):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"config key {key}: {value} is not a finite number")
+    grid = (config.get("calphad") or {}).get("temperatures_K")
+    if grid is not None and len(set(grid)) < 2:
+        raise ConfigError(
+            f"config key calphad.temperatures_K: {len(set(grid))} distinct temperature(s); reward rule 2 "
+            "(BCC forms before B2) needs at least two"
+        )
+
+
+def _leaves(value: Any, key: str = "") -> Iterable[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            yield from _leaves(item, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{key}.{index}")
+    else:
+        yield key, value
 
 
 def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict:
     """Read a YAML config (or none: every default), apply top-level overrides, validate."""
-    data: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} not found")
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"config file {path}: top level must be a mapping")
+    data: dict = load_yaml(path) if path is not None else {}
     data.update(overrides or {})
     return validate(data)
 

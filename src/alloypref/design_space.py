@@ -264,13 +264,20 @@ def filter_single_phase(
     it is more than ``threshold`` ordered B2, at every filter temperature. Only those temperatures
     are solved. Solver failures are recorded with their reason and not kept.
     """
+    from alloypref.calphad.worker import SolverWorker
+
+    temperatures = tuple(float(t) for t in temperatures_K)
+    with SolverWorker(backend, timeout_s) as solver:  # a killable process enforces the time limit
+        rows = _filter_rows(candidates, backend, solver, temperatures, threshold, progress)
+    return pd.DataFrame(rows, columns=FILTER_SCHEMA.names)
+
+
+def _filter_rows(candidates, backend, solver, temperatures, threshold, progress) -> list[dict]:
     from alloypref.calphad.backend import CalphadError
     from alloypref.calphad.tables import Structure
     from alloypref.composition import parse_formula
-    from alloypref.scoring import time_limit
 
     rows = []
-    temperatures = tuple(float(t) for t in temperatures_K)
     for candidate in candidates.itertuples(index=False):
         row = candidate._asdict()
         row.update(database="", coverage=0.0, min_bcc_fraction=np.nan, min_b2_fraction=np.nan, status="ok", reason="", keep=False)
@@ -281,8 +288,7 @@ def filter_single_phase(
         else:
             row.update(database=database, coverage=float(coverage))
             try:
-                with time_limit(timeout_s):
-                    table = backend.phase_table(fractions, temperatures, database)
+                table = solver.phase_table(fractions, temperatures, database)
                 by_temperature = table.groupby(["temperature_K", "structure"])["mole_fraction"].sum().unstack(fill_value=0.0)
                 by_temperature = by_temperature.reindex(columns=[Structure.BCC.value, Structure.B2.value], fill_value=0.0)
                 row["min_bcc_fraction"] = float(by_temperature[Structure.BCC.value].min())
@@ -296,7 +302,7 @@ def filter_single_phase(
         rows.append(row)
         if progress:
             progress(1)
-    return pd.DataFrame(rows, columns=FILTER_SCHEMA.names)
+    return rows
 
 
 def _exact_fractions(canonical: str) -> dict[str, float] | None:

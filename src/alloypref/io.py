@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +36,25 @@ def atomic_write_text(path: Path, text: str) -> None:
     _atomic_replace(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+@contextlib.contextmanager
+def atomic_directory(path: Path) -> Iterator[Path]:
+    """A temporary folder beside ``path`` that becomes ``path`` when the block ends without error.
+
+    A trained model is several files; a kill while saving them must not leave a folder under the
+    final name that looks like a model. Anything already at ``path`` is replaced.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_parquet(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None) -> None:
     """Write a DataFrame as Parquet atomically, cast to ``schema`` when given (columns in its order)."""
     if schema is not None:
@@ -50,7 +72,10 @@ def read_parquet(path: Path, schema: pa.Schema | None = None) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such Parquet file")
-    frame = pq.read_table(path).to_pandas()
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as exc:  # not Parquet, truncated, or unreadable
+        raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
     if schema is not None:
         missing = [name for name in schema.names if name not in frame.columns]
         if missing:

@@ -4,12 +4,14 @@
 * Candidates are solved grouped by (database, element set), so each compiled system is built or
   loaded once per shard.
 * Nothing kills a shard: a bad formula is an ``invalid`` row, a solver error or a timeout is a
-  ``failed`` row with its reason, both with the worst reward.
+  ``failed`` row with its reason, both with the worst reward. Candidates are solved in a worker
+  process (:mod:`alloypref.calphad.worker`) that is killed when one runs past ``timeout_s``.
 * A triple whose text the sampler could not parse cleanly (``parse_status`` other than ``ok``, e.g.
   ``unknown_element``: an element outside the design space) is an ``invalid`` row whose reason
   starts with that status; it is never scored as if it were a well-formed alloy.
 * Progress is checkpointed every ``checkpoint_every`` candidates beside the output; a rerun after a
-  crash resumes from the checkpoint.
+  crash resumes from the checkpoint only when it was made from the same triples, settings, databases
+  and code (a hash of them is stored with it); any other checkpoint is discarded.
 
 Rewards table (one row per input triple):
 
@@ -42,12 +44,14 @@ Phase tables: ``candidate_id`` followed by the columns of :mod:`alloypref.calpha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import json
 import logging
 import shutil
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +59,12 @@ import pandas as pd
 import pyarrow as pa
 
 from alloypref.calphad.backend import CalphadBackend, CalphadError
+from alloypref.calphad.cache import CacheTrustError
+from alloypref.calphad.databases import DatabaseError
 from alloypref.calphad.tables import PHASE_TABLE_SCHEMA
+from alloypref.calphad.worker import SolverWorker
 from alloypref.composition import FormulaError, canonical_formula, master_from_text, rounded
-from alloypref.io import read_parquet, split_contiguous, write_parquet
+from alloypref.io import atomic_write_text, read_parquet, split_contiguous, write_parquet
 from alloypref.reward import RewardConfig, compute_reward
 
 log = logging.getLogger(__name__)
@@ -106,37 +113,23 @@ SCORED_TABLES_SCHEMA = pa.schema([("candidate_id", pa.string()), *PHASE_TABLE_SC
 
 @dataclass(frozen=True)
 class ScoringOptions:
-    """How a shard is scored (temperatures in K, times in s)."""
+    """How a shard is scored (temperatures in K, times in s).
+
+    ``isolate``: solve in a worker process that is killed after ``timeout_s`` (the default). Without
+    it candidates are solved in this process and ``timeout_s`` is not enforced (debugging, or a
+    backend that cannot be forked).
+    """
 
     temperatures_K: tuple[float, ...]
     reward: RewardConfig = RewardConfig()
     min_coverage: float = 0.5
     timeout_s: float = 300.0
     checkpoint_every: int = 10
+    isolate: bool = True
 
 
-class CandidateTimeout(CalphadError):
-    pass
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`CandidateTimeout` after ``seconds`` (main thread on POSIX; else no limit)."""
-    usable = seconds and seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise CandidateTimeout(f"timed out after {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+#: Bump when the checkpoint layout changes: part of the checkpoint key.
+CHECKPOINT_FORMAT = 2
 
 
 def read_triples(path: str | Path) -> pd.DataFrame:
@@ -150,7 +143,18 @@ def read_triples(path: str | Path) -> pd.DataFrame:
     if path.suffix.lower() == ".csv":
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such triples file")
-        frame = pd.read_csv(path, dtype={"candidate_id": str, "bcc": str, "b2": str})
+        try:
+            with warnings.catch_warnings():
+                # a row with more fields than the header: pandas would make the extras an index
+                # (shifting every column) or drop them with a warning
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    path, dtype={"candidate_id": str, "bcc": str, "b2": str}, encoding="utf-8", index_col=False
+                )
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
+            raise ValueError(f"{path}: not a readable CSV table ({str(exc).splitlines()[0]})") from None
     else:
         frame = read_parquet(path)
     missing = [c for c in TRIPLES_SCHEMA.names if c not in frame.columns]
@@ -159,6 +163,9 @@ def read_triples(path: str | Path) -> pd.DataFrame:
     if frame["candidate_id"].duplicated().any():
         duplicated = frame.loc[frame["candidate_id"].duplicated(), "candidate_id"].tolist()[:5]
         raise ValueError(f"{path}: candidate_id values repeat, e.g. {duplicated}")
+    if frame["candidate_id"].isna().any():
+        rows = frame.index[frame["candidate_id"].isna()].tolist()[:5]
+        raise ValueError(f"{path}: candidate_id is missing in rows {rows} (0-based)")
     frame = frame.copy()
     frame["candidate_id"] = frame["candidate_id"].astype(str)
     frame["b2_volume_percent"] = pd.to_numeric(frame["b2_volume_percent"], errors="coerce")
@@ -228,27 +235,72 @@ def score_one(
     return row, tables.drop(columns="candidate_id")
 
 
+def job_key(triples: pd.DataFrame, backend: CalphadBackend, options: ScoringOptions, extra: Mapping | None = None) -> str:
+    """SHA-256 of everything a shard's result depends on: triples, options, backend, ``extra`` (code).
+
+    A checkpoint is reused only under the same key. ``checkpoint_every`` and ``isolate`` change how,
+    not what, is computed, so they are left out.
+    """
+    fingerprint = getattr(backend, "fingerprint", None)
+    settings = {k: v for k, v in dataclasses.asdict(options).items() if k not in ("checkpoint_every", "isolate")}
+    described = {
+        "format": CHECKPOINT_FORMAT,
+        "options": settings,
+        "backend": fingerprint() if callable(fingerprint) else f"{type(backend).__module__}.{type(backend).__name__}",
+        "extra": dict(extra or {}),
+    }
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode())
+    digest.update(triples[TRIPLES_SCHEMA.names].to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+def _load_checkpoint(checkpoint_dir: Path, key: str) -> tuple[list[dict], list[pd.DataFrame]]:
+    """Rows and phase tables of a checkpoint made under ``key``; any other checkpoint is deleted."""
+    key_file = checkpoint_dir / "key.json"
+    rewards_file = checkpoint_dir / "rewards.parquet"
+    if not checkpoint_dir.exists():
+        return [], []
+    stored = None
+    with contextlib.suppress(OSError, ValueError):
+        stored = json.loads(key_file.read_text()).get("key")
+    if stored != key or not rewards_file.is_file():
+        if stored != key:
+            log.warning("discarding checkpoint %s: it was made from other triples, settings or code", checkpoint_dir)
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        return [], []
+    try:
+        rows = read_parquet(rewards_file, REWARDS_SCHEMA).to_dict("records")
+        tables_file = checkpoint_dir / "phase_tables.parquet"
+        tables = [read_parquet(tables_file, SCORED_TABLES_SCHEMA)] if tables_file.is_file() else []
+    except Exception as exc:  # a damaged checkpoint costs time, never a result
+        log.warning("discarding unreadable checkpoint %s: %s", checkpoint_dir, exc)
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        return [], []
+    log.info("resuming: %d candidates already scored in %s", len(rows), checkpoint_dir)
+    return rows, tables
+
+
 def score_triples(
     triples: pd.DataFrame,
     backend: CalphadBackend,
     options: ScoringOptions,
     checkpoint_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    key_extra: Mapping | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rewards and phase tables of every triple (input order kept).
 
     With ``checkpoint_dir``, finished candidates are saved there every ``options.checkpoint_every``
-    candidates and skipped when the same call is repeated after a crash.
+    candidates with the :func:`job_key` of this call (``key_extra`` joins it: the code version, say),
+    and skipped when a call with the same key is repeated after a crash.
     """
     done_rows: list[dict] = []
     done_tables: list[pd.DataFrame] = []
-    if checkpoint_dir is not None and (Path(checkpoint_dir) / "rewards.parquet").is_file():
-        previous = read_parquet(Path(checkpoint_dir) / "rewards.parquet", REWARDS_SCHEMA)
-        done_rows = previous.to_dict("records")
-        tables_file = Path(checkpoint_dir) / "phase_tables.parquet"
-        if tables_file.is_file():
-            done_tables.append(read_parquet(tables_file, SCORED_TABLES_SCHEMA))
-        log.info("resuming: %d candidates already scored in %s", len(done_rows), checkpoint_dir)
+    key = ""
+    if checkpoint_dir is not None:
+        checkpoint_dir = Path(checkpoint_dir)
+        key = job_key(triples, backend, options, key_extra)
+        done_rows, done_tables = _load_checkpoint(checkpoint_dir, key)
     done_ids = {row["candidate_id"] for row in done_rows}
 
     # Parse every triple first: invalid ones are answered at once, the rest grouped by element set.
@@ -277,9 +329,9 @@ def score_triples(
             continue
         row["master_composition"] = canonical_formula(master)
         row["elements"] = "-".join(master)
-        key = rounded(master)
-        compositions.setdefault(key, master)
-        pending.setdefault(key, []).append(row)
+        key_of_master = rounded(master)
+        compositions.setdefault(key_of_master, master)
+        pending.setdefault(key_of_master, []).append(row)
 
     new_tables: list[pd.DataFrame] = []
     since_checkpoint = 0
@@ -287,59 +339,77 @@ def score_triples(
     def checkpoint() -> None:
         if checkpoint_dir is None:
             return
-        rewards = pd.DataFrame(done_rows + new_rows, columns=REWARDS_SCHEMA.names)
-        write_parquet(rewards, Path(checkpoint_dir) / "rewards.parquet", REWARDS_SCHEMA)
-        tables = concat_tables(done_tables + new_tables)
-        write_parquet(tables, Path(checkpoint_dir) / "phase_tables.parquet", SCORED_TABLES_SCHEMA)
+        try:
+            atomic_write_text(checkpoint_dir / "key.json", json.dumps({"key": key}))
+            rewards = pd.DataFrame(done_rows + new_rows, columns=REWARDS_SCHEMA.names)
+            write_parquet(rewards, checkpoint_dir / "rewards.parquet", REWARDS_SCHEMA)
+            tables = concat_tables(done_tables + new_tables)
+            write_parquet(tables, checkpoint_dir / "phase_tables.parquet", SCORED_TABLES_SCHEMA)
+        except OSError as exc:  # a full disk loses the ability to resume, not the run
+            log.warning("could not write checkpoint %s (%s); continuing without it", checkpoint_dir, exc)
 
     # Solve grouped by (database, element set) so each compiled system is loaded once.
-    choices = {key: backend.choose_database(compositions[key]) for key in pending}
-    for key in sorted(pending, key=lambda k: (choices[k][0] or "", tuple(el for el, _ in k))):
-        rows = pending[key]
-        master = compositions[key]
-        first = rows[0]
-        started = time.perf_counter()
-        database, coverage = choices[key]
-        table = None
-        if database is None:
-            first["status"], first["reason"] = "invalid", f"no configured database holds all of {sorted(master)}"
-        else:
-            first["database"], first["coverage"] = database, float(coverage)
-            first["low_coverage"] = bool(coverage < options.min_coverage)
-            try:
-                with time_limit(options.timeout_s):
-                    table = backend.phase_table(master, options.temperatures_K, database)
-                breakdown = compute_reward(table, options.reward)
-                first.update(breakdown.as_dict())
-                first["status"], first["reason"] = "ok", ""
-            except CalphadError as exc:
-                first["status"], first["reason"] = "failed", exc.reason
-                table = exc.partial_table
-            except Exception as exc:  # a solver crash is a recorded failure, never a dead shard
-                first["status"], first["reason"] = "failed", f"{type(exc).__name__}: {exc}"
-        first["seconds"] = time.perf_counter() - started
-        for row in rows:
-            if row is not first:
-                for column in REWARDS_SCHEMA.names:
-                    if column not in ("candidate_id", "bcc", "b2", "b2_volume_percent", "seconds"):
-                        row[column] = first[column]
-            new_rows.append(row)
-            if table is not None and not table.empty:
-                new_tables.append(table.assign(candidate_id=row["candidate_id"]))
-        if first["status"] != "ok":
-            log.warning("candidate %s (%s): %s", first["candidate_id"], first["master_composition"], first["reason"])
-        if progress:
-            progress(len(rows))
-        since_checkpoint += len(rows)
-        if since_checkpoint >= options.checkpoint_every:
-            checkpoint()
-            since_checkpoint = 0
+    choices = {k: backend.choose_database(compositions[k]) for k in pending}
+    solver = SolverWorker(backend, options.timeout_s) if options.isolate else backend
+    with solver if isinstance(solver, SolverWorker) else contextlib.nullcontext():
+        for group in sorted(pending, key=lambda k: (choices[k][0] or "", tuple(el for el, _ in k))):
+            rows = pending[group]
+            first = rows[0]
+            table = _solve(first, compositions[group], choices[group], solver, options)
+            for row in rows:
+                if row is not first:
+                    for column in REWARDS_SCHEMA.names:
+                        if column not in ("candidate_id", "bcc", "b2", "b2_volume_percent", "seconds"):
+                            row[column] = first[column]
+                new_rows.append(row)
+                if table is not None and not table.empty:
+                    new_tables.append(table.assign(candidate_id=row["candidate_id"]))
+            if first["status"] != "ok":
+                log.warning("candidate %s (%s): %s", first["candidate_id"], first["master_composition"], first["reason"])
+            if progress:
+                progress(len(rows))
+            since_checkpoint += len(rows)
+            if since_checkpoint >= options.checkpoint_every:
+                checkpoint()
+                since_checkpoint = 0
 
     order = {cid: i for i, cid in enumerate(triples["candidate_id"].astype(str))}
     rewards = pd.DataFrame(done_rows + new_rows, columns=REWARDS_SCHEMA.names)
+    if len(rewards) != len(order) or set(rewards["candidate_id"]) != set(order):
+        # a checkpoint of other triples would show here; the key should have stopped it
+        raise RuntimeError(f"scoring produced {len(rewards)} rows for {len(order)} triples; delete {checkpoint_dir}")
     rewards = rewards.sort_values("candidate_id", key=lambda s: s.map(order)).reset_index(drop=True)
     tables = concat_tables(done_tables + new_tables)
     return rewards, tables
+
+
+def _solve(row: dict, master: dict[str, float], choice: tuple[str | None, float], solver, options: ScoringOptions):
+    """Fill ``row`` (status, reason, database, reward and flags, seconds) for one master composition.
+
+    Returns its phase table (partial on failure, None when nothing was computed).
+    """
+    started = time.perf_counter()
+    database, coverage = choice
+    table = None
+    if database is None:
+        row["status"], row["reason"] = "invalid", f"no configured database holds all of {sorted(master)}"
+    else:
+        row["database"], row["coverage"] = database, float(coverage)
+        row["low_coverage"] = bool(coverage < options.min_coverage)
+        try:
+            table = solver.phase_table(master, options.temperatures_K, database)
+            breakdown = compute_reward(table, options.reward)
+            row.update(breakdown.as_dict())
+            row["status"], row["reason"] = "ok", ""
+        except CalphadError as exc:
+            row["status"], row["reason"] = "failed", exc.reason
+            table = exc.partial_table
+        except (CacheTrustError, DatabaseError):
+            raise  # not about this candidate: stop the job with its message
+        except Exception as exc:  # a solver crash is a recorded failure, never a dead shard
+            row["status"], row["reason"] = "failed", f"{type(exc).__name__}: {exc}"
+    row["seconds"] = time.perf_counter() - started
+    return table
 
 
 def concat_tables(tables: list[pd.DataFrame], schema: pa.Schema = SCORED_TABLES_SCHEMA) -> pd.DataFrame:
@@ -357,14 +427,19 @@ def score_file(
     backend: CalphadBackend,
     options: ScoringOptions,
     show_progress: bool = True,
+    key_extra: Mapping | None = None,
 ) -> pd.DataFrame:
-    """Score a triples file into the rewards and phase-table Parquet files, resuming a crashed run."""
+    """Score a triples file into the rewards and phase-table Parquet files, resuming a crashed run.
+
+    The checkpoint (``<rewards>.checkpoint/``) is keyed by :func:`job_key` with ``key_extra`` (the
+    rule's params); one made from anything else is discarded.
+    """
     from tqdm import tqdm
 
     triples = read_triples(triples_path)
     checkpoint_dir = Path(str(rewards_path) + ".checkpoint")
     with tqdm(total=len(triples), desc=f"scoring {Path(triples_path).name}", unit="cand", disable=not show_progress) as bar:
-        rewards, tables = score_triples(triples, backend, options, checkpoint_dir, progress=bar.update)
+        rewards, tables = score_triples(triples, backend, options, checkpoint_dir, bar.update, key_extra)
     write_parquet(tables, tables_path, SCORED_TABLES_SCHEMA)
     write_parquet(rewards, rewards_path, REWARDS_SCHEMA)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)

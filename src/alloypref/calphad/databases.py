@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-import pickle
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -116,30 +115,41 @@ def load_database(spec: DatabaseSpec, cache_dir: Path | None = None):
     """
     from pycalphad import Database
 
+    from alloypref.calphad.cache import load_cached, store_cached
+
     key = f"{spec.name}-{spec.content_hash}-{DATABASE_FIX_VERSION}-pycalphad{_pycalphad_version()}.pkl"
     cached = Path(cache_dir) / "databases" / key if cache_dir else None
-    if cached is not None and cached.is_file():
+    dbf = load_cached(cached, Path(cache_dir)) if cached is not None else None
+    if dbf is not None and not isinstance(dbf, Database):
+        log.warning("ignoring database cache %s: it holds a %s, not a Database", cached, type(dbf).__name__)
+        dbf = None
+    if dbf is None:
+        text = spec.resolved_path.read_text(encoding="utf-8", errors="replace")
+        if spec.strip_refs:
+            text = _REF_TOKEN.sub(r"\1 !", text)
         try:
-            with cached.open("rb") as handle:
-                return pickle.load(handle)
-        except Exception as exc:  # a truncated or incompatible pickle is rebuilt, not fatal
-            log.warning("ignoring unreadable database cache %s: %s", cached, exc)
-    text = spec.resolved_path.read_text(encoding="utf-8", errors="replace")
-    if spec.strip_refs:
-        text = _REF_TOKEN.sub(r"\1 !", text)
-    try:
-        dbf = Database(text)
-    except Exception as exc:
-        raise DatabaseError(f"database {spec.name!r} ({spec.resolved_path}) could not be parsed: {exc}") from exc
-    apply_bcc_fix(dbf)
+            dbf = Database(text)
+        except Exception as exc:
+            raise DatabaseError(f"database {spec.name!r} ({spec.resolved_path}) could not be parsed: {exc}") from exc
+        apply_bcc_fix(dbf)
+        if cached is not None:
+            store_cached(cached, Path(cache_dir), dbf)
+    # The roles are checked on every load: the cache key does not hold them, so a typo made after the
+    # cache was built must still be caught.
+    check_phase_roles(dbf, spec)
+    return dbf
+
+
+def check_phase_roles(dbf, spec: DatabaseSpec) -> None:
+    """Raise :class:`DatabaseError` when ``spec.phase_roles`` names a phase ``dbf`` lacks (names are exact)."""
     unknown = sorted(set(spec.phase_roles) - set(dbf.phases))
     if unknown:
-        raise DatabaseError(f"database {spec.name!r}: phase_roles name phases it does not have: {unknown}")
-    if cached is not None:
-        from alloypref.io import atomic_write_bytes
-
-        atomic_write_bytes(cached, pickle.dumps(dbf, protocol=pickle.HIGHEST_PROTOCOL))
-    return dbf
+        near = {name: [p for p in dbf.phases if p.upper() == name.upper()] for name in unknown}
+        hints = "; ".join(f"{name!r} -> did you mean {near[name][0]!r}?" for name in unknown if near[name])
+        raise DatabaseError(
+            f"database {spec.name!r}: calphad.databases phase_roles name phases it does not have: {unknown}"
+            + (f" ({hints})" if hints else "")
+        )
 
 
 def database_elements(dbf) -> set[str]:

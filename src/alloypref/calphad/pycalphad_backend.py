@@ -28,7 +28,7 @@ import sys
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,7 @@ from pycalphad.core.starting_point import starting_point
 from pycalphad.core.utils import filter_phases, instantiate_models, unpack_species
 
 from alloypref.calphad.backend import CalphadError
+from alloypref.calphad.cache import check_cache_dir, load_cached, store_cached
 from alloypref.calphad.databases import (
     DATABASE_FIX_VERSION,
     B2Formers,
@@ -56,7 +57,6 @@ from alloypref.calphad.databases import (
 from alloypref.calphad.lattice import disordered_lattice_parameter, lattice_parameter
 from alloypref.calphad.ordering import DEFAULT_ORDER_THRESHOLD, has_b2_sublattices, is_ordered, order_parameter
 from alloypref.calphad.tables import PhaseRole, Structure, phase_table
-from alloypref.io import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +196,27 @@ class PycalphadBackend:
         self.specs = {spec.name: spec for spec in databases}
         self.settings = settings or PycalphadSettings()
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        if self.cache_dir is not None:
+            check_cache_dir(self.cache_dir)  # refuse a cache others can write before loading anything
         self.b2_formers = b2_formers or B2Formers()
         self._databases: dict[str, object] = {}
         self._coverages: dict[str, PairCoverage] = {}
         self._systems: OrderedDict[tuple, CompiledSystem] = OrderedDict()
+
+    def fingerprint(self) -> dict:
+        """What this backend's answers depend on (scoring checkpoints are keyed by it)."""
+        return {
+            "backend": self.name,
+            "versions": _versions(),
+            "fix": DATABASE_FIX_VERSION,
+            "format": SYSTEM_FORMAT,
+            "settings": asdict(self.settings),
+            "b2_formers": {k: sorted(v) for k, v in asdict(self.b2_formers).items()},
+            "databases": [
+                {"name": s.name, "hash": s.content_hash, "roles": dict(s.phase_roles), "strip_refs": s.strip_refs}
+                for s in self.specs.values()
+            ],
+        }
 
     # -- databases -------------------------------------------------------------------------
     def database(self, name: str):
@@ -246,13 +263,10 @@ class PycalphadBackend:
         phases = sorted(filter_phases(dbf, unpack_species(dbf, components)))
         key = self._system_key(database, elements, phases)
         path = self.cache_dir / "systems" / f"{key}.pkl" if self.cache_dir else None
-        compiled = None
-        if path is not None and path.is_file():
-            try:
-                with path.open("rb") as handle:
-                    compiled = pickle.load(handle)
-            except Exception as exc:  # stale or truncated pickle: rebuild
-                log.warning("ignoring unreadable system cache %s: %s", path, exc)
+        compiled = load_cached(path, self.cache_dir) if path is not None else None
+        if compiled is not None and not isinstance(compiled, CompiledSystem):
+            log.warning("ignoring system cache %s: it holds a %s", path, type(compiled).__name__)
+            compiled = None
         if compiled is None:
             compiled = self._build_with_fixed_hash_seed(database, elements, phases, path)
         self._systems[memory_key] = compiled
@@ -275,7 +289,7 @@ class PycalphadBackend:
         if sys.flags.hash_randomization == 0:  # PYTHONHASHSEED=0 here already: build in-process
             compiled = build_system(self.database(database), database, elements, phases, self.settings.pressure_Pa)
             if path is not None:
-                atomic_write_bytes(path, pickle.dumps(compiled, protocol=pickle.HIGHEST_PROTOCOL))
+                store_cached(path, self.cache_dir, compiled)  # a failed write only costs speed
             return compiled
         with tempfile.TemporaryDirectory(prefix="alloypref-system-") as scratch:
             target = path if path is not None else Path(scratch) / "system.pkl"
@@ -286,6 +300,8 @@ class PycalphadBackend:
                 "phases": phases,
                 "pressure_Pa": self.settings.pressure_Pa,
                 "out": target,
+                "out_root": self.cache_dir if path is not None else Path(scratch),
+                "scratch": Path(scratch),
             }
             env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
             child = subprocess.run(
@@ -297,8 +313,14 @@ class PycalphadBackend:
             if child.returncode != 0:
                 tail = child.stderr.decode(errors="replace").strip().splitlines()[-5:]
                 raise CalphadError(f"building the {database} system {'-'.join(elements)} failed: {' | '.join(tail)}")
-            with target.open("rb") as handle:
-                return pickle.load(handle)
+            if path is not None:
+                compiled = load_cached(path, self.cache_dir)
+                if compiled is not None:
+                    return compiled
+                if target.exists():  # written but not readable back: the cache is not usable
+                    raise CalphadError(f"the {database} system {'-'.join(elements)} could not be read back from {path}")
+            # no cache folder, or the child could not write to it: it wrote a private scratch copy
+            return load_cached(Path(scratch) / "system.pkl", Path(scratch))
 
     # -- equilibria ------------------------------------------------------------------------
     def orderable_phases(self, system: CompiledSystem) -> list[str]:
@@ -597,7 +619,8 @@ def _build_system_main() -> None:
     compiled = build_system(
         dbf, request["spec"].name, request["elements"], request["phases"], request["pressure_Pa"]
     )
-    atomic_write_bytes(request["out"], pickle.dumps(compiled, protocol=pickle.HIGHEST_PROTOCOL))
+    if not store_cached(request["out"], request["out_root"], compiled):  # cache disk full or read-only
+        store_cached(request["scratch"] / "system.pkl", request["scratch"], compiled)
 
 
 def _share_points_across_temperatures(grid):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from alloypref.io import atomic_directory
 from alloypref.lm.curves import logging_callback
 from alloypref.lm.registry import ModelSpec, load_trained
 from alloypref.lm.sft import common_training_arguments, split_eval
@@ -97,11 +98,10 @@ def train_dpo(spec: ModelSpec, sft_dir: Path, pairs: pd.DataFrame, output_dir: P
     if not reference_is_sft(trainer):
         raise RuntimeError(f"model {spec.name}: the DPO reference is not the SFT model")
     trainer.train()
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    if spec.uses_lora:
-        trainer.model.save_pretrained(str(output_dir), selected_adapters=["default"])
-    else:
-        trainer.save_model(str(output_dir))
-    trainer.processing_class.save_pretrained(str(output_dir))
+    with atomic_directory(Path(output_dir)) as saving:  # a kill mid-save leaves no half model
+        if spec.uses_lora:
+            trainer.model.save_pretrained(str(saving), selected_adapters=["default"])
+        else:
+            trainer.save_model(str(saving))
+        trainer.processing_class.save_pretrained(str(saving))
     return trainer.state.log_history

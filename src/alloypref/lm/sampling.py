@@ -48,6 +48,7 @@ SAMPLES_SCHEMA = pa.schema(
 )
 
 _FORMULA_SHAPE = re.compile(r"^(?:[A-Z][a-z]?(?:[0-9]*\.?[0-9]+)?)+$")
+_VOLUME = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 _TAGGED = re.compile(r"^\s*<BCC>(.*?)</BCC>\s*<B2>(.*?)</B2>\s*<B2 Volume>(.*?)</B2 Volume>\s*$", re.DOTALL)
 
 
@@ -61,11 +62,11 @@ def parse_generation(text: str, allowed_elements: Iterable[str] | None = None) -
         result.update(status="unparseable", reason="expected <BCC>…</BCC><B2>…</B2><B2 Volume>…</B2 Volume> once each")
         return result
     bcc, b2, volume_text = (part.strip() for part in match.groups())
-    try:
-        volume = float(volume_text)
-    except ValueError:
-        result.update(status="unparseable", reason=f"B2 volume {volume_text!r} is not a number")
+    # A plain decimal only: float() would also take "1e400" (inf), "nan" and "1_0".
+    if not _VOLUME.match(volume_text):
+        result.update(status="unparseable", reason=f"B2 volume {volume_text!r} is not a plain decimal number")
         return result
+    volume = float(volume_text)
     result.update(bcc=bcc, b2=b2, b2_volume_percent=volume)
     allowed = set(allowed_elements) if allowed_elements is not None else None
     for formula in (bcc, b2):

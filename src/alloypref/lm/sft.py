@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from alloypref.io import atomic_directory
 from alloypref.lm.curves import logging_callback
 from alloypref.lm.registry import (
     ModelSpec,
@@ -93,8 +94,7 @@ def train_sft(spec: ModelSpec, triples: pd.DataFrame, output_dir: Path, work_dir
         callbacks=[logging_callback("sft")],
     )
     trainer.train()
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    trainer.save_model(str(output_dir))
-    tokenizer.save_pretrained(str(output_dir))
+    with atomic_directory(Path(output_dir)) as saving:  # a kill mid-save leaves no half model
+        trainer.save_model(str(saving))
+        tokenizer.save_pretrained(str(saving))
     return trainer.state.log_history

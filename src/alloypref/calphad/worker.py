@@ -1,0 +1,152 @@
+"""A killable solver process: phase tables computed in a child process that a timeout can kill.
+
+A signal alarm raised inside the solver is an ordinary exception, and any broad ``except`` on the way
+(pycalphad has some, cache loading has some) swallows it: the candidate then runs to the end. A
+process is stopped whatever it is doing. One worker serves a whole shard and keeps its compiled
+systems warm between candidates; it is killed and replaced only when a candidate overruns its time
+(or the process dies), and the replacement reloads systems from the disk cache.
+
+The worker is forked, so it inherits the backend with every database the parent has already loaded;
+a round trip costs a pickle of the phase table through a pipe (milliseconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from alloypref.calphad.backend import CalphadBackend, CalphadError
+from alloypref.calphad.cache import CacheTrustError
+from alloypref.calphad.databases import DatabaseError
+
+log = logging.getLogger(__name__)
+
+#: Exceptions that are not about one candidate (a misconfigured database, an untrusted cache): the
+#: worker sends them back and the parent raises them, so they stop the job with their message.
+FATAL = (CacheTrustError, DatabaseError)
+
+
+class CandidateTimeout(CalphadError):
+    """A candidate that ran past the per-candidate limit; its worker was killed."""
+
+
+class WorkerDied(CalphadError):
+    """The worker process ended without an answer (killed from outside, out of memory, a crash)."""
+
+
+def _serve(backend: CalphadBackend, connection) -> None:
+    """The worker's loop: (composition, temperatures, database) in, ("ok" | "calphad" | ...) out."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the worker stops
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if request is None:
+            return
+        composition, temperatures, database = request
+        try:
+            answer = ("ok", backend.phase_table(composition, temperatures, database))
+        except CalphadError as exc:
+            answer = ("calphad", exc.reason, exc.partial_table)
+        except FATAL as exc:
+            answer = ("fatal", exc)
+        except Exception as exc:  # a solver crash is a recorded failure of this candidate
+            answer = ("error", f"{type(exc).__name__}: {exc}", None)
+        try:
+            connection.send(answer)
+        except Exception as exc:  # an answer that cannot be pickled is still an answer
+            connection.send(("error", f"unsendable result: {type(exc).__name__}: {exc}", None))
+
+
+class SolverWorker:
+    """``phase_table`` of ``backend`` run in a child process, with a time limit per call.
+
+    Use as a context manager (the process is stopped on exit). ``timeout_s`` <= 0 means no limit.
+    """
+
+    def __init__(self, backend: CalphadBackend, timeout_s: float):
+        self.backend = backend
+        self.timeout_s = float(timeout_s)
+        self.restarts = 0
+        self._context = multiprocessing.get_context("fork")
+        self._process = None
+        self._connection = None
+
+    def __enter__(self) -> SolverWorker:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(self.backend, theirs), daemon=True, name="alloypref-solver")
+        process.start()
+        theirs.close()
+        self._process, self._connection = process, ours
+
+    def _kill(self) -> int | None:
+        """Stop the worker now; its exit code (negative: the signal)."""
+        process, self._process = self._process, None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if process is None:
+            return None
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+        process.join()
+        return process.exitcode
+
+    def close(self) -> None:
+        """Ask the worker to finish, then make sure it has."""
+        if self._process is not None and self._process.is_alive() and self._connection is not None:
+            try:
+                self._connection.send(None)
+                self._process.join(timeout=5)
+            except OSError:
+                pass
+        self._kill()
+
+    def phase_table(
+        self, composition: Mapping[str, float], temperatures_K: Sequence[float], database: str
+    ) -> pd.DataFrame:
+        """The backend's phase table, computed in the worker.
+
+        Raises:
+            CandidateTimeout: no answer within ``timeout_s``; the worker was killed (and is restarted
+                on the next call).
+            WorkerDied: the worker ended without answering.
+            CalphadError: the backend's own failure (or any exception of the solver, named).
+        """
+        if self._process is None or not self._process.is_alive():
+            if self._process is not None:
+                self._kill()
+                self.restarts += 1
+            self._start()
+        try:
+            self._connection.send((dict(composition), tuple(temperatures_K), database))
+            ready = self._connection.poll(self.timeout_s if self.timeout_s > 0 else None)
+        except OSError as exc:
+            code = self._kill()
+            raise WorkerDied(f"solver process stopped (exit code {code}): {exc}") from None
+        if not ready:
+            self._kill()
+            raise CandidateTimeout(f"timed out after {self.timeout_s:g} s (solver process killed)")
+        try:
+            answer = self._connection.recv()
+        except (EOFError, OSError):
+            code = self._kill()
+            raise WorkerDied(f"solver process died without an answer (exit code {code})") from None
+        kind = answer[0]
+        if kind == "ok":
+            return answer[1]
+        if kind == "fatal":
+            raise answer[1]
+        raise CalphadError(answer[1], answer[2])
