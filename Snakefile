@@ -1,6 +1,7 @@
 # AlloyPref workflow. Each stage lives in rules/<stage>.smk; the science lives in src/alloypref.
 import os
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 # Every job's Python starts with the same hash seed: pycalphad's solver can land on a different
@@ -17,6 +18,9 @@ configfile: "config/config.yaml"
 validate(config, "config/schemas/config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/design_space.smk"
 include: "rules/train.smk"
@@ -27,8 +31,26 @@ include: "rules/evaluate.smk"
 include: "rules/provenance.smk"
 
 
+check_local_models()
+
+
+# Jobs of seconds that only split, gather or write small files run on the submitting host (SLURM).
+localrules:
+    all,
+    split_for_curation,
+    curate,
+    enumerate_triples,
+    prepare_triples,
+    split_for_scoring,
+    gather_scores,
+    import_external,
+    random_baseline,
+    summary,
+    manifest,
+
+
 rule all:
     input:
-        "results/summary.md",
-        "results/metrics/table1.parquet",
-        expand("results/scores/{source}/rewards.parquet", source=SOURCES),
+        results_path("summary.md"),
+        results_path("metrics/table1.parquet"),
+        expand(results_path("scores/{source}/rewards.parquet"), source=SOURCES),

@@ -3,15 +3,20 @@
 
 
 rule enumerate_candidates:
+    input:
+        seed_lists=seed_list_inputs,
     output:
-        candidates="results/design_space/candidates.parquet",
-        counts="results/design_space/enumeration_counts.json",
+        candidates=results_path("design_space/candidates.parquet"),
+        counts=results_path("design_space/enumeration_counts.json"),
     log:
-        "results/logs/enumerate_candidates.log",
+        results_path("logs/enumerate_candidates.log"),
     benchmark:
-        "results/benchmarks/enumerate_candidates.tsv"
+        results_path("benchmarks/enumerate_candidates.tsv")
     params:
-        code=DESIGN_SPACE_CODE,
+        code=code_version("enumerate_candidates.py"),
+        design_space=enumeration_settings(),
+        element_roles=config["element_roles"],
+        calphad=backend_settings(),
     resources:
         mem_mb=2000,
         runtime=10,
@@ -23,15 +28,15 @@ rule enumerate_candidates:
 
 rule split_for_curation:
     input:
-        "results/design_space/candidates.parquet",
+        results_path("design_space/candidates.parquet"),
     output:
-        scatter.curate("results/design_space/shards/{scatteritem}.candidates.parquet"),
+        scatter.curate(results_path("design_space/shards/{scatteritem}.candidates.parquet")),
     log:
-        "results/logs/split_for_curation.log",
+        results_path("logs/split_for_curation.log"),
     benchmark:
-        "results/benchmarks/split_for_curation.tsv"
+        results_path("benchmarks/split_for_curation.tsv")
     params:
-        code=DESIGN_SPACE_CODE,
+        code=code_version("split_for_curation.py"),
     resources:
         mem_mb=1000,
         runtime=10,
@@ -43,15 +48,18 @@ rule split_for_curation:
 
 rule filter_candidates:
     input:
-        "results/design_space/shards/{scatteritem}.candidates.parquet",
+        results_path("design_space/shards/{scatteritem}.candidates.parquet"),
     output:
-        "results/design_space/shards/{scatteritem}.filtered.parquet",
+        results_path("design_space/shards/{scatteritem}.filtered.parquet"),
     log:
-        "results/logs/filter_candidates/{scatteritem}.log",
+        results_path("logs/filter_candidates/{scatteritem}.log"),
     benchmark:
-        "results/benchmarks/filter_candidates/{scatteritem}.tsv"
+        results_path("benchmarks/filter_candidates/{scatteritem}.tsv")
     params:
-        code=DESIGN_SPACE_CODE,
+        code=code_version("filter_candidates.py"),
+        filter=config["design_space"]["filter"],
+        element_roles=config["element_roles"],
+        calphad=backend_settings(),
     threads: 1
     resources:
         mem_mb=6000,
@@ -64,18 +72,19 @@ rule filter_candidates:
 
 rule curate:
     input:
-        gather.curate("results/design_space/shards/{scatteritem}.filtered.parquet"),
+        gather.curate(results_path("design_space/shards/{scatteritem}.filtered.parquet")),
     output:
-        filtered="results/design_space/curation.parquet",
-        bcc="results/design_space/bcc.parquet",
-        b2="results/design_space/b2.parquet",
-        counts="results/design_space/curation_counts.json",
+        filtered=results_path("design_space/curation.parquet"),
+        bcc=results_path("design_space/bcc.parquet"),
+        b2=results_path("design_space/b2.parquet"),
+        counts=results_path("design_space/curation_counts.json"),
     log:
-        "results/logs/curate.log",
+        results_path("logs/curate.log"),
     benchmark:
-        "results/benchmarks/curate.tsv"
+        results_path("benchmarks/curate.tsv")
     params:
-        code=DESIGN_SPACE_CODE,
+        code=code_version("curate.py"),
+        min_coverage=config["calphad"]["min_coverage"],
     resources:
         mem_mb=2000,
         runtime=10,
@@ -87,18 +96,21 @@ rule curate:
 
 rule enumerate_triples:
     input:
-        bcc="results/design_space/bcc.parquet",
-        b2="results/design_space/b2.parquet",
-        enumeration="results/design_space/enumeration_counts.json",
+        bcc=results_path("design_space/bcc.parquet"),
+        b2=results_path("design_space/b2.parquet"),
+        enumeration=results_path("design_space/enumeration_counts.json"),
     output:
-        triples="results/design_space/sft_triples.parquet",
-        counts="results/design_space/triples_counts.json",
+        triples=results_path("design_space/sft_triples.parquet"),
+        counts=results_path("design_space/triples_counts.json"),
     log:
-        "results/logs/enumerate_triples.log",
+        results_path("logs/enumerate_triples.log"),
     benchmark:
-        "results/benchmarks/enumerate_triples.tsv"
+        results_path("benchmarks/enumerate_triples.tsv")
     params:
-        code=DESIGN_SPACE_CODE,
+        code=code_version("enumerate_triples.py"),
+        volume=config["design_space"]["volume"],
+        prompt_template=config["design_space"]["prompt_template"],
+        seed=config["seed"],
     resources:
         mem_mb=2000,
         runtime=10,

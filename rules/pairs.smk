@@ -3,16 +3,19 @@
 
 rule pairs:
     input:
-        samples="results/samples/{model}/sft.parquet",
-        rewards="results/scores/{model}-sft/rewards.parquet",
+        samples=results_path("samples/{model}/sft.parquet"),
+        rewards=results_path("scores/{model}-sft/rewards.parquet"),
     output:
-        "results/pairs/{model}.parquet",
+        results_path("pairs/{model}.parquet"),
     log:
-        "results/logs/pairs/{model}.log",
+        results_path("logs/pairs/{model}.log"),
     benchmark:
-        "results/benchmarks/pairs/{model}.tsv"
+        results_path("benchmarks/pairs/{model}.tsv")
     params:
-        code=LM_CODE,
+        code=code_version("pairs.py"),
+        pairs=config["pairs"],
+        reward=config["reward"],
+        seed=config["seed"],
     resources:
         mem_mb=2000,
         runtime=10,

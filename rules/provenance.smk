@@ -3,14 +3,15 @@
 
 rule manifest:
     output:
-        "results/manifest.json",
+        results_path("manifest.json"),
     log:
-        "results/logs/manifest.log",
+        results_path("logs/manifest.log"),
     benchmark:
-        "results/benchmarks/manifest.tsv"
+        results_path("benchmarks/manifest.tsv")
     params:
-        config_hash=CONFIG_HASH,
-        code=code_version("."),
+        code=code_version("manifest.py"),
+        package=package_version(),
+        config=config,
     resources:
         mem_mb=1000,
         runtime=5,

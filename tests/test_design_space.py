@@ -99,6 +99,14 @@ def test_roles_restricted_to_databases_warn_with_names():
     assert restricted.all_elements == {"Nb", "Al", "Ni"}
 
 
+def test_elements_left_out_by_choice_are_not_reported_as_uncovered(recwarn):
+    roles = ElementRoles(("Nb", "Mo", "Re"), ("Al",), ("Ni",), ())
+    restricted = roles.restricted_to({"Nb", "Mo", "Al", "Ni"}, only=["Nb", "Al", "Ni"])
+    assert restricted.all_elements == {"Nb", "Al", "Ni"}
+    assert not [w for w in recwarn if "dropped" in str(w.message)]
+    assert roles.subset({"Nb", "Ni"}).all_elements == {"Nb", "Ni"}
+
+
 def test_empty_design_space_is_an_error():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

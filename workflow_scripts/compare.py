@@ -1,6 +1,6 @@
 """Rule compare: SFT and DPO rewards of one model -> Fig. 2-4 and Table 2 (tables and figures)."""
 
-from _common import setup_logging, validated_config
+from _common import setup_logging
 
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.evaluation import comparisons as cmp
@@ -9,8 +9,7 @@ from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.scoring import REWARDS_SCHEMA
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
-n_boot, seed = cfg["evaluation"]["bootstrap"], cfg["seed"]
+n_boot, seed = snakemake.params.bootstrap, snakemake.params.seed  # noqa: F821
 model = snakemake.wildcards.model  # noqa: F821
 sft = read_parquet(snakemake.input.sft, REWARDS_SCHEMA)  # noqa: F821
 dpo = read_parquet(snakemake.input.dpo, REWARDS_SCHEMA)  # noqa: F821

@@ -10,7 +10,7 @@ from alloypref.scoring import concat_tables
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
 filtered = concat_tables([read_parquet(p, FILTER_SCHEMA) for p in snakemake.input], FILTER_SCHEMA)  # noqa: F821
-bcc, b2, counts = curated_lists(filtered)
+bcc, b2, counts = curated_lists(filtered, snakemake.params.min_coverage)  # noqa: F821
 write_parquet(filtered, snakemake.output.filtered, FILTER_SCHEMA)  # noqa: F821
 write_parquet(bcc, snakemake.output.bcc, FILTER_SCHEMA)  # noqa: F821
 write_parquet(b2, snakemake.output.b2, FILTER_SCHEMA)  # noqa: F821

@@ -1,6 +1,6 @@
 """Rule dpo: the SFT model and its preference pairs -> the DPO model and its reward curves."""
 
-from _common import setup_logging, validated_config
+from _common import setup_logging
 
 from alloypref.io import read_parquet, write_parquet
 from alloypref.lm.curves import CURVES_SCHEMA, curves_from_log_history, plot_curves
@@ -9,13 +9,13 @@ from alloypref.lm.pairs import PAIRS_SCHEMA
 from alloypref.lm.registry import ModelSpec
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
+params = snakemake.params  # noqa: F821
 model = snakemake.wildcards.model  # noqa: F821
-spec = ModelSpec.from_config(model, cfg["models"][model])
+spec = ModelSpec.from_config(model, params.model)
 pairs = read_parquet(snakemake.input.pairs, PAIRS_SCHEMA)  # noqa: F821
 history = train_dpo(
-    spec, snakemake.input.sft, pairs, snakemake.output.model, snakemake.params.workdir, cfg["seed"],  # noqa: F821
-    cfg["training"]["eval_fraction"],
+    spec, snakemake.input.sft, pairs, snakemake.output.model, params.workdir, params.seed,  # noqa: F821
+    params.training["eval_fraction"],
 )
 curves = curves_from_log_history(history)
 write_parquet(curves, snakemake.output.curves, CURVES_SCHEMA)  # noqa: F821

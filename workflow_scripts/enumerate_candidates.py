@@ -2,17 +2,17 @@
 
 import json
 
-from _common import setup_logging, validated_config
+from _common import setup_logging
+from _settings import calphad_settings
 
 from alloypref.calphad.factory import make_backend
-from alloypref.config import calphad_settings
 from alloypref.design_space import CANDIDATES_SCHEMA, candidates_table, read_seed_list, roles_from_config
 from alloypref.io import atomic_write_text, write_parquet
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
-design = cfg["design_space"]
-roles = roles_from_config(cfg, make_backend(calphad_settings(cfg)).elements())
+params = snakemake.params  # noqa: F821
+design = params.design_space
+roles = roles_from_config(params.element_roles, design["elements"], make_backend(calphad_settings(params)).elements())
 table, counts = candidates_table(
     roles,
     design["max_bcc_elements"],

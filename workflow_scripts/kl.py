@@ -1,6 +1,6 @@
 """Rule kl: SFT and DPO models of one model -> per-token KL(DPO || SFT) by element and for numbers."""
 
-from _common import setup_logging, validated_config
+from _common import setup_logging
 
 from alloypref.evaluation.figures import kl_bars
 from alloypref.evaluation.kl import per_token_kl
@@ -9,9 +9,8 @@ from alloypref.lm.registry import ModelSpec, load_trained
 from alloypref.lm.sampling import SAMPLES_SCHEMA
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
 model = snakemake.wildcards.model  # noqa: F821
-spec = ModelSpec.from_config(model, cfg["models"][model])
+spec = ModelSpec.from_config(model, snakemake.params.model)  # noqa: F821
 samples = read_parquet(snakemake.input.samples, SAMPLES_SCHEMA).head(snakemake.params.n)  # noqa: F821
 tokenizer, sft_model = load_trained(spec, snakemake.input.sft)  # noqa: F821
 _, dpo_model = load_trained(spec, snakemake.input.dpo)  # noqa: F821

@@ -3,9 +3,9 @@
 import json
 
 import pandas as pd
-from _common import setup_logging, validated_config
+from _common import setup_logging
+from _settings import reward_config
 
-from alloypref.config import calphad_settings
 from alloypref.design_space import FILTER_SCHEMA
 from alloypref.evaluation.figures import coverage_curves
 from alloypref.evaluation.fingerprints import fingerprints
@@ -22,8 +22,7 @@ from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.scoring import REWARDS_SCHEMA
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
-settings = cfg["evaluation"]
+settings = snakemake.params.evaluation  # noqa: F821
 bcc = list(read_parquet(snakemake.input.bcc, FILTER_SCHEMA)["formula"])  # noqa: F821
 b2 = list(read_parquet(snakemake.input.b2, FILTER_SCHEMA)["formula"])  # noqa: F821
 with open(snakemake.input.enumeration) as handle:  # noqa: F821
@@ -32,7 +31,7 @@ reference_fp = fingerprints(reference_compositions(bcc, b2, settings["reference_
 known = known_compositions(elements, bcc + b2)
 known_fp = fingerprints(list(known["composition"]))
 log.info("reference: %d pairs; known set: %s", len(reference_fp), known["origin"].value_counts().to_dict())
-worst = calphad_settings(cfg).reward.worst_reward
+worst = reward_config(snakemake.params).worst_reward  # noqa: F821
 rows, curves = [], []
 for source, path in zip(snakemake.params.sources, snakemake.input.rewards):  # noqa: F821
     rewards = read_parquet(path, REWARDS_SCHEMA)

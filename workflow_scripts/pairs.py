@@ -1,18 +1,18 @@
 """Rule pairs: scored SFT samples -> chosen/rejected preference pairs."""
 
-from _common import setup_logging, validated_config
+from _common import setup_logging
+from _settings import reward_config
 
-from alloypref.config import calphad_settings
 from alloypref.io import read_parquet, write_parquet
 from alloypref.lm.pairs import PAIRS_SCHEMA, build_pairs, scored_samples
 from alloypref.lm.sampling import SAMPLES_SCHEMA
 from alloypref.scoring import REWARDS_SCHEMA
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
+params = snakemake.params  # noqa: F821
 samples = read_parquet(snakemake.input.samples, SAMPLES_SCHEMA)  # noqa: F821
 rewards = read_parquet(snakemake.input.rewards, REWARDS_SCHEMA)  # noqa: F821
-scored = scored_samples(samples, rewards, calphad_settings(cfg).reward.worst_reward)
-pairs = build_pairs(scored, cfg["pairs"]["top_fraction"], cfg["pairs"]["k"], cfg["seed"])
+scored = scored_samples(samples, rewards, reward_config(params).worst_reward)
+pairs = build_pairs(scored, params.pairs["top_fraction"], params.pairs["k"], params.seed)
 write_parquet(pairs, snakemake.output[0], PAIRS_SCHEMA)  # noqa: F821
-log.info("%d pairs from %d samples (top %.0f %%, k = %d)", len(pairs), len(samples), 100 * cfg["pairs"]["top_fraction"], cfg["pairs"]["k"])
+log.info("%d pairs from %d samples (top %.0f %%, k = %d)", len(pairs), len(samples), 100 * params.pairs["top_fraction"], params.pairs["k"])

@@ -1,6 +1,6 @@
 """Rule sft: the curated SFT triples -> a fine-tuned model (or adapter) and its loss curves."""
 
-from _common import setup_logging, validated_config
+from _common import setup_logging
 
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.io import read_parquet, write_parquet
@@ -9,12 +9,12 @@ from alloypref.lm.registry import ModelSpec
 from alloypref.lm.sft import train_sft
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
+params = snakemake.params  # noqa: F821
 model = snakemake.wildcards.model  # noqa: F821
-spec = ModelSpec.from_config(model, cfg["models"][model])
+spec = ModelSpec.from_config(model, params.model)
 triples = read_parquet(snakemake.input.triples, SFT_SCHEMA)  # noqa: F821
 history = train_sft(
-    spec, triples, snakemake.output.model, snakemake.params.workdir, cfg["seed"], cfg["training"]["eval_fraction"]  # noqa: F821
+    spec, triples, snakemake.output.model, params.workdir, params.seed, params.training["eval_fraction"]  # noqa: F821
 )
 curves = curves_from_log_history(history)
 write_parquet(curves, snakemake.output.curves, CURVES_SCHEMA)  # noqa: F821

@@ -332,13 +332,16 @@ def score_file(
     options: ScoringOptions,
     show_progress: bool = True,
 ) -> pd.DataFrame:
-    """Score a triples file into the rewards and phase-table Parquet files, resuming a crashed run."""
-    from tqdm import tqdm
+    """Score a triples file into the rewards and phase-table Parquet files, resuming a crashed run.
+
+    With ``show_progress``, ``k/N done, ETA`` lines go to the log (:class:`alloypref.progress.ProgressLog`).
+    """
+    from alloypref.progress import ProgressLog
 
     triples = read_triples(triples_path)
     checkpoint_dir = Path(str(rewards_path) + ".checkpoint")
-    with tqdm(total=len(triples), desc=f"scoring {Path(triples_path).name}", unit="cand", disable=not show_progress) as bar:
-        rewards, tables = score_triples(triples, backend, options, checkpoint_dir, progress=bar.update)
+    progress = ProgressLog(len(triples), f"scoring {Path(triples_path).name}", log, unit="candidates") if show_progress else None
+    rewards, tables = score_triples(triples, backend, options, checkpoint_dir, progress=progress)
     write_parquet(tables, tables_path, SCORED_TABLES_SCHEMA)
     write_parquet(rewards, rewards_path, REWARDS_SCHEMA)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
