@@ -62,14 +62,14 @@ def _module_file(name):
 def _imported_files(path):
     """Package files `path` imports (also inside functions), with the packages' __init__ files."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    package = ["alloypref"] + list(path.relative_to(PACKAGE).parent.parts) if PACKAGE in path.parents else []
+    package = ["alloypref", *path.relative_to(PACKAGE).parent.parts] if PACKAGE in path.parents else []
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+                base = ".".join([*package[: len(package) - node.level + 1], *([node.module] if node.module else [])])
             else:
                 base = node.module or ""
             names.append(base)
@@ -99,7 +99,8 @@ def code_version(script):
     """Hash of the package files a rule's script imports (paths and contents)."""
     digest = hashlib.sha256()
     for file in script_modules(script):
-        digest.update(str(file.relative_to(workflow.basedir)).encode() + b"\0" + file.read_bytes())
+        digest.update(str(file.relative_to(workflow.basedir)).encode())
+        digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -107,7 +108,8 @@ def package_version():
     """Hash of the whole package (the manifest records what ran)."""
     digest = hashlib.sha256()
     for file in sorted(PACKAGE.rglob("*.py")):
-        digest.update(str(file.relative_to(workflow.basedir)).encode() + b"\0" + file.read_bytes())
+        digest.update(str(file.relative_to(workflow.basedir)).encode())
+        digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -207,7 +209,7 @@ def check_local_models():
         elif not (Path(path) / "config.json").is_file():
             problems.append(f"config key models.{name}.path: {path} has no config.json (not a Hugging Face model folder)")
     if problems:
+        listing = "\n  ".join(problems)
         raise WorkflowError(
-            "local model folders missing (no model hub is reachable; download the weights and set the paths):\n  "
-            + "\n  ".join(problems)
+            f"local model folders missing (no model hub is reachable; download the weights and set the paths):\n  {listing}"
         )

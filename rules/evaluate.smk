@@ -179,7 +179,7 @@ rule summary:
         results_path("benchmarks/summary.tsv")
     params:
         code=code_version("summary.py"),
-        results=RESULTS,
+        results=lambda wildcards: RESULTS,
         models=MODELS,
         sources=EVAL_SOURCES,
     resources:
