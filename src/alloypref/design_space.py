@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from alloypref.completion import completion_text
+
 log = logging.getLogger(__name__)
 
 #: Element concentrations (at.%) of the enumeration, as fractions so sums are exact.
@@ -325,11 +327,6 @@ def prompt_text(elements: Iterable[str], template: str = "paper") -> str:
     if template not in PROMPT_TEMPLATES:
         raise DesignSpaceError(f"config key design_space.prompt_template: unknown template {template!r}")
     return PROMPT_TEMPLATES[template].format(elements=", ".join(sorted(elements)))
-
-
-def completion_text(bcc: str, b2: str, b2_volume_percent: float) -> str:
-    """The paper's tag format, volume with two decimals."""
-    return f"<BCC>{bcc}</BCC><B2>{b2}</B2><B2 Volume>{b2_volume_percent:.2f}</B2 Volume>"
 
 
 @dataclass(frozen=True)

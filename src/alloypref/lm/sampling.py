@@ -48,19 +48,19 @@ SAMPLES_SCHEMA = pa.schema(
 )
 
 _FORMULA_SHAPE = re.compile(r"^(?:[A-Z][a-z]?(?:[0-9]*\.?[0-9]+)?)+$")
-_TAGGED = re.compile(r"^\s*<BCC>(.*?)</BCC>\s*<B2>(.*?)</B2>\s*<B2 Volume>(.*?)</B2 Volume>\s*$", re.DOTALL)
 
 
 def parse_generation(text: str, allowed_elements: Iterable[str] | None = None) -> dict:
     """(bcc, b2, b2_volume_percent, status, reason) of one generated text."""
+    from alloypref.completion import GRAMMAR, split_completion
     from alloypref.composition import FormulaError, parse_formula
 
     result = {"bcc": "", "b2": "", "b2_volume_percent": math.nan, "status": "ok", "reason": ""}
-    match = _TAGGED.match(text or "")
-    if not match or any(text.count(tag) != 1 for tag in ("<BCC>", "<B2>", "<B2 Volume>")):
-        result.update(status="unparseable", reason="expected <BCC>…</BCC><B2>…</B2><B2 Volume>…</B2 Volume> once each")
+    parts = split_completion(text)
+    if parts is None:
+        result.update(status="unparseable", reason=f"expected {GRAMMAR} once each")
         return result
-    bcc, b2, volume_text = (part.strip() for part in match.groups())
+    bcc, b2, volume_text = parts
     try:
         volume = float(volume_text)
     except ValueError:
