@@ -8,7 +8,12 @@ rule sft:
     output:
         model=directory(results_path("models/{model}/sft")),
         curves=results_path("models/{model}/sft_curves.parquet"),
-        figure=results_path("models/{model}/sft_curves.png"),
+        figure=report(
+            results_path("models/{model}/sft_curves.png"),
+            caption="../report/sft_curves.rst",
+            category="Training curves",
+            subcategory="{model}",
+        ),
     log:
         results_path("logs/sft/{model}.log"),
     benchmark:
@@ -37,7 +42,12 @@ rule dpo:
     output:
         model=directory(results_path("models/{model}/dpo")),
         curves=results_path("models/{model}/dpo_curves.parquet"),
-        figure=results_path("models/{model}/dpo_curves.png"),
+        figure=report(
+            results_path("models/{model}/dpo_curves.png"),
+            caption="../report/dpo_curves.rst",
+            category="Training curves",
+            subcategory="{model}",
+        ),
     log:
         results_path("logs/dpo/{model}.log"),
     benchmark:
