@@ -21,7 +21,7 @@ rule enumerate_candidates:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/calphad.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/enumerate_candidates.py"
 
@@ -41,7 +41,7 @@ rule split_for_curation:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/calphad.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/split_for_curation.py"
 
@@ -65,7 +65,7 @@ rule filter_candidates:
         mem_mb=6000,
         runtime=120,
     conda:
-        "../envs/calphad.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/filter_candidates.py"
 
@@ -89,7 +89,7 @@ rule curate:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/calphad.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/curate.py"
 
@@ -115,6 +115,6 @@ rule enumerate_triples:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/calphad.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/enumerate_triples.py"

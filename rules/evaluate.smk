@@ -21,7 +21,7 @@ rule random_baseline:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/random_baseline.py"
 
@@ -45,7 +45,7 @@ rule import_external:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/import_external.py"
 
@@ -75,7 +75,7 @@ rule metrics:
         mem_mb=4000,
         runtime=30,
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/metrics.py"
 
@@ -108,7 +108,7 @@ rule compare:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/compare.py"
 
@@ -135,7 +135,7 @@ rule kl:
         mem_mb=8000,
         runtime=60,
     conda:
-        "../envs/train.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/kl.py"
 
@@ -157,7 +157,7 @@ rule top_candidates:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/top_candidates.py"
 
@@ -186,6 +186,6 @@ rule summary:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/summary.py"

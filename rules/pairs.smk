@@ -20,6 +20,6 @@ rule pairs:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/train.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/pairs.py"

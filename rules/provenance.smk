@@ -16,6 +16,6 @@ rule manifest:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/calphad.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/manifest.py"

@@ -23,6 +23,6 @@ rule sample:
         mem_mb=8000,
         runtime=120,
     conda:
-        "../envs/train.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/sample.py"

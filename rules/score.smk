@@ -17,7 +17,7 @@ rule prepare_triples:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/calphad.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/prepare_triples.py"
 
@@ -37,7 +37,7 @@ rule split_for_scoring:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/calphad.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/split_for_scoring.py"
 
@@ -63,7 +63,7 @@ rule score:
         mem_mb=6000,
         runtime=240,
     conda:
-        "../envs/calphad.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/score_shard.py"
 
@@ -86,6 +86,6 @@ rule gather_scores:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/calphad.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/gather_scores.py"

@@ -30,7 +30,7 @@ rule sft:
         mem_mb=8000,
         runtime=600,
     conda:
-        "../envs/train.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/sft.py"
 
@@ -64,6 +64,6 @@ rule dpo:
         mem_mb=8000,
         runtime=600,
     conda:
-        "../envs/train.yaml"
+        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/dpo.py"

@@ -132,6 +132,22 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+def test_a_failing_job_logs_its_traceback_and_a_job_reruns_outside_snakemake(tiny_run, tmp_path):
+    work = tmp_path / "copy"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    summary = (work / "results/summary.md").read_text()
+    # by hand, from the record the job left beside its log: the same summary
+    (work / "results/summary.md").unlink()
+    subprocess.run([sys.executable, "workflow_scripts/run_job.py", "results/logs/summary.job.json"], cwd=work, check=True)
+    assert (work / "results/summary.md").read_text() == summary
+    # a job that raises: its log holds the traceback, not just its first lines
+    (work / "results/manifest.json").write_text("{not json")
+    failed = run(["--cores", "1", "--configfile", "tiny.yaml", "-f", "results/summary.md"], cwd=work, check=False)
+    assert failed.returncode != 0
+    log = (work / "results/logs/summary.log").read_text()
+    assert "Traceback (most recent call last)" in log and "JSONDecodeError" in log
+
+
 def parse_jobs(text: str) -> set[str]:
     """Jobs of a dry run's output, as `rule[model|source|model-stage]` (shards folded)."""
     jobs = set()
