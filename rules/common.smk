@@ -194,7 +194,11 @@ def random_n():
     if config["baselines"]["random_n"]:
         return config["baselines"]["random_n"]
     first = next(iter(config["models"].values()))
-    return first["sampling"]["n"]
+    if "n" in first.get("sampling", {}):
+        return first["sampling"]["n"]
+    from alloypref.lm.registry import SamplingSettings  # models.* defaults live in these dataclasses
+
+    return SamplingSettings().n
 
 
 def check_local_models():
