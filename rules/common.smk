@@ -211,7 +211,9 @@ def check_local_models():
         if not path or not Path(path).is_dir():
             problems.append(f"config key models.{name}.path: {path!r} is not a folder")
         elif not (Path(path) / "config.json").is_file():
-            problems.append(f"config key models.{name}.path: {path} has no config.json (not a Hugging Face model folder)")
+            problems.append(
+                f"config key models.{name}.path: {path} has no config.json (not a Hugging Face model folder)"
+            )
     if problems:
         listing = "\n  ".join(problems)
         raise WorkflowError(

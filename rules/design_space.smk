@@ -12,16 +12,16 @@ rule enumerate_candidates:
         results_path("logs/enumerate_candidates.log"),
     benchmark:
         results_path("benchmarks/enumerate_candidates.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         code=code_version("enumerate_candidates.py"),
         design_space=enumeration_settings(),
         element_roles=config["element_roles"],
         calphad=backend_settings(),
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/enumerate_candidates.py"
 
@@ -35,13 +35,13 @@ rule split_for_curation:
         results_path("logs/split_for_curation.log"),
     benchmark:
         results_path("benchmarks/split_for_curation.tsv")
-    params:
-        code=code_version("split_for_curation.py"),
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/alloypref.yaml"
+    params:
+        code=code_version("split_for_curation.py"),
     script:
         "../workflow_scripts/split_for_curation.py"
 
@@ -55,17 +55,17 @@ rule filter_candidates:
         results_path("logs/filter_candidates/{scatteritem}.log"),
     benchmark:
         results_path("benchmarks/filter_candidates/{scatteritem}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=120,
     params:
         code=code_version("filter_candidates.py"),
         filter=config["design_space"]["filter"],
         element_roles=config["element_roles"],
         calphad=backend_settings(),
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=120,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/filter_candidates.py"
 
@@ -82,14 +82,14 @@ rule curate:
         results_path("logs/curate.log"),
     benchmark:
         results_path("benchmarks/curate.tsv")
-    params:
-        code=code_version("curate.py"),
-        min_coverage=config["calphad"]["min_coverage"],
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/alloypref.yaml"
+    params:
+        code=code_version("curate.py"),
+        min_coverage=config["calphad"]["min_coverage"],
     script:
         "../workflow_scripts/curate.py"
 
@@ -106,15 +106,15 @@ rule enumerate_triples:
         results_path("logs/enumerate_triples.log"),
     benchmark:
         results_path("benchmarks/enumerate_triples.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         code=code_version("enumerate_triples.py"),
         volume=config["design_space"]["volume"],
         prompt_template=config["design_space"]["prompt_template"],
         seed=config["seed"],
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/enumerate_triples.py"

@@ -12,16 +12,16 @@ rule random_baseline:
         results_path("logs/random_baseline.log"),
     benchmark:
         results_path("benchmarks/random_baseline.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         code=code_version("random_baseline.py"),
         n=random_n(),
         seed=config["seed"],
         element_roles=config["element_roles"],
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/random_baseline.py"
 
@@ -39,13 +39,13 @@ rule import_external:
         results_path("benchmarks/import_external/{name}.tsv")
     wildcard_constraints:
         name="|".join(EXTERNAL) if EXTERNAL else "^$",
-    params:
-        code=code_version("import_external.py"),
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/alloypref.yaml"
+    params:
+        code=code_version("import_external.py"),
     script:
         "../workflow_scripts/import_external.py"
 
@@ -61,21 +61,23 @@ rule metrics:
         markdown=results_path("metrics/table1.md"),
         html=report(results_path("metrics/table1.html"), caption="../report/table1.rst", category="Table 1"),
         curves=results_path("metrics/coverage_curves.parquet"),
-        figure=report(results_path("figures/coverage_curves.png"), caption="../report/coverage_curves.rst", category="Table 1"),
+        figure=report(
+            results_path("figures/coverage_curves.png"), caption="../report/coverage_curves.rst", category="Table 1"
+        ),
     log:
         results_path("logs/metrics.log"),
     benchmark:
         results_path("benchmarks/metrics.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         code=code_version("metrics.py"),
         sources=EVAL_SOURCES,
         evaluation=table1_settings(),
         reward=config["reward"],
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/metrics.py"
 
@@ -91,24 +93,49 @@ rule compare:
         rule_change=results_path("metrics/{model}/rule_change.parquet"),
         top_bcc=results_path("metrics/{model}/top_bcc.parquet"),
         elements=results_path("metrics/{model}/element_frequency.parquet"),
-        tables=report(results_path("metrics/{model}/comparison.html"), caption="../report/comparison.rst", category="DPO vs SFT", subcategory="{model}"),
-        wdl_figure=report(results_path("figures/{model}/win_draw_loss.png"), caption="../report/win_draw_loss.rst", category="DPO vs SFT", subcategory="{model}"),
-        rules_figure=report(results_path("figures/{model}/rules.png"), caption="../report/rules.rst", category="DPO vs SFT", subcategory="{model}"),
-        elements_figure=report(results_path("figures/{model}/element_frequency.png"), caption="../report/element_frequency.rst", category="DPO vs SFT", subcategory="{model}"),
-        top_bcc_figure=report(results_path("figures/{model}/top_bcc.png"), caption="../report/top_bcc.rst", category="DPO vs SFT", subcategory="{model}"),
+        tables=report(
+            results_path("metrics/{model}/comparison.html"),
+            caption="../report/comparison.rst",
+            category="DPO vs SFT",
+            subcategory="{model}",
+        ),
+        wdl_figure=report(
+            results_path("figures/{model}/win_draw_loss.png"),
+            caption="../report/win_draw_loss.rst",
+            category="DPO vs SFT",
+            subcategory="{model}",
+        ),
+        rules_figure=report(
+            results_path("figures/{model}/rules.png"),
+            caption="../report/rules.rst",
+            category="DPO vs SFT",
+            subcategory="{model}",
+        ),
+        elements_figure=report(
+            results_path("figures/{model}/element_frequency.png"),
+            caption="../report/element_frequency.rst",
+            category="DPO vs SFT",
+            subcategory="{model}",
+        ),
+        top_bcc_figure=report(
+            results_path("figures/{model}/top_bcc.png"),
+            caption="../report/top_bcc.rst",
+            category="DPO vs SFT",
+            subcategory="{model}",
+        ),
     log:
         results_path("logs/compare/{model}.log"),
     benchmark:
         results_path("benchmarks/compare/{model}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         code=code_version("compare.py"),
         bootstrap=config["evaluation"]["bootstrap"],
         seed=config["seed"],
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/compare.py"
 
@@ -120,22 +147,27 @@ rule kl:
         samples=results_path("samples/{model}/sft.parquet"),
     output:
         table=results_path("metrics/{model}/kl.parquet"),
-        figure=report(results_path("figures/{model}/kl.png"), caption="../report/kl.rst", category="DPO vs SFT", subcategory="{model}"),
+        figure=report(
+            results_path("figures/{model}/kl.png"),
+            caption="../report/kl.rst",
+            category="DPO vs SFT",
+            subcategory="{model}",
+        ),
     log:
         results_path("logs/kl/{model}.log"),
     benchmark:
         results_path("benchmarks/kl/{model}.tsv")
-    params:
-        code=code_version("kl.py"),
-        model=model_settings(),
-        n=config["evaluation"]["kl_samples"],
+    conda:
+        "../envs/alloypref.yaml"
     threads: model_threads
     resources:
         gpu=model_resources,
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../envs/alloypref.yaml"
+    params:
+        code=code_version("kl.py"),
+        model=model_settings(),
+        n=config["evaluation"]["kl_samples"],
     script:
         "../workflow_scripts/kl.py"
 
@@ -145,19 +177,24 @@ rule top_candidates:
         rewards=results_path("scores/{source}/rewards.parquet"),
         tables=results_path("scores/{source}/phase_tables.parquet"),
     output:
-        report(results_path("figures/top/{source}.png"), caption="../report/top_candidates.rst", category="Top candidates", subcategory="{source}"),
+        report(
+            results_path("figures/top/{source}.png"),
+            caption="../report/top_candidates.rst",
+            category="Top candidates",
+            subcategory="{source}",
+        ),
     log:
         results_path("logs/top_candidates/{source}.log"),
     benchmark:
         results_path("benchmarks/top_candidates/{source}.tsv")
-    params:
-        code=code_version("top_candidates.py"),
-        k=config["evaluation"]["top_k"],
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/alloypref.yaml"
+    params:
+        code=code_version("top_candidates.py"),
+        k=config["evaluation"]["top_k"],
     script:
         "../workflow_scripts/top_candidates.py"
 
@@ -177,15 +214,15 @@ rule summary:
         results_path("logs/summary.log"),
     benchmark:
         results_path("benchmarks/summary.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         code=code_version("summary.py"),
         results=lambda wildcards: RESULTS,
         models=MODELS,
         sources=EVAL_SOURCES,
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/summary.py"

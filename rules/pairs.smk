@@ -11,15 +11,15 @@ rule pairs:
         results_path("logs/pairs/{model}.log"),
     benchmark:
         results_path("benchmarks/pairs/{model}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         code=code_version("pairs.py"),
         pairs=config["pairs"],
         reward=config["reward"],
         seed=config["seed"],
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/pairs.py"

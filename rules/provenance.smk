@@ -8,14 +8,14 @@ rule manifest:
         results_path("logs/manifest.log"),
     benchmark:
         results_path("benchmarks/manifest.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         code=code_version("manifest.py"),
         package=package_version(),
         config=config,
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/manifest.py"

@@ -13,16 +13,16 @@ rule sample:
         results_path("logs/sample/{model}-{stage}.log"),
     benchmark:
         results_path("benchmarks/sample/{model}-{stage}.tsv")
-    params:
-        code=code_version("sample.py"),
-        model=model_settings("sampling"),
-        seed=config["seed"],
+    conda:
+        "../envs/alloypref.yaml"
     threads: model_threads
     resources:
         gpu=model_resources,
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../envs/alloypref.yaml"
+    params:
+        code=code_version("sample.py"),
+        model=model_settings("sampling"),
+        seed=config["seed"],
     script:
         "../workflow_scripts/sample.py"

@@ -11,13 +11,13 @@ rule prepare_triples:
         results_path("logs/prepare_triples/{source}.log"),
     benchmark:
         results_path("benchmarks/prepare_triples/{source}.tsv")
-    params:
-        code=code_version("prepare_triples.py"),
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/alloypref.yaml"
+    params:
+        code=code_version("prepare_triples.py"),
     script:
         "../workflow_scripts/prepare_triples.py"
 
@@ -31,13 +31,13 @@ rule split_for_scoring:
         results_path("logs/split_for_scoring/{source}.log"),
     benchmark:
         results_path("benchmarks/split_for_scoring/{source}.tsv")
-    params:
-        code=code_version("split_for_scoring.py"),
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/alloypref.yaml"
+    params:
+        code=code_version("split_for_scoring.py"),
     script:
         "../workflow_scripts/split_for_scoring.py"
 
@@ -52,18 +52,18 @@ rule score:
         results_path("logs/score/{source}/{scatteritem}.log"),
     benchmark:
         results_path("benchmarks/score/{source}/{scatteritem}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=240,
     params:
         code=code_version("score_shard.py"),
         calphad=config["calphad"],
         element_roles=config["element_roles"],
         reward=config["reward"],
         checkpoint_every=config["scoring"]["checkpoint_every"],
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=240,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/score_shard.py"
 
@@ -80,12 +80,12 @@ rule gather_scores:
         results_path("logs/gather_scores/{source}.log"),
     benchmark:
         results_path("benchmarks/gather_scores/{source}.tsv")
-    params:
-        code=code_version("gather_scores.py"),
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/alloypref.yaml"
+    params:
+        code=code_version("gather_scores.py"),
     script:
         "../workflow_scripts/gather_scores.py"

@@ -18,19 +18,19 @@ rule sft:
         results_path("logs/sft/{model}.log"),
     benchmark:
         results_path("benchmarks/sft/{model}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    threads: model_threads
+    resources:
+        gpu=model_resources,
+        mem_mb=8000,
+        runtime=600,
     params:
         code=code_version("sft.py"),
         model=model_settings("sft"),
         training=config["training"],
         seed=config["seed"],
         workdir=lambda wildcards: results_path(f"checkpoints/{wildcards.model}/sft"),
-    threads: model_threads
-    resources:
-        gpu=model_resources,
-        mem_mb=8000,
-        runtime=600,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/sft.py"
 
@@ -52,18 +52,18 @@ rule dpo:
         results_path("logs/dpo/{model}.log"),
     benchmark:
         results_path("benchmarks/dpo/{model}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    threads: model_threads
+    resources:
+        gpu=model_resources,
+        mem_mb=8000,
+        runtime=600,
     params:
         code=code_version("dpo.py"),
         model=model_settings("dpo"),
         training=config["training"],
         seed=config["seed"],
         workdir=lambda wildcards: results_path(f"checkpoints/{wildcards.model}/dpo"),
-    threads: model_threads
-    resources:
-        gpu=model_resources,
-        mem_mb=8000,
-        runtime=600,
-    conda:
-        "../envs/alloypref.yaml"
     script:
         "../workflow_scripts/dpo.py"

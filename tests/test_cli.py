@@ -19,7 +19,9 @@ NIAL_CONFIG = (
 
 def cli(args, cwd, env=None):
     environment = {**os.environ, "PYTHONPATH": str(REPO / "src"), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "alloypref.cli", *args], cwd=cwd, env=environment, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "alloypref.cli", *args], cwd=cwd, env=environment, capture_output=True, text=True
+    )
 
 
 def test_version(tmp_path):
@@ -43,7 +45,11 @@ def test_json_output_and_a_cache_outside_the_working_directory(tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     cache = tmp_path / "cache"
-    result = cli(["score", "Ni", "NiAl", "60", "--config", str(tmp_path / "nial.yaml"), "--json"], work, {"ALLOYPREF_CACHE": str(cache)})
+    result = cli(
+        ["score", "Ni", "NiAl", "60", "--config", str(tmp_path / "nial.yaml"), "--json"],
+        work,
+        {"ALLOYPREF_CACHE": str(cache)},
+    )
     assert result.returncode in (0, 1), result.stderr  # 1: scored, but not status ok
     record = json.loads(result.stdout)
     assert record["result"]["database"] == "nial"

@@ -169,8 +169,14 @@ def test_filter_keeps_known_single_phase_compositions(reference_backend):
     rows = [("b2", "NiAl"), ("b2", "Ni3Al"), ("b2", "Fe7Al3"), ("bcc", "Fe"), ("bcc", "NiAl")]
     candidates = pd.DataFrame(
         [
-            {"kind": k, "formula": f, "composition": canonical_formula(parse_formula(f)), "elements": "-".join(sorted(parse_formula(f))),
-             "n_elements": len(parse_formula(f)), "source": "test"}
+            {
+                "kind": k,
+                "formula": f,
+                "composition": canonical_formula(parse_formula(f)),
+                "elements": "-".join(sorted(parse_formula(f))),
+                "n_elements": len(parse_formula(f)),
+                "source": "test",
+            }
             for k, f in rows
         ]
     )

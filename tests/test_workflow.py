@@ -43,7 +43,17 @@ def test_set_scatter_changes_the_shard_files():
 
 def copy_workflow(tmp_path: Path) -> Path:
     work = tmp_path / "wf"
-    for name in ("Snakefile", "rules", "envs", "report", "workflow_scripts", "config", "tests/config", "tests/data", "profiles"):
+    for name in (
+        "Snakefile",
+        "rules",
+        "envs",
+        "report",
+        "workflow_scripts",
+        "config",
+        "tests/config",
+        "tests/data",
+        "profiles",
+    ):
         source = REPO / name
         target = work / name
         if source.is_dir():
@@ -61,7 +71,13 @@ def tiny_config(work: Path) -> dict:
     tiny = config["models"]["tiny"]
     config["models"]["mini"] = {
         "source": "tiny",
-        "tiny": {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64, "vocab_size": 256},
+        "tiny": {
+            "hidden_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "vocab_size": 256,
+        },
         "sft": {**tiny["sft"], "epochs": 20},
         "dpo": dict(tiny["dpo"]),
         "sampling": {"n": 8, "batch_size": 8, "max_new_tokens": 32},
@@ -138,7 +154,9 @@ def test_a_failing_job_logs_its_traceback_and_a_job_reruns_outside_snakemake(tin
     summary = (work / "results/summary.md").read_text()
     # by hand, from the record the job left beside its log: the same summary
     (work / "results/summary.md").unlink()
-    subprocess.run([sys.executable, "workflow_scripts/run_job.py", "results/logs/summary.job.json"], cwd=work, check=True)
+    subprocess.run(
+        [sys.executable, "workflow_scripts/run_job.py", "results/logs/summary.job.json"], cwd=work, check=True
+    )
     assert (work / "results/summary.md").read_text() == summary
     # a job that raises: its log holds the traceback, not just its first lines
     (work / "results/manifest.json").write_text("{not json")
@@ -191,7 +209,11 @@ def branch(source: str) -> set[str]:
 
 def model_jobs(model: str) -> set[str]:
     """Every job of one model: SFT, both branches, pairs, DPO, KL and the comparison."""
-    return {f"{rule}[{model}]" for rule in ("sft", "pairs", "dpo", "kl", "compare")} | branch(f"{model}-sft") | branch(f"{model}-dpo")
+    return (
+        {f"{rule}[{model}]" for rule in ("sft", "pairs", "dpo", "kl", "compare")}
+        | branch(f"{model}-sft")
+        | branch(f"{model}-dpo")
+    )
 
 
 def after_dpo(model: str) -> set[str]:
@@ -200,9 +222,20 @@ def after_dpo(model: str) -> set[str]:
 
 def after_scoring() -> set[str]:
     """A change to the scorer: every source rescored; pairs and everything after DPO follow."""
-    jobs = {"score[example]", "gather_scores[example]", "score[random]", "gather_scores[random]", "top_candidates[random]"}
+    jobs = {
+        "score[example]",
+        "gather_scores[example]",
+        "score[random]",
+        "gather_scores[random]",
+        "top_candidates[random]",
+    }
     for model in ("tiny", "mini"):
-        jobs |= {f"score[{model}-sft]", f"gather_scores[{model}-sft]", f"top_candidates[{model}-sft]", f"pairs[{model}]"}
+        jobs |= {
+            f"score[{model}-sft]",
+            f"gather_scores[{model}-sft]",
+            f"top_candidates[{model}-sft]",
+            f"pairs[{model}]",
+        }
         jobs |= after_dpo(model)
     return jobs
 
@@ -308,10 +341,21 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path):
     # small jobs run on the submitting host: named in the Snakefile's localrules, never a heavy rule
     local = re.search(r"^localrules:\n((?:    \w+,\n)+)", (REPO / "Snakefile").read_text(), flags=re.M)
     names = set(re.findall(r"\w+", local.group(1)))
-    assert {"split_for_scoring", "gather_scores", "prepare_triples", "split_for_curation", "manifest", "summary"} <= names
+    assert {
+        "split_for_scoring",
+        "gather_scores",
+        "prepare_triples",
+        "split_for_curation",
+        "manifest",
+        "summary",
+    } <= names
     assert not names & {"score", "filter_candidates", "sft", "dpo", "sample", "kl", "metrics", "compare"}
-    assert names - {"all", "import_external"} <= {block.split()[1].rstrip(":") for block in dry_run_blocks(text) if block.startswith("rule ")}
-    assert {"model=llama", "model=gemma", "model=olmo"} <= {w for w in ("model=llama", "model=gemma", "model=olmo") if w in text}
+    assert names - {"all", "import_external"} <= {
+        block.split()[1].rstrip(":") for block in dry_run_blocks(text) if block.startswith("rule ")
+    }
+    assert {"model=llama", "model=gemma", "model=olmo"} <= {
+        w for w in ("model=llama", "model=gemma", "model=olmo") if w in text
+    }
     assert "model=tiny" not in text  # paper.yaml replaces, not extends, the default config
     outputs = re.findall(r"^\s+output: (\S+?)[,\n]", text, flags=re.M)
     assert outputs and all(path.startswith("results/paper/") for path in outputs)  # its own results root
@@ -358,7 +402,9 @@ def test_killed_scoring_resumes_and_leaves_no_half_written_parquet(tmp_path):
     (work / "kill.yaml").write_text(yaml.safe_dump(config))
     target = "results/scores/example/rewards.parquet"
     args = SNAKEMAKE + [target, "--cores", "1", "--configfile", "kill.yaml"]
-    process = subprocess.Popen(args, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        args, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     shards = work / "results/scores/example/shards"
     deadline = time.time() + 300
     killed_with = None

@@ -66,5 +66,10 @@ def setup_logging(snakemake) -> logging.Logger:
     if snakemake.log:
         record = job_record_path(snakemake.log[0])
         record.write_text(json.dumps(job_record(snakemake), indent=1, default=str))
-        logger.info("job %s; rerun it by hand: python %s %s", snakemake.rule, Path(snakemake.scriptdir).resolve() / "run_job.py", record)
+        logger.info(
+            "job %s; rerun it by hand: python %s %s",
+            snakemake.rule,
+            Path(snakemake.scriptdir).resolve() / "run_job.py",
+            record,
+        )
     return logger

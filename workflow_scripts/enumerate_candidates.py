@@ -9,8 +9,8 @@ from alloypref.calphad.factory import make_backend
 from alloypref.design_space import CANDIDATES_SCHEMA, candidates_table, read_seed_list, roles_from_config
 from alloypref.io import atomic_write_text, write_parquet
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-params = snakemake.params  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+params = snakemake.params
 design = params.design_space
 roles = roles_from_config(params.element_roles, design["elements"], make_backend(calphad_settings(params)).elements())
 table, counts = candidates_table(
@@ -20,6 +20,6 @@ table, counts = candidates_table(
     read_seed_list(design["seed_lists"]["b2"]),
 )
 counts["elements"] = sorted(roles.all_elements)
-write_parquet(table, snakemake.output.candidates, CANDIDATES_SCHEMA)  # noqa: F821
-atomic_write_text(snakemake.output.counts, json.dumps(counts, indent=2))  # noqa: F821
+write_parquet(table, snakemake.output.candidates, CANDIDATES_SCHEMA)
+atomic_write_text(snakemake.output.counts, json.dumps(counts, indent=2))
 log.info("enumerated: %s", counts)

@@ -8,14 +8,14 @@ from alloypref.design_space import CANDIDATES_SCHEMA, FILTER_SCHEMA, filter_sing
 from alloypref.io import read_parquet, write_parquet
 from alloypref.progress import ProgressLog
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-params = snakemake.params  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+params = snakemake.params
 options = params.filter
-candidates = read_parquet(snakemake.input[0], CANDIDATES_SCHEMA)  # noqa: F821
+candidates = read_parquet(snakemake.input[0], CANDIDATES_SCHEMA)
 backend = make_backend(calphad_settings(params))
 progress = ProgressLog(len(candidates), "single-phase filter", log, unit="candidates")
 filtered = filter_single_phase(
     candidates, backend, options["temperatures_K"], options["threshold"], options["timeout_s"], progress
 )
-write_parquet(filtered, snakemake.output[0], FILTER_SCHEMA)  # noqa: F821
+write_parquet(filtered, snakemake.output[0], FILTER_SCHEMA)
 log.info("kept %d of %d (%s)", int(filtered["keep"].sum()), len(filtered), filtered["status"].value_counts().to_dict())

@@ -8,11 +8,17 @@ from alloypref.lm.pairs import PAIRS_SCHEMA, build_pairs, scored_samples
 from alloypref.lm.sampling import SAMPLES_SCHEMA
 from alloypref.scoring import REWARDS_SCHEMA
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-params = snakemake.params  # noqa: F821
-samples = read_parquet(snakemake.input.samples, SAMPLES_SCHEMA)  # noqa: F821
-rewards = read_parquet(snakemake.input.rewards, REWARDS_SCHEMA)  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+params = snakemake.params
+samples = read_parquet(snakemake.input.samples, SAMPLES_SCHEMA)
+rewards = read_parquet(snakemake.input.rewards, REWARDS_SCHEMA)
 scored = scored_samples(samples, rewards, reward_config(params).worst_reward)
 pairs = build_pairs(scored, params.pairs["top_fraction"], params.pairs["k"], params.seed)
-write_parquet(pairs, snakemake.output[0], PAIRS_SCHEMA)  # noqa: F821
-log.info("%d pairs from %d samples (top %.0f %%, k = %d)", len(pairs), len(samples), 100 * params.pairs["top_fraction"], params.pairs["k"])
+write_parquet(pairs, snakemake.output[0], PAIRS_SCHEMA)
+log.info(
+    "%d pairs from %d samples (top %.0f %%, k = %d)",
+    len(pairs),
+    len(samples),
+    100 * params.pairs["top_fraction"],
+    params.pairs["k"],
+)

@@ -6,19 +6,19 @@ from _settings import calphad_settings
 from alloypref.calphad.factory import make_backend
 from alloypref.scoring import ScoringOptions, score_file
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-settings = calphad_settings(snakemake.params)  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+settings = calphad_settings(snakemake.params)
 options = ScoringOptions(
     temperatures_K=settings.temperatures_K,
     reward=settings.reward,
     min_coverage=settings.min_coverage,
     timeout_s=settings.timeout_s,
-    checkpoint_every=snakemake.params.checkpoint_every,  # noqa: F821
+    checkpoint_every=snakemake.params.checkpoint_every,
 )
 score_file(
-    snakemake.input[0],  # noqa: F821
-    snakemake.output.rewards,  # noqa: F821
-    snakemake.output.tables,  # noqa: F821
+    snakemake.input[0],
+    snakemake.output.rewards,
+    snakemake.output.tables,
     make_backend(settings),
     options,
 )

@@ -74,15 +74,20 @@ def _score(args: argparse.Namespace) -> int:
     options = ScoringOptions(settings.temperatures_K, settings.reward, settings.min_coverage, settings.timeout_s)
     row, table = score_one(args.bcc, args.b2, args.volume, backend, options)
     if args.json:
-        record = {"triple": {"bcc": args.bcc, "b2": args.b2, "b2_volume_percent": args.volume},
-                  "result": dict(row), "phase_table": table.to_dict(orient="records")}
+        record = {
+            "triple": {"bcc": args.bcc, "b2": args.b2, "b2_volume_percent": args.volume},
+            "result": dict(row),
+            "phase_table": table.to_dict(orient="records"),
+        }
         print(json.dumps(record, indent=1, default=_jsonable, allow_nan=True))
         return 0 if row["status"] == "ok" else 1
     with pd.option_context("display.width", 160, "display.max_rows", 500):
         print(f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition']}")
-        print(f"database {row['database'] or '-'}  coverage {row['coverage']:.2f}"
-              f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}  status {row['status']}"
-              f"{'  ' + row['reason'] if row['reason'] else ''}\n")
+        print(
+            f"database {row['database'] or '-'}  coverage {row['coverage']:.2f}"
+            f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}  status {row['status']}"
+            f"{'  ' + row['reason'] if row['reason'] else ''}\n"
+        )
         if not table.empty:
             shown = table.copy()
             shown["order_parameter"] = shown["order_parameter"].round(3)

@@ -115,7 +115,9 @@ class ElementRoles:
         dropped = sorted(wanted - keep)
         if dropped:
             # one warning: the workflow's logging captures warnings, so it reaches the job's log once
-            warnings.warn(f"elements {dropped} dropped from the design space: no configured database covers them", stacklevel=2)
+            warnings.warn(
+                f"elements {dropped} dropped from the design space: no configured database covers them", stacklevel=2
+            )
         restricted = self.subset(keep)
         if not restricted.all_elements:
             raise DesignSpaceError("the design space is empty: no element with a role is covered by a database")
@@ -270,7 +272,15 @@ def filter_single_phase(
     temperatures = tuple(float(t) for t in temperatures_K)
     for candidate in candidates.itertuples(index=False):
         row = candidate._asdict()
-        row.update(database="", coverage=0.0, min_bcc_fraction=np.nan, min_b2_fraction=np.nan, status="ok", reason="", keep=False)
+        row.update(
+            database="",
+            coverage=0.0,
+            min_bcc_fraction=np.nan,
+            min_b2_fraction=np.nan,
+            status="ok",
+            reason="",
+            keep=False,
+        )
         fractions = _exact_fractions(candidate.composition) or parse_formula(candidate.formula)
         database, coverage = backend.choose_database(fractions)
         if database is None:
@@ -280,8 +290,12 @@ def filter_single_phase(
             try:
                 with time_limit(timeout_s):
                     table = backend.phase_table(fractions, temperatures, database)
-                by_temperature = table.groupby(["temperature_K", "structure"])["mole_fraction"].sum().unstack(fill_value=0.0)
-                by_temperature = by_temperature.reindex(columns=[Structure.BCC.value, Structure.B2.value], fill_value=0.0)
+                by_temperature = (
+                    table.groupby(["temperature_K", "structure"])["mole_fraction"].sum().unstack(fill_value=0.0)
+                )
+                by_temperature = by_temperature.reindex(
+                    columns=[Structure.BCC.value, Structure.B2.value], fill_value=0.0
+                )
                 row["min_bcc_fraction"] = float(by_temperature[Structure.BCC.value].min())
                 row["min_b2_fraction"] = float(by_temperature[Structure.B2.value].min())
                 wanted = row["min_bcc_fraction"] if candidate.kind == "bcc" else row["min_b2_fraction"]

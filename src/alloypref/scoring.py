@@ -114,7 +114,12 @@ class CandidateTimeout(CalphadError):
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise :class:`CandidateTimeout` after ``seconds`` (main thread on POSIX; else no limit)."""
-    usable = seconds and seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    usable = (
+        seconds
+        and seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
     if not usable:
         yield
         return
@@ -340,7 +345,11 @@ def score_file(
 
     triples = read_triples(triples_path)
     checkpoint_dir = Path(str(rewards_path) + ".checkpoint")
-    progress = ProgressLog(len(triples), f"scoring {Path(triples_path).name}", log, unit="candidates") if show_progress else None
+    progress = (
+        ProgressLog(len(triples), f"scoring {Path(triples_path).name}", log, unit="candidates")
+        if show_progress
+        else None
+    )
     rewards, tables = score_triples(triples, backend, options, checkpoint_dir, progress=progress)
     write_parquet(tables, tables_path, SCORED_TABLES_SCHEMA)
     write_parquet(rewards, rewards_path, REWARDS_SCHEMA)

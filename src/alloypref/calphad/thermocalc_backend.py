@@ -19,9 +19,7 @@ from alloypref.calphad.tables import Structure, phase_table
 AVOGADRO = 6.02214076e23
 
 #: TCHEA7's 26 elements (Thermo-Calc documentation, as listed by the paper's authors).
-TCHEA7_ELEMENTS = frozenset(
-    "Al B C Co Cr Cu Fe Hf Ir Mn Mo N Nb Ni Re Rh Ru Si Sn Ta Ti V W Y Zn Zr".split()
-)
+TCHEA7_ELEMENTS = frozenset("Al B C Co Cr Cu Fe Hf Ir Mn Mo N Nb Ni Re Rh Ru Si Sn Ta Ti V W Y Zn Zr".split())
 
 
 class ThermoCalcUnavailable(RuntimeError):
@@ -95,12 +93,14 @@ class ThermoCalcBackend:
                 if base.startswith("LIQUID"):
                     row["structure"] = Structure.LIQUID
                 elif base in ("BCC_B2", "BCC_A2"):
-                    order = max(
-                        abs(
-                            result.get_value_of(f"Y({phase},{el}#1)") - result.get_value_of(f"Y({phase},{el}#2)")
+                    order = (
+                        max(
+                            abs(result.get_value_of(f"Y({phase},{el}#1)") - result.get_value_of(f"Y({phase},{el}#2)"))
+                            for el in elements
                         )
-                        for el in elements
-                    ) if base == "BCC_B2" else 0.0
+                        if base == "BCC_B2"
+                        else 0.0
+                    )
                     ordered = order > self.order_threshold
                     molar_volume = result.get_value_of(f"VM({phase})")  # m^3/mol
                     row.update(

@@ -124,7 +124,9 @@ def coverage(generated: np.ndarray, reference: np.ndarray, cutoff: float) -> dic
     }
 
 
-def coverage_curve(generated: np.ndarray, reference: np.ndarray, cutoffs: Sequence[float] = DEFAULT_CUTOFFS) -> pd.DataFrame:
+def coverage_curve(
+    generated: np.ndarray, reference: np.ndarray, cutoffs: Sequence[float] = DEFAULT_CUTOFFS
+) -> pd.DataFrame:
     """COV-R and COV-P over cutoffs."""
     gen_to_ref, ref_to_gen = nearest_distances(generated, reference)
     return pd.DataFrame(
@@ -150,7 +152,9 @@ def _known_formulas() -> tuple[tuple[str, str], ...]:
     import pymatgen.analysis.compatibility as compatibility
 
     known = []
-    archive = os.path.join(os.path.dirname(matminer.__file__), "utils", "data_files", "mp_transport", "transport_database.tar.xz")
+    archive = os.path.join(
+        os.path.dirname(matminer.__file__), "utils", "data_files", "mp_transport", "transport_database.tar.xz"
+    )
     with tarfile.open(archive) as tar:
         member = next(m for m in tar.getmembers() if m.name.endswith(".csv"))
         table = pd.read_csv(tar.extractfile(member), usecols=["pretty_formula"])
@@ -207,10 +211,16 @@ def source_metrics(
     parsed = [m for m in masters if m is not None]
     valid = [smact_valid(m) for m in masters]
     generated_fp = fingerprints(parsed) if parsed else np.empty((0, reference_fp.shape[1]))
-    valid_fp = fingerprints([m for m, ok in zip(masters, valid) if ok and m is not None]) if any(valid) else generated_fp[:0]
+    valid_fp = (
+        fingerprints([m for m, ok in zip(masters, valid) if ok and m is not None]) if any(valid) else generated_fp[:0]
+    )
     cov = coverage(valid_fp, reference_fp, cutoff)
     recall_cov = coverage(generated_fp, reference_fp, cutoff)
-    novelty = float((nearest_distances(generated_fp, known_fp)[0] > novelty_cutoff).mean()) if len(parsed) and len(known_fp) else np.nan
+    novelty = (
+        float((nearest_distances(generated_fp, known_fp)[0] > novelty_cutoff).mean())
+        if len(parsed) and len(known_fp)
+        else np.nan
+    )
     reward = rewards["reward"].fillna(worst_reward)
     scored = rewards[rewards["database"] != ""]
     row = {
@@ -258,7 +268,9 @@ def markdown_table(frame: pd.DataFrame, columns: Mapping[str, str], digits: int 
         for key in columns:
             value = getattr(row, key)
             if isinstance(value, float):
-                cells.append("–" if np.isnan(value) else (f"{value:.{digits}f}" if abs(value) < 1000 else f"{value:.1f}"))
+                cells.append(
+                    "–" if np.isnan(value) else (f"{value:.{digits}f}" if abs(value) < 1000 else f"{value:.1f}")
+                )
             else:
                 cells.append(str(value))
         lines.append("| " + " | ".join(cells) + " |")

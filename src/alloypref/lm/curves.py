@@ -28,8 +28,13 @@ def curves_from_log_history(log_history: list[dict]) -> pd.DataFrame:
                 continue
             split, metric = ("eval", key[5:]) if key.startswith("eval_") else ("train", key)
             rows.append(
-                {"step": int(entry.get("step", 0)), "epoch": float(entry.get("epoch", 0.0)), "split": split,
-                 "metric": metric, "value": float(value)}
+                {
+                    "step": int(entry.get("step", 0)),
+                    "epoch": float(entry.get("epoch", 0.0)),
+                    "split": split,
+                    "metric": metric,
+                    "value": float(value),
+                }
             )
     return pd.DataFrame(rows, columns=CURVES_SCHEMA.names)
 
@@ -83,6 +88,10 @@ def logging_callback(name: str):
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs:
-                logger.info("step %d: %s", state.global_step, {k: round(v, 5) if isinstance(v, float) else v for k, v in logs.items()})
+                logger.info(
+                    "step %d: %s",
+                    state.global_step,
+                    {k: round(v, 5) if isinstance(v, float) else v for k, v in logs.items()},
+                )
 
     return LogToLogger()

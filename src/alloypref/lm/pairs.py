@@ -37,7 +37,9 @@ PAIRS_SCHEMA = pa.schema(
 def scored_samples(samples: pd.DataFrame, rewards: pd.DataFrame, worst_reward: float) -> pd.DataFrame:
     """Samples joined with their rewards; samples that were not scored get the worst reward."""
     joined = samples.merge(
-        rewards[["candidate_id", "reward", "status", "low_coverage", "database"]].rename(columns={"status": "score_status"}),
+        rewards[["candidate_id", "reward", "status", "low_coverage", "database"]].rename(
+            columns={"status": "score_status"}
+        ),
         on="candidate_id",
         how="left",
     )
@@ -59,7 +61,9 @@ def build_pairs(scored: pd.DataFrame, top_fraction: float = 0.25, k: int = 100, 
     # Rank on rewards rounded to 1e-6 (as win/draw/loss does): solver noise of ~1e-12 must neither
     # reorder candidates nor turn a tie into a pair.
     scored = scored.assign(reward=scored["reward"].round(6))
-    ranked = scored.sort_values(["reward", "candidate_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    ranked = scored.sort_values(["reward", "candidate_id"], ascending=[False, True], kind="stable").reset_index(
+        drop=True
+    )
     n_top = int(math.floor(top_fraction * len(ranked)))
     rewards = ranked["reward"].to_numpy()
     rows = []

@@ -87,13 +87,24 @@ def parse_generation(text: str, allowed_elements: Iterable[str] | None = None) -
     return result
 
 
-def parse_samples(texts: list[str], model: str, stage: str, prompt: str, allowed_elements: Iterable[str]) -> pd.DataFrame:
+def parse_samples(
+    texts: list[str], model: str, stage: str, prompt: str, allowed_elements: Iterable[str]
+) -> pd.DataFrame:
     """The samples table (see module doc) for a list of generated texts."""
     allowed = list(allowed_elements)
     rows = []
     for index, text in enumerate(texts):
         parsed = parse_generation(text, allowed)
-        rows.append({"candidate_id": f"{model}-{stage}-{index:05d}", "model": model, "stage": stage, "prompt": prompt, "text": text, **parsed})
+        rows.append(
+            {
+                "candidate_id": f"{model}-{stage}-{index:05d}",
+                "model": model,
+                "stage": stage,
+                "prompt": prompt,
+                "text": text,
+                **parsed,
+            }
+        )
     return pd.DataFrame(rows, columns=SAMPLES_SCHEMA.names)
 
 
