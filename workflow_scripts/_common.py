@@ -18,6 +18,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+# a job whose log has been silent this long logs "still running" (long model loads, slow CALPHAD systems)
+HEARTBEAT_S = 30.0
+
 
 def job_record_path(log_path: str | Path) -> Path:
     """``results/logs/x/y.log`` -> ``results/logs/x/y.job.json``."""
@@ -63,6 +66,9 @@ def setup_logging(snakemake) -> logging.Logger:
         logger.error("uncaught exception, the job failed", exc_info=(kind, value, traceback))
 
     sys.excepthook = log_uncaught
+    from alloypref.progress import Heartbeat
+
+    Heartbeat(logger, HEARTBEAT_S)
     if snakemake.log:
         record = job_record_path(snakemake.log[0])
         record.write_text(json.dumps(job_record(snakemake), indent=1, default=str))

@@ -70,3 +70,47 @@ class ProgressLog:
             if self.done < self.total:
                 text += f", ETA {format_duration((self.total - self.done) / rate)}"
         return text
+
+
+class Heartbeat:
+    """Log ``still running, <elapsed>`` whenever nothing was logged for ``interval_s`` seconds, so a
+    job's log and the console never fall silent for long (model loading, a slow CALPHAD system).
+
+    It watches every record that reaches the root logger and runs in a daemon thread.
+    """
+
+    def __init__(self, logger: logging.Logger, interval_s: float = 30.0, clock: Callable[[], float] = time.monotonic):
+        import threading
+
+        self.logger = logger
+        self.interval_s = float(interval_s)
+        self.clock = clock
+        self.start = self.last = clock()
+        self._stop = threading.Event()
+        heartbeat = self
+
+        class Touch(logging.Handler):
+            def emit(self, record):
+                heartbeat.last = heartbeat.clock()
+
+        self.handler = Touch()
+        logging.getLogger().addHandler(self.handler)
+        self.thread = threading.Thread(target=self._run, name="alloypref-heartbeat", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(min(1.0, self.interval_s / 4)):
+            self.beat()
+
+    def beat(self) -> bool:
+        """Log a heartbeat if the log has been silent for ``interval_s``; True when it logged."""
+        now = self.clock()
+        if now - self.last < self.interval_s:
+            return False
+        self.logger.info("still running, elapsed %s", format_duration(now - self.start))
+        self.last = now
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+        logging.getLogger().removeHandler(self.handler)
