@@ -15,7 +15,9 @@ class Clock:
 
 def test_progress_logs_first_every_interval_and_last(caplog):
     clock = Clock()
-    progress = ProgressLog(100, "scoring", logging.getLogger("test.progress"), interval_s=10, unit="candidates", clock=clock)
+    progress = ProgressLog(
+        100, "scoring", logging.getLogger("test.progress"), interval_s=10, unit="candidates", clock=clock
+    )
     with caplog.at_level(logging.INFO, logger="test.progress"):
         for _ in range(100):
             clock.now += 1.0  # one candidate a second
