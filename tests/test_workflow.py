@@ -1,5 +1,6 @@
 """The Snakemake workflow: lint, env files, scatter count, and a tiny real run."""
 
+import copy
 import json
 import re
 import shutil
@@ -66,22 +67,11 @@ def copy_workflow(tmp_path: Path) -> Path:
 
 
 def tiny_config(work: Path) -> dict:
-    """The tiny CI config plus a second, smaller model (`mini`), so that model isolation is visible."""
+    """The tiny CI config plus a second model (`mini`, fewer samples), so that model isolation is visible."""
     config = yaml.safe_load((work / "tests/config/config.yaml").read_text())
-    tiny = config["models"]["tiny"]
-    config["models"]["mini"] = {
-        "source": "tiny",
-        "tiny": {
-            "hidden_size": 32,
-            "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-            "intermediate_size": 64,
-            "vocab_size": 256,
-        },
-        "sft": {**tiny["sft"], "epochs": 20},
-        "dpo": dict(tiny["dpo"]),
-        "sampling": {"n": 8, "batch_size": 8, "max_new_tokens": 32},
-    }
+    mini = copy.deepcopy(config["models"]["tiny"])
+    mini["sampling"] = {**mini["sampling"], "n": 16, "batch_size": 16}  # enough for some pairs
+    config["models"]["mini"] = mini
     return config
 
 
@@ -118,7 +108,7 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert (work / "results/models/tiny/sft/config.json").is_file()
     assert (work / "results/models/tiny/dpo/config.json").is_file()
     assert (work / "results/models/tiny/sft_curves.png").is_file()
-    for model, n in (("tiny", 32), ("mini", 8)):
+    for model, n in (("tiny", 32), ("mini", 16)):
         for stage in ("sft", "dpo"):
             samples = pd.read_parquet(work / f"results/samples/{model}/{stage}.parquet")
             assert len(samples) == n
