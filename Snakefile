@@ -2,6 +2,7 @@
 import os
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 # The workflow's own package, whatever is installed: the config checks below are the ones its jobs run.
@@ -25,6 +26,9 @@ validate(config, "config/schemas/config.schema.yaml")
 check_values(config)
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/design_space.smk"
 include: "rules/train.smk"
@@ -35,17 +39,37 @@ include: "rules/evaluate.smk"
 include: "rules/provenance.smk"
 
 
+check_local_models()
+
+
+# Jobs of seconds that only split, gather or write small files run on the submitting host (SLURM).
+localrules:
+    all,
+    split_for_curation,
+    curate,
+    enumerate_triples,
+    prepare_triples,
+    split_for_scoring,
+    gather_scores,
+    import_external,
+    random_baseline,
+    summary,
+    manifest,
+
+
 # rule all asks for every artifact a user reads, not only the last ones: Snakemake does not rerun a
 # job whose output is missing while the files made from it are up to date, so a model folder lost to
 # a failed or killed rerun would otherwise be reported as "Nothing to be done".
 rule all:
     input:
-        "results/summary.md",
-        "results/metrics/table1.parquet",
-        "results/manifest.json",
-        expand("results/scores/{source}/{table}.parquet", source=SOURCES, table=["rewards", "phase_tables"]),
-        expand("results/design_space/{name}.parquet", name=["candidates", "curation", "bcc", "b2", "sft_triples"]),
-        expand("results/models/{model}/{stage}", model=MODELS, stage=STAGES),
-        expand("results/models/{model}/{stage}_curves.parquet", model=MODELS, stage=STAGES),
-        expand("results/samples/{model}/{stage}.parquet", model=MODELS, stage=STAGES),
-        expand("results/pairs/{model}.parquet", model=MODELS),
+        results_path("summary.md"),
+        results_path("metrics/table1.parquet"),
+        results_path("manifest.json"),
+        expand(results_path("scores/{source}/{table}.parquet"), source=SOURCES, table=["rewards", "phase_tables"]),
+        expand(
+            results_path("design_space/{name}.parquet"), name=["candidates", "curation", "bcc", "b2", "sft_triples"]
+        ),
+        expand(results_path("models/{model}/{stage}"), model=MODELS, stage=STAGES),
+        expand(results_path("models/{model}/{stage}_curves.parquet"), model=MODELS, stage=STAGES),
+        expand(results_path("samples/{model}/{stage}.parquet"), model=MODELS, stage=STAGES),
+        expand(results_path("pairs/{model}.parquet"), model=MODELS),

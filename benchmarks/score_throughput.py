@@ -34,7 +34,9 @@ from alloypref.scoring import ScoringOptions, score_triples
 warnings.filterwarnings("ignore")
 
 MC_NI = DatabaseSpec(
-    "mc_ni", "mc_ni_v2.034.pycalphad.tdb", {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "NIAL": "b2", "LIQUID": "liquid"}
+    "mc_ni",
+    "mc_ni_v2.034.pycalphad.tdb",
+    {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "NIAL": "b2", "LIQUID": "liquid"},
 )
 
 # (BCC, B2) per element set; five B2 volume percentages each -> 5 candidates per set.
@@ -100,8 +102,12 @@ def main() -> None:
     n = len(triples)
     print(f"candidates: {n} in {len(ELEMENT_SETS)} element sets; grid: {len(DEFAULT_TEMPERATURES_K)} temperatures")
     print(f"statuses: {rewards['status'].value_counts().to_dict()}")
-    print(f"project (cold cache): {project_cold:.1f} s, {n / project_cold:.3f} candidates/s, {project_cold / n:.2f} s/candidate")
-    print(f"project (warm cache): {project_warm:.1f} s, {n / project_warm:.3f} candidates/s, {project_warm / n:.2f} s/candidate")
+    print(
+        f"project (cold cache): {project_cold:.1f} s, {n / project_cold:.3f} candidates/s, {project_cold / n:.2f} s/candidate"
+    )
+    print(
+        f"project (warm cache): {project_warm:.1f} s, {n / project_warm:.3f} candidates/s, {project_warm / n:.2f} s/candidate"
+    )
     print(
         f"project (warm cache, no fine-grid pass, i.e. without the missed-ordering fix): {project_no_fine:.1f} s, "
         f"{project_no_fine / n:.2f} s/candidate"

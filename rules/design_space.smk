@@ -3,106 +3,118 @@
 
 
 rule enumerate_candidates:
+    input:
+        seed_lists=seed_list_inputs,
     output:
-        candidates="results/design_space/candidates.parquet",
-        counts="results/design_space/enumeration_counts.json",
+        candidates=results_path("design_space/candidates.parquet"),
+        counts=results_path("design_space/enumeration_counts.json"),
     log:
-        "results/logs/enumerate_candidates.log",
+        results_path("logs/enumerate_candidates.log"),
     benchmark:
-        "results/benchmarks/enumerate_candidates.tsv"
-    params:
-        code=DESIGN_SPACE_CODE,
+        results_path("benchmarks/enumerate_candidates.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/calphad.yaml"
+    params:
+        code=code_version("enumerate_candidates.py"),
+        design_space=enumeration_settings(),
+        element_roles=config["element_roles"],
+        calphad=backend_settings(),
     script:
         "../workflow_scripts/enumerate_candidates.py"
 
 
 rule split_for_curation:
     input:
-        "results/design_space/candidates.parquet",
+        results_path("design_space/candidates.parquet"),
     output:
-        scatter.curate("results/design_space/shards/{scatteritem}.candidates.parquet"),
+        scatter.curate(results_path("design_space/shards/{scatteritem}.candidates.parquet")),
     log:
-        "results/logs/split_for_curation.log",
+        results_path("logs/split_for_curation.log"),
     benchmark:
-        "results/benchmarks/split_for_curation.tsv"
-    params:
-        code=DESIGN_SPACE_CODE,
+        results_path("benchmarks/split_for_curation.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/calphad.yaml"
+    params:
+        code=code_version("split_for_curation.py"),
     script:
         "../workflow_scripts/split_for_curation.py"
 
 
 rule filter_candidates:
     input:
-        "results/design_space/shards/{scatteritem}.candidates.parquet",
+        results_path("design_space/shards/{scatteritem}.candidates.parquet"),
     output:
-        "results/design_space/shards/{scatteritem}.filtered.parquet",
+        results_path("design_space/shards/{scatteritem}.filtered.parquet"),
     log:
-        "results/logs/filter_candidates/{scatteritem}.log",
+        results_path("logs/filter_candidates/{scatteritem}.log"),
     benchmark:
-        "results/benchmarks/filter_candidates/{scatteritem}.tsv"
-    params:
-        code=DESIGN_SPACE_CODE,
+        results_path("benchmarks/filter_candidates/{scatteritem}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     threads: 1
     resources:
         mem_mb=6000,
         runtime=120,
-    conda:
-        "../envs/calphad.yaml"
+    params:
+        code=code_version("filter_candidates.py"),
+        filter=config["design_space"]["filter"],
+        element_roles=config["element_roles"],
+        calphad=backend_settings(),
     script:
         "../workflow_scripts/filter_candidates.py"
 
 
 rule curate:
     input:
-        gather.curate("results/design_space/shards/{scatteritem}.filtered.parquet"),
+        gather.curate(results_path("design_space/shards/{scatteritem}.filtered.parquet")),
     output:
-        filtered="results/design_space/curation.parquet",
-        bcc="results/design_space/bcc.parquet",
-        b2="results/design_space/b2.parquet",
-        counts="results/design_space/curation_counts.json",
+        filtered=results_path("design_space/curation.parquet"),
+        bcc=results_path("design_space/bcc.parquet"),
+        b2=results_path("design_space/b2.parquet"),
+        counts=results_path("design_space/curation_counts.json"),
     log:
-        "results/logs/curate.log",
+        results_path("logs/curate.log"),
     benchmark:
-        "results/benchmarks/curate.tsv"
-    params:
-        code=DESIGN_SPACE_CODE,
+        results_path("benchmarks/curate.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/calphad.yaml"
+    params:
+        code=code_version("curate.py"),
+        min_coverage=config["calphad"]["min_coverage"],
     script:
         "../workflow_scripts/curate.py"
 
 
 rule enumerate_triples:
     input:
-        bcc="results/design_space/bcc.parquet",
-        b2="results/design_space/b2.parquet",
-        enumeration="results/design_space/enumeration_counts.json",
+        bcc=results_path("design_space/bcc.parquet"),
+        b2=results_path("design_space/b2.parquet"),
+        enumeration=results_path("design_space/enumeration_counts.json"),
     output:
-        triples="results/design_space/sft_triples.parquet",
-        counts="results/design_space/triples_counts.json",
+        triples=results_path("design_space/sft_triples.parquet"),
+        counts=results_path("design_space/triples_counts.json"),
     log:
-        "results/logs/enumerate_triples.log",
+        results_path("logs/enumerate_triples.log"),
     benchmark:
-        "results/benchmarks/enumerate_triples.tsv"
-    params:
-        code=DESIGN_SPACE_CODE,
+        results_path("benchmarks/enumerate_triples.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/calphad.yaml"
+    params:
+        code=code_version("enumerate_triples.py"),
+        volume=config["design_space"]["volume"],
+        prompt_template=config["design_space"]["prompt_template"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/enumerate_triples.py"

@@ -3,20 +3,23 @@
 
 rule pairs:
     input:
-        samples="results/samples/{model}/sft.parquet",
-        rewards="results/scores/{model}-sft/rewards.parquet",
+        samples=results_path("samples/{model}/sft.parquet"),
+        rewards=results_path("scores/{model}-sft/rewards.parquet"),
     output:
-        "results/pairs/{model}.parquet",
+        results_path("pairs/{model}.parquet"),
     log:
-        "results/logs/pairs/{model}.log",
+        results_path("logs/pairs/{model}.log"),
     benchmark:
-        "results/benchmarks/pairs/{model}.tsv"
-    params:
-        code=LM_CODE,
+        results_path("benchmarks/pairs/{model}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/train.yaml"
+    params:
+        code=code_version("pairs.py"),
+        pairs=config["pairs"],
+        reward=config["reward"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/pairs.py"

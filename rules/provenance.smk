@@ -3,18 +3,19 @@
 
 rule manifest:
     output:
-        "results/manifest.json",
+        results_path("manifest.json"),
     log:
-        "results/logs/manifest.log",
+        results_path("logs/manifest.log"),
     benchmark:
-        "results/benchmarks/manifest.tsv"
-    params:
-        config_hash=CONFIG_HASH,
-        code=code_version("."),
+        results_path("benchmarks/manifest.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/calphad.yaml"
+    params:
+        code=code_version("manifest.py"),
+        package=package_version(),
+        config=config,
     script:
         "../workflow_scripts/manifest.py"

@@ -5,23 +5,24 @@
 rule sample:
     input:
         model=model_for_stage,
-        triples="results/design_space/sft_triples.parquet",
-        enumeration="results/design_space/enumeration_counts.json",
+        triples=results_path("design_space/sft_triples.parquet"),
+        enumeration=results_path("design_space/enumeration_counts.json"),
     output:
-        "results/samples/{model}/{stage}.parquet",
+        results_path("samples/{model}/{stage}.parquet"),
     log:
-        "results/logs/sample/{model}-{stage}.log",
+        results_path("logs/sample/{model}-{stage}.log"),
     benchmark:
-        "results/benchmarks/sample/{model}-{stage}.tsv"
-    params:
-        code=LM_CODE,
-        settings=model_params("sft", "dpo", "sampling"),
-    threads: lambda wildcards: config["models"][wildcards.model]["threads"]
+        results_path("benchmarks/sample/{model}-{stage}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    threads: model_threads
     resources:
         gpu=model_resources,
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../envs/train.yaml"
+    params:
+        code=code_version("sample.py"),
+        model=model_settings("sampling"),
+        seed=config["seed"],
     script:
         "../workflow_scripts/sample.py"

@@ -6,82 +6,86 @@ rule prepare_triples:
     input:
         triples_input,
     output:
-        "results/triples/{source}.parquet",
+        results_path("triples/{source}.parquet"),
     log:
-        "results/logs/prepare_triples/{source}.log",
+        results_path("logs/prepare_triples/{source}.log"),
     benchmark:
-        "results/benchmarks/prepare_triples/{source}.tsv"
-    params:
-        code=SCORER_CODE,
+        results_path("benchmarks/prepare_triples/{source}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/calphad.yaml"
+    params:
+        code=code_version("prepare_triples.py"),
     script:
         "../workflow_scripts/prepare_triples.py"
 
 
 rule split_for_scoring:
     input:
-        "results/triples/{source}.parquet",
+        results_path("triples/{source}.parquet"),
     output:
-        scatter.score("results/scores/{{source}}/shards/{scatteritem}.triples.parquet"),
+        scatter.score(results_path("scores/{{source}}/shards/{scatteritem}.triples.parquet")),
     log:
-        "results/logs/split_for_scoring/{source}.log",
+        results_path("logs/split_for_scoring/{source}.log"),
     benchmark:
-        "results/benchmarks/split_for_scoring/{source}.tsv"
-    params:
-        code=SCORER_CODE,
+        results_path("benchmarks/split_for_scoring/{source}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/calphad.yaml"
+    params:
+        code=code_version("split_for_scoring.py"),
     script:
         "../workflow_scripts/split_for_scoring.py"
 
 
 rule score:
     input:
-        "results/scores/{source}/shards/{scatteritem}.triples.parquet",
+        results_path("scores/{source}/shards/{scatteritem}.triples.parquet"),
     output:
-        rewards="results/scores/{source}/shards/{scatteritem}.rewards.parquet",
-        tables="results/scores/{source}/shards/{scatteritem}.phase_tables.parquet",
+        rewards=results_path("scores/{source}/shards/{scatteritem}.rewards.parquet"),
+        tables=results_path("scores/{source}/shards/{scatteritem}.phase_tables.parquet"),
     log:
-        "results/logs/score/{source}/{scatteritem}.log",
+        results_path("logs/score/{source}/{scatteritem}.log"),
     benchmark:
-        "results/benchmarks/score/{source}/{scatteritem}.tsv"
-    params:
-        code=SCORER_CODE,
+        results_path("benchmarks/score/{source}/{scatteritem}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     threads: 1
     resources:
         mem_mb=6000,
         runtime=240,
-    conda:
-        "../envs/calphad.yaml"
+    params:
+        code=code_version("score_shard.py"),
+        calphad=config["calphad"],
+        element_roles=config["element_roles"],
+        reward=config["reward"],
+        checkpoint_every=config["scoring"]["checkpoint_every"],
     script:
         "../workflow_scripts/score_shard.py"
 
 
 rule gather_scores:
     input:
-        triples="results/triples/{source}.parquet",
-        rewards=gather.score("results/scores/{{source}}/shards/{scatteritem}.rewards.parquet"),
-        tables=gather.score("results/scores/{{source}}/shards/{scatteritem}.phase_tables.parquet"),
+        triples=results_path("triples/{source}.parquet"),
+        rewards=gather.score(results_path("scores/{{source}}/shards/{scatteritem}.rewards.parquet")),
+        tables=gather.score(results_path("scores/{{source}}/shards/{scatteritem}.phase_tables.parquet")),
     output:
-        rewards="results/scores/{source}/rewards.parquet",
-        tables="results/scores/{source}/phase_tables.parquet",
+        rewards=results_path("scores/{source}/rewards.parquet"),
+        tables=results_path("scores/{source}/phase_tables.parquet"),
     log:
-        "results/logs/gather_scores/{source}.log",
+        results_path("logs/gather_scores/{source}.log"),
     benchmark:
-        "results/benchmarks/gather_scores/{source}.tsv"
-    params:
-        code=SCORER_CODE,
+        results_path("benchmarks/gather_scores/{source}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/calphad.yaml"
+    params:
+        code=code_version("gather_scores.py"),
     script:
         "../workflow_scripts/gather_scores.py"

@@ -4,52 +4,66 @@
 
 rule sft:
     input:
-        triples="results/design_space/sft_triples.parquet",
+        triples=results_path("design_space/sft_triples.parquet"),
     output:
-        model=directory("results/models/{model}/sft"),
-        curves="results/models/{model}/sft_curves.parquet",
-        figure="results/models/{model}/sft_curves.png",
+        model=directory(results_path("models/{model}/sft")),
+        curves=results_path("models/{model}/sft_curves.parquet"),
+        figure=report(
+            results_path("models/{model}/sft_curves.png"),
+            caption="../report/sft_curves.rst",
+            category="Training curves",
+            subcategory="{model}",
+        ),
     log:
-        "results/logs/sft/{model}.log",
+        results_path("logs/sft/{model}.log"),
     benchmark:
-        "results/benchmarks/sft/{model}.tsv"
-    params:
-        code=LM_CODE,
-        settings=model_params("sft"),
-        workdir=lambda wildcards: f"results/checkpoints/{wildcards.model}/sft",
-    threads: lambda wildcards: config["models"][wildcards.model]["threads"]
+        results_path("benchmarks/sft/{model}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    threads: model_threads
     resources:
         gpu=model_resources,
         mem_mb=8000,
         runtime=600,
-    conda:
-        "../envs/train.yaml"
+    params:
+        code=code_version("sft.py"),
+        model=model_settings("sft"),
+        training=config["training"],
+        seed=config["seed"],
+        workdir=lambda wildcards: results_path(f"checkpoints/{wildcards.model}/sft"),
     script:
         "../workflow_scripts/sft.py"
 
 
 rule dpo:
     input:
-        sft="results/models/{model}/sft",
-        pairs="results/pairs/{model}.parquet",
+        sft=results_path("models/{model}/sft"),
+        pairs=results_path("pairs/{model}.parquet"),
     output:
-        model=directory("results/models/{model}/dpo"),
-        curves="results/models/{model}/dpo_curves.parquet",
-        figure="results/models/{model}/dpo_curves.png",
+        model=directory(results_path("models/{model}/dpo")),
+        curves=results_path("models/{model}/dpo_curves.parquet"),
+        figure=report(
+            results_path("models/{model}/dpo_curves.png"),
+            caption="../report/dpo_curves.rst",
+            category="Training curves",
+            subcategory="{model}",
+        ),
     log:
-        "results/logs/dpo/{model}.log",
+        results_path("logs/dpo/{model}.log"),
     benchmark:
-        "results/benchmarks/dpo/{model}.tsv"
-    params:
-        code=LM_CODE,
-        settings=model_params("sft", "dpo"),
-        workdir=lambda wildcards: f"results/checkpoints/{wildcards.model}/dpo",
-    threads: lambda wildcards: config["models"][wildcards.model]["threads"]
+        results_path("benchmarks/dpo/{model}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    threads: model_threads
     resources:
         gpu=model_resources,
         mem_mb=8000,
         runtime=600,
-    conda:
-        "../envs/train.yaml"
+    params:
+        code=code_version("dpo.py"),
+        model=model_settings("dpo"),
+        training=config["training"],
+        seed=config["seed"],
+        workdir=lambda wildcards: results_path(f"checkpoints/{wildcards.model}/dpo"),
     script:
         "../workflow_scripts/dpo.py"

@@ -39,7 +39,11 @@ def open_backend(default_settings) -> PycalphadBackend:
 def reference_backend(cache_dir) -> PycalphadBackend:
     """The two small published assessments: Ni-Al (Dupin 2001) and Al-Fe (Seiersten)."""
     specs = [
-        DatabaseSpec("nial", str(DATA / "NI_AL_DUPIN_2001.TDB"), {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"}),
-        DatabaseSpec("alfe", str(DATA / "alfe_sei.TDB"), {"BCC_A2": "bcc_like", "B2_BCC": "bcc_like", "LIQUID": "liquid"}),
+        DatabaseSpec(
+            "nial", str(DATA / "NI_AL_DUPIN_2001.TDB"), {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"}
+        ),
+        DatabaseSpec(
+            "alfe", str(DATA / "alfe_sei.TDB"), {"BCC_A2": "bcc_like", "B2_BCC": "bcc_like", "LIQUID": "liquid"}
+        ),
     ]
     return PycalphadBackend(specs, PycalphadSettings(), cache_dir)

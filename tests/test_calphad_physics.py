@@ -77,7 +77,9 @@ def test_bcc_fix_leaves_systems_that_had_the_phase_unchanged(open_backend):
 
     raw = Database(open_backend.specs["mc_ni"].resolved_path.read_text())
     components = ["FE", "NI", "AL", "VA"]
-    assert filter_phases(raw, unpack_species(raw, components)) == filter_phases(fixed, unpack_species(fixed, components))
+    assert filter_phases(raw, unpack_species(raw, components)) == filter_phases(
+        fixed, unpack_species(fixed, components)
+    )
 
 
 def test_fine_grid_finds_the_ordering_the_coarse_grid_misses(open_backend, cache_dir):

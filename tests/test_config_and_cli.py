@@ -28,7 +28,10 @@ def test_defaults_fill_an_empty_config():
         ({"calphad": {"pycalphad": {"pdens": 0}}}, "calphad.pycalphad.pdens"),
         ({"calphad": {"min_coverage": 2}}, "calphad.min_coverage"),
         ({"reward": {"weight_bcc_b2_exist": "high"}}, "reward.weight_bcc_b2_exist"),
-        ({"calphad": {"databases": [{"name": "x", "path": "x.tdb", "phase_roles": {"BCC_A2": "bcc"}}]}}, "calphad.databases.0.phase_roles.BCC_A2"),
+        (
+            {"calphad": {"databases": [{"name": "x", "path": "x.tdb", "phase_roles": {"BCC_A2": "bcc"}}]}},
+            "calphad.databases.0.phase_roles.BCC_A2",
+        ),
         ({"scoring": {"shards": 2, "shard": 3}}, "scoring"),
         ({"reward": {"mismatch": "percent"}}, "reward.mismatch"),
         ({"calphad": {"order_threshold": 1.5}}, "calphad.order_threshold"),

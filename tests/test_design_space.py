@@ -99,6 +99,14 @@ def test_roles_restricted_to_databases_warn_with_names():
     assert restricted.all_elements == {"Nb", "Al", "Ni"}
 
 
+def test_elements_left_out_by_choice_are_not_reported_as_uncovered(recwarn):
+    roles = ElementRoles(("Nb", "Mo", "Re"), ("Al",), ("Ni",), ())
+    restricted = roles.restricted_to({"Nb", "Mo", "Al", "Ni"}, only=["Nb", "Al", "Ni"])
+    assert restricted.all_elements == {"Nb", "Al", "Ni"}
+    assert not [w for w in recwarn if "dropped" in str(w.message)]
+    assert roles.subset({"Nb", "Ni"}).all_elements == {"Nb", "Ni"}
+
+
 def test_empty_design_space_is_an_error():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -161,8 +169,14 @@ def test_filter_keeps_known_single_phase_compositions(reference_backend):
     rows = [("b2", "NiAl"), ("b2", "Ni3Al"), ("b2", "Fe7Al3"), ("bcc", "Fe"), ("bcc", "NiAl")]
     candidates = pd.DataFrame(
         [
-            {"kind": k, "formula": f, "composition": canonical_formula(parse_formula(f)), "elements": "-".join(sorted(parse_formula(f))),
-             "n_elements": len(parse_formula(f)), "source": "test"}
+            {
+                "kind": k,
+                "formula": f,
+                "composition": canonical_formula(parse_formula(f)),
+                "elements": "-".join(sorted(parse_formula(f))),
+                "n_elements": len(parse_formula(f)),
+                "source": "test",
+            }
             for k, f in rows
         ]
     )

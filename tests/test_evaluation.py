@@ -166,13 +166,23 @@ def test_kl_of_a_model_against_itself_is_zero():
 
     tokenizer = build_formula_tokenizer(["Suggest <BCC>Nb67Mo33</BCC><B2>NiAl</B2><B2 Volume>45.10</B2 Volume>"], 120)
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32))
-    kl = per_token_kl(model, model, tokenizer, "Suggest ", ["<BCC>Nb67Mo33</BCC><B2>NiAl</B2><B2 Volume>45.10</B2 Volume>"])
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+        )
+    )
+    kl = per_token_kl(
+        model, model, tokenizer, "Suggest ", ["<BCC>Nb67Mo33</BCC><B2>NiAl</B2><B2 Volume>45.10</B2 Volume>"]
+    )
     assert np.allclose(kl.mean_kl, 0.0, atol=1e-6)
     groups = set(kl.group)
     assert {"Nb", "Mo", "Ni", "Al", "number"} <= groups
     torch.manual_seed(1)
-    other = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32))
+    other = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+        )
+    )
     assert (per_token_kl(other, model, tokenizer, "Suggest ", ["<BCC>Nb</BCC>"]).mean_kl > 0).all()
 
 

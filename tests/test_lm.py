@@ -28,14 +28,24 @@ def sft_frame(repeats=8):
     for _ in range(repeats):
         for bcc, b2 in FORMULAS:
             volume = round(float(rng.uniform(20, 70)), 2)
-            rows.append({"prompt": PROMPT, "completion": completion_text(bcc, b2, volume), "bcc": bcc, "b2": b2, "b2_volume_percent": volume})
+            rows.append(
+                {
+                    "prompt": PROMPT,
+                    "completion": completion_text(bcc, b2, volume),
+                    "bcc": bcc,
+                    "b2": b2,
+                    "b2_volume_percent": volume,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 TINY = ModelSpec(
     "tiny",
     "tiny",
-    tiny=TinyArchitecture(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=300),
+    tiny=TinyArchitecture(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=300
+    ),
     sft=TrainSettings(epochs=6, learning_rate=5e-3, batch_size=8, logging_steps=1, max_length=64),
     dpo=TrainSettings(epochs=1, learning_rate=1e-3, batch_size=8, logging_steps=1, max_length=64),
 )
@@ -47,7 +57,9 @@ def tokenizer():
     return build_formula_tokenizer([PROMPT] + list(frame.completion), 300)
 
 
-@pytest.mark.parametrize("text", ["<BCC>Ti2Nb2Mo</BCC><B2>MnAl2Fe</B2><B2 Volume>61.65</B2 Volume>", "Nb67Mo33", "Al0.5Ni0.5", PROMPT])
+@pytest.mark.parametrize(
+    "text", ["<BCC>Ti2Nb2Mo</BCC><B2>MnAl2Fe</B2><B2 Volume>61.65</B2 Volume>", "Nb67Mo33", "Al0.5Ni0.5", PROMPT]
+)
 def test_tokenizer_round_trip(tokenizer, text, tmp_path):
     ids = tokenizer(text)["input_ids"]
     assert tokenizer.decode(ids) == text
@@ -60,12 +72,32 @@ def test_tokenizer_round_trip(tokenizer, text, tmp_path):
 
 def test_tokenizer_keeps_symbols_digits_and_tags_atomic(tokenizer):
     tokens = tokenizer.convert_ids_to_tokens(tokenizer("<BCC>Ti2Nb2Mo</BCC><B2 Volume>51.45</B2 Volume>")["input_ids"])
-    assert tokens == ["<BCC>", "Ti", "2", "Nb", "2", "Mo", "</BCC>", "<B2 Volume>", "5", "1", ".", "4", "5", "</B2 Volume>"]
+    assert tokens == [
+        "<BCC>",
+        "Ti",
+        "2",
+        "Nb",
+        "2",
+        "Mo",
+        "</BCC>",
+        "<B2 Volume>",
+        "5",
+        "1",
+        ".",
+        "4",
+        "5",
+        "</B2 Volume>",
+    ]
     # tags are ordinary tokens: skipping special tokens keeps them
     ids = tokenizer("<B2>NiAl</B2>")["input_ids"]
     assert tokenizer.decode(ids, skip_special_tokens=True) == "<B2>NiAl</B2>"
     assert set(TAGS).isdisjoint(tokenizer.all_special_tokens)
-    assert {tokenizer.pad_token, tokenizer.eos_token, tokenizer.bos_token, tokenizer.unk_token} == {"<pad>", "</s>", "<s>", "<unk>"}
+    assert {tokenizer.pad_token, tokenizer.eos_token, tokenizer.bos_token, tokenizer.unk_token} == {
+        "<pad>",
+        "</s>",
+        "<s>",
+        "<unk>",
+    }
 
 
 @pytest.mark.parametrize(
@@ -147,7 +179,9 @@ def test_pairs_stay_within_one_database_unless_told_otherwise():
 
 def test_unscored_samples_get_the_worst_reward():
     samples = pd.DataFrame({"candidate_id": ["a", "b"], "prompt": PROMPT, "text": ["x", "y"]})
-    rewards = pd.DataFrame({"candidate_id": ["a"], "reward": [-2.0], "status": ["ok"], "low_coverage": [False], "database": ["mc_ni"]})
+    rewards = pd.DataFrame(
+        {"candidate_id": ["a"], "reward": [-2.0], "status": ["ok"], "low_coverage": [False], "database": ["mc_ni"]}
+    )
     joined = scored_samples(samples, rewards, -1121.0)
     assert joined.set_index("candidate_id").loc["b", "reward"] == -1121.0
 
@@ -229,10 +263,15 @@ def local_llama(tmp_path_factory, tokenizer):
     folder = tmp_path_factory.mktemp("local-llama")
     raw = Tokenizer(models.BPE(unk_token="<unk>"))
     raw.pre_tokenizer = pre_tokenizers.Whitespace()
-    raw.train_from_iterator([PROMPT] * 3 + list(sft_frame().completion), trainers.BpeTrainer(vocab_size=200, special_tokens=["<unk>", "<s>", "</s>"]))
+    raw.train_from_iterator(
+        [PROMPT] * 3 + list(sft_frame().completion),
+        trainers.BpeTrainer(vocab_size=200, special_tokens=["<unk>", "<s>", "</s>"]),
+    )
     plain = PreTrainedTokenizerFast(tokenizer_object=raw, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
     plain.save_pretrained(folder)
-    config = LlamaConfig(vocab_size=len(plain), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    config = LlamaConfig(
+        vocab_size=len(plain), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder
 

@@ -48,8 +48,16 @@ class FakeBackend:
             time.sleep(5)
         return phase_table(
             [
-                {"temperature_K": t, "phase": p, "structure": s, "mole_fraction": 0.5, "is_ordered": s == Structure.B2,
-                 "order_parameter": 0.0, "lattice_parameter_A": a, "status": "ok"}
+                {
+                    "temperature_K": t,
+                    "phase": p,
+                    "structure": s,
+                    "mole_fraction": 0.5,
+                    "is_ordered": s == Structure.B2,
+                    "order_parameter": 0.0,
+                    "lattice_parameter_A": a,
+                    "status": "ok",
+                }
                 for t in temperatures_K
                 for p, s, a in (("BCC_B2#1", Structure.BCC, 3.0), ("BCC_B2#2", Structure.B2, 2.99))
                 if t < max(temperatures_K) or s == Structure.BCC

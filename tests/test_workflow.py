@@ -1,12 +1,15 @@
 """The Snakemake workflow: lint, env files, scatter count, and a tiny real run."""
 
+import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from .conftest import REPO
@@ -41,7 +44,17 @@ def test_set_scatter_changes_the_shard_files():
 
 def copy_workflow(tmp_path: Path) -> Path:
     work = tmp_path / "wf"
-    for name in ("Snakefile", "rules", "envs", "report", "workflow_scripts", "config", "tests/config", "tests/data", "profiles"):
+    for name in (
+        "Snakefile",
+        "rules",
+        "envs",
+        "report",
+        "workflow_scripts",
+        "config",
+        "tests/config",
+        "tests/data",
+        "profiles",
+    ):
         source = REPO / name
         target = work / name
         if source.is_dir():
@@ -53,9 +66,26 @@ def copy_workflow(tmp_path: Path) -> Path:
     return work
 
 
-def test_tiny_end_to_end_run_and_resume(tmp_path):
-    work = copy_workflow(tmp_path)
-    run(["--cores", "2", "--configfile", "tests/config/config.yaml"], cwd=work)
+def tiny_config(work: Path) -> dict:
+    """The tiny CI config plus a second model (`mini`, fewer samples), so that model isolation is visible."""
+    config = yaml.safe_load((work / "tests/config/config.yaml").read_text())
+    mini = copy.deepcopy(config["models"]["tiny"])
+    mini["sampling"] = {**mini["sampling"], "n": 16, "batch_size": 16}  # enough for some pairs
+    config["models"]["mini"] = mini
+    return config
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """One completed run of the tiny config (two models), shared by the tests that only read it."""
+    work = copy_workflow(tmp_path_factory.mktemp("tiny"))
+    (work / "tiny.yaml").write_text(yaml.safe_dump(tiny_config(work)))
+    run(["--cores", "2", "--configfile", "tiny.yaml"], cwd=work)
+    return work
+
+
+def test_tiny_end_to_end_run_and_resume(tiny_run):
+    work = tiny_run
     rewards = pd.read_parquet(work / "results/scores/example/rewards.parquet")
     assert list(rewards.candidate_id) == ["nial_a", "nial_b", "nial_dup", "bad"]
     by_id = rewards.set_index("candidate_id")
@@ -78,58 +108,262 @@ def test_tiny_end_to_end_run_and_resume(tmp_path):
     assert (work / "results/models/tiny/sft/config.json").is_file()
     assert (work / "results/models/tiny/dpo/config.json").is_file()
     assert (work / "results/models/tiny/sft_curves.png").is_file()
-    for stage in ("sft", "dpo"):
-        samples = pd.read_parquet(work / f"results/samples/tiny/{stage}.parquet")
-        assert len(samples) == 32
-        scored = pd.read_parquet(work / f"results/scores/tiny-{stage}/rewards.parquet")
-        assert list(scored.candidate_id) == list(samples.candidate_id)
+    for model, n in (("tiny", 32), ("mini", 16)):
+        for stage in ("sft", "dpo"):
+            samples = pd.read_parquet(work / f"results/samples/{model}/{stage}.parquet")
+            assert len(samples) == n
+            scored = pd.read_parquet(work / f"results/scores/{model}-{stage}/rewards.parquet")
+            assert list(scored.candidate_id) == list(samples.candidate_id)
     pairs = pd.read_parquet(work / "results/pairs/tiny.parquet")
     assert (pairs.chosen_reward > pairs.rejected_reward).all()
+    # long jobs log their progress as k/N lines with an ETA
+    score_log = (work / "results/logs/score/tiny-sft/1-of-2.log").read_text()
+    assert re.search(r"scoring 1-of-2.triples.parquet: \d+/\d+ candidates done", score_log), score_log
+    sft_log = (work / "results/logs/sft/tiny.log").read_text()
+    assert re.search(r"sft training: \d+/\d+ steps done .*ETA", sft_log), sft_log
+    assert re.search(r"sampling tiny-sft: 32/32 samples done", (work / "results/logs/sample/tiny-sft.log").read_text())
     # evaluation: Table 1, comparisons, summary, and the HTML report with captions
     table = pd.read_parquet(work / "results/metrics/table1.parquet")
-    assert list(table.source) == ["tiny-sft", "tiny-dpo", "random"]
+    assert list(table.source) == ["tiny-sft", "tiny-dpo", "mini-sft", "mini-dpo", "random"]
     assert table.parse_rate.between(0, 1).all() and table.validity.between(0, 1).all()
     assert "## Table 1" in (work / "results/summary.md").read_text()
     assert json.loads((work / "results/manifest.json").read_text())["config"]["seed"] == 42
-    run(["--report", "results/report.html", "--configfile", "tests/config/config.yaml"], cwd=work)
+    run(["--report", "results/report.html", "--configfile", "tiny.yaml"], cwd=work)
     html = (work / "results/report.html").read_text()
     assert "coverage_curves.png" in html and "Table 1 of the paper" in html
+    assert "AlloyPref run report" in html  # the workflow description
+    assert "sft_curves.png" in html and "dpo_curves.png" in html
     # nothing to do on a second run
-    again = run(["--cores", "2", "--configfile", "tests/config/config.yaml", "-n"], cwd=work)
+    again = run(["--cores", "2", "--configfile", "tiny.yaml", "-n"], cwd=work)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_a_failing_job_logs_its_traceback_and_a_job_reruns_outside_snakemake(tiny_run, tmp_path):
+    work = tmp_path / "copy"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    summary = (work / "results/summary.md").read_text()
+    # by hand, from the record the job left beside its log: the same summary
+    (work / "results/summary.md").unlink()
+    subprocess.run(
+        [sys.executable, "workflow_scripts/run_job.py", "results/logs/summary.job.json"], cwd=work, check=True
+    )
+    assert (work / "results/summary.md").read_text() == summary
+    # a job that raises: its log holds the traceback, not just its first lines
+    (work / "results/manifest.json").write_text("{not json")
+    failed = run(["--cores", "1", "--configfile", "tiny.yaml", "-f", "results/summary.md"], cwd=work, check=False)
+    assert failed.returncode != 0
+    log = (work / "results/logs/summary.log").read_text()
+    assert "Traceback (most recent call last)" in log and "JSONDecodeError" in log
+
+
+def parse_jobs(text: str) -> set[str]:
+    """Jobs of a dry run's output, as `rule[model|source|model-stage]` (shards folded)."""
+    jobs = set()
+    for block in dry_run_blocks(text):
+        lines = block.strip().splitlines()
+        heads = [line for line in lines if re.match(r"^(local)?rule \w+:$", line)]
+        if not heads:
+            continue
+        rule = heads[0].split()[1].rstrip(":")
+        wildcards = dict(
+            item.split("=", 1)
+            for line in lines
+            if line.strip().startswith("wildcards:")
+            for item in line.split(":", 1)[1].strip().split(", ")
+        )
+        wildcards.pop("scatteritem", None)
+        if "stage" in wildcards:
+            key = f"{wildcards['model']}-{wildcards['stage']}"
+        else:
+            key = wildcards.get("source") or wildcards.get("model") or wildcards.get("name")
+        jobs.add(f"{rule}[{key}]" if key else rule)
+    return jobs
+
+
+def dry_run_jobs(work: Path, configfile: str, *extra: str) -> set[str]:
+    result = run(["-n", "--configfile", configfile, *extra], cwd=work)
+    return parse_jobs(result.stdout + result.stderr)
+
+
+TAIL = {"metrics", "summary", "manifest", "all"}
+SCORED = ("prepare_triples", "split_for_scoring", "score", "gather_scores", "top_candidates")
+
+
+def branch(source: str) -> set[str]:
+    """The jobs that sample (model sources) and score one source."""
+    jobs = {f"{rule}[{source}]" for rule in SCORED}
+    if source.endswith(("-sft", "-dpo")):
+        jobs.add(f"sample[{source}]")
+    return jobs
+
+
+def model_jobs(model: str) -> set[str]:
+    """Every job of one model: SFT, both branches, pairs, DPO, KL and the comparison."""
+    return (
+        {f"{rule}[{model}]" for rule in ("sft", "pairs", "dpo", "kl", "compare")}
+        | branch(f"{model}-sft")
+        | branch(f"{model}-dpo")
+    )
+
+
+def after_dpo(model: str) -> set[str]:
+    return {f"dpo[{model}]", f"kl[{model}]", f"compare[{model}]"} | branch(f"{model}-dpo")
+
+
+def after_scoring() -> set[str]:
+    """A change to the scorer: every source rescored; pairs and everything after DPO follow."""
+    jobs = {
+        "score[example]",
+        "gather_scores[example]",
+        "score[random]",
+        "gather_scores[random]",
+        "top_candidates[random]",
+    }
+    for model in ("tiny", "mini"):
+        jobs |= {
+            f"score[{model}-sft]",
+            f"gather_scores[{model}-sft]",
+            f"top_candidates[{model}-sft]",
+            f"pairs[{model}]",
+        }
+        jobs |= after_dpo(model)
+    return jobs
+
+
+# key path in the config -> new value -> the jobs a dry run must schedule (stage + downstream only)
+CONFIG_EDITS = {
+    "design_space.filter.threshold": (
+        0.98,
+        {"filter_candidates", "curate", "enumerate_triples"} | model_jobs("tiny") | model_jobs("mini") | TAIL,
+    ),
+    "design_space.volume.scheme": ("uniform", {"enumerate_triples"} | model_jobs("tiny") | model_jobs("mini") | TAIL),
+    "models.tiny.sft.epochs": (30, model_jobs("tiny") | TAIL),
+    "models.mini.sampling.n": (6, model_jobs("mini") - {"sft[mini]"} | TAIL),
+    "reward.weight_b2_room_temp": (20, after_scoring() | TAIL),
+    "calphad.temperatures_K": ([373.15, 1273.15, 1873.15], after_scoring() | TAIL),
+    "pairs.k": (3, {"pairs[tiny]", "pairs[mini]"} | after_dpo("tiny") | after_dpo("mini") | TAIL),
+    "models.tiny.dpo.beta": (0.2, after_dpo("tiny") | TAIL),
+    "evaluation.coverage_cutoff": (5.0, TAIL),
+}
+
+
+@pytest.mark.parametrize("key", list(CONFIG_EDITS))
+def test_a_config_edit_reruns_its_stage_and_what_follows_only(tiny_run, key):
+    value, expected = CONFIG_EDITS[key]
+    config = tiny_config(tiny_run)
+    *parents, leaf = key.split(".")
+    block = config
+    for part in parents:
+        block = block.setdefault(part, {})
+    block[leaf] = value
+    name = f"edit-{key}.yaml"
+    (tiny_run / name).write_text(yaml.safe_dump(config))
+    assert dry_run_jobs(tiny_run, name) == expected
+
+
+# package file -> the jobs whose code it is, and what follows (the manifest records the package hash)
+CODE_EDITS = {
+    "evaluation/summary.py": {"manifest", "summary", "all"},
+    "evaluation/kl.py": {"kl[tiny]", "kl[mini]", "manifest", "summary", "all"},
+    "baselines/random_search.py": {"random_baseline"} | branch("random") | TAIL,
+    "lm/curves.py": model_jobs("tiny") | model_jobs("mini") | TAIL,
+}
+
+
+@pytest.mark.parametrize("module", [*CODE_EDITS, "io.py"])
+def test_a_package_edit_reruns_the_rules_that_import_it(tiny_run, module):
+    path = tiny_run / "src/alloypref" / module
+    original = path.read_text()
+    assert dry_run_jobs(tiny_run, "tiny.yaml") == set()
+    try:
+        path.write_text(original + "\n# edited\n")
+        jobs = dry_run_jobs(tiny_run, "tiny.yaml")
+    finally:
+        path.write_text(original)
+    if module == "io.py":  # every script reads or writes through io.py: the whole DAG
+        assert jobs == dry_run_jobs(tiny_run, "tiny.yaml", "--forceall")
+    else:
+        assert jobs == CODE_EDITS[module]
+
+
+def dry_run_blocks(text: str) -> list[str]:
+    """A dry run's job blocks: each starts at a timestamp line or after an empty line."""
+    return [b for b in re.split(r"\n(?:\s*\n|\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n)", text) if b.strip()]
 
 
 def job_blocks(text: str, rule: str) -> list[str]:
     """The dry-run blocks of one rule's jobs (each starts at its 'rule NAME:' line)."""
-    blocks = text.split("\n\n")
+    blocks = dry_run_blocks(text)
     heads = (f"rule {rule}:", f"localrule {rule}:")
     return [b for b in blocks if any(line.startswith(heads) for line in b.splitlines()[:2])]
 
 
-def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus():
-    result = run(["-n", "--profile", "profiles/slurm", "--workflow-profile", "none", "--configfile", "config/paper.yaml"])
+def paper_config_with_model_folders(tmp_path: Path) -> Path:
+    """config/paper.yaml with its local model paths pointed at stand-in Hugging Face folders."""
+    config = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    for name, entry in config["models"].items():
+        folder = tmp_path / "models" / name
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        entry["path"] = str(folder)
+    path = tmp_path / "paper.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path):
+    paper = paper_config_with_model_folders(tmp_path)
+    result = run(["-n", "--profile", "profiles/slurm", "--workflow-profile", "none", "--configfile", str(paper)])
     text = result.stdout + result.stderr
     assert "workflow specific profile" not in text  # the local gpu=1 cap is not inherited
-    for rule in ("sft", "dpo", "sample"):
+    for rule in ("sft", "dpo", "sample", "kl"):
         blocks = job_blocks(text, rule)
         assert blocks, rule
         for block in blocks:
             assert "gpu=1" in block and "gpu_model=a100" in block and "gres" not in block, block
             assert "slurm_partition=gpu" in block
-    for block in job_blocks(text, "score") + job_blocks(text, "filter_candidates"):
-        assert "gpu=" not in block.replace("gpu=0", "") and "slurm_partition=cpu" in block
-        assert "mem_mb=" in block and "runtime=" in block
-    assert {"model=llama", "model=gemma", "model=olmo"} <= {w for w in ("model=llama", "model=gemma", "model=olmo") if w in text}
+    for rule in ("score", "filter_candidates", "enumerate_candidates", "compare", "metrics", "pairs", "top_candidates"):
+        blocks = job_blocks(text, rule)
+        assert blocks, rule
+        for block in blocks:  # CPU jobs ask for no GPU
+            assert "gpu=" not in block.replace("gpu=0", "") and "slurm_partition=cpu" in block, block
+            assert "mem_mb=" in block and "runtime=" in block and "slurm_account=CHANGE_ME_account" in block
+    # small jobs run on the submitting host: named in the Snakefile's localrules, never a heavy rule
+    local = re.search(r"^localrules:\n((?:    \w+,\n)+)", (REPO / "Snakefile").read_text(), flags=re.M)
+    names = set(re.findall(r"\w+", local.group(1)))
+    assert {
+        "split_for_scoring",
+        "gather_scores",
+        "prepare_triples",
+        "split_for_curation",
+        "manifest",
+        "summary",
+    } <= names
+    assert not names & {"score", "filter_candidates", "sft", "dpo", "sample", "kl", "metrics", "compare"}
+    assert names - {"all", "import_external"} <= {
+        block.split()[1].rstrip(":") for block in dry_run_blocks(text) if block.startswith("rule ")
+    }
+    assert {"model=llama", "model=gemma", "model=olmo"} <= {
+        w for w in ("model=llama", "model=gemma", "model=olmo") if w in text
+    }
     assert "model=tiny" not in text  # paper.yaml replaces, not extends, the default config
+    outputs = re.findall(r"^\s+output: (\S+?)[,\n]", text, flags=re.M)
+    assert outputs and all(path.startswith("results/paper/") for path in outputs)  # its own results root
 
 
-def test_local_profile_caps_gpu_jobs():
-    result = run(["-n", "--configfile", "config/paper.yaml"])
+def test_missing_local_model_folder_is_reported_at_dag_build_with_its_key():
+    result = run(["-n", "--configfile", "config/paper.yaml"], check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "config key models.llama.path: '/models/Llama-3.1-8B-Instruct' is not a folder" in text
+
+
+def test_local_profile_caps_gpu_jobs(tmp_path):
+    result = run(["-n", "--configfile", str(paper_config_with_model_folders(tmp_path))])
     assert "workflow specific profile profiles/default" in result.stdout + result.stderr
-    import yaml as _yaml
-
-    profile = _yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
+    profile = yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
     assert "gpu=1" in profile["resources"]
+    assert "Shell command: None" not in result.stdout + result.stderr
 
 
 def test_slurm_profile_uses_resource_keys_not_sbatch_flags():
@@ -158,7 +392,9 @@ def test_killed_scoring_resumes_and_leaves_no_half_written_parquet(tmp_path):
     (work / "kill.yaml").write_text(yaml.safe_dump(config))
     target = "results/scores/example/rewards.parquet"
     args = SNAKEMAKE + [target, "--cores", "1", "--configfile", "kill.yaml"]
-    process = subprocess.Popen(args, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        args, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     shards = work / "results/scores/example/shards"
     deadline = time.time() + 300
     killed_with = None

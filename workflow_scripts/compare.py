@@ -1,6 +1,6 @@
 """Rule compare: SFT and DPO rewards of one model -> Fig. 2-4 and Table 2 (tables and figures)."""
 
-from _common import setup_logging, validated_config
+from _common import setup_logging
 
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.evaluation import comparisons as cmp
@@ -8,26 +8,33 @@ from alloypref.evaluation.figures import bars_with_intervals, grouped_bars
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.scoring import REWARDS_SCHEMA
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
-n_boot, seed = cfg["evaluation"]["bootstrap"], cfg["seed"]
-model = snakemake.wildcards.model  # noqa: F821
-sft = read_parquet(snakemake.input.sft, REWARDS_SCHEMA)  # noqa: F821
-dpo = read_parquet(snakemake.input.dpo, REWARDS_SCHEMA)  # noqa: F821
-training = read_parquet(snakemake.input.training, SFT_SCHEMA)  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+n_boot, seed = snakemake.params.bootstrap, snakemake.params.seed
+model = snakemake.wildcards.model
+sft = read_parquet(snakemake.input.sft, REWARDS_SCHEMA)
+dpo = read_parquet(snakemake.input.dpo, REWARDS_SCHEMA)
+training = read_parquet(snakemake.input.training, SFT_SCHEMA)
 sources = {f"{model} SFT": sft, f"{model} DPO": dpo}
 wdl = cmp.win_draw_loss(sft, dpo, n_boot, seed)
 rules = cmp.rule_satisfaction(sources, n_boot, seed)
 change = cmp.rule_change(sft, dpo, n_boot, seed)
 top = cmp.top_bcc_sets(sources)
 elements = cmp.element_frequency({**sources, "SFT training data": training})
-out = snakemake.output  # noqa: F821
-for frame, path in ((wdl, out.win_draw_loss), (rules, out.rules), (change, out.rule_change), (top, out.top_bcc), (elements, out.elements)):
+out = snakemake.output
+for frame, path in (
+    (wdl, out.win_draw_loss),
+    (rules, out.rules),
+    (change, out.rule_change),
+    (top, out.top_bcc),
+    (elements, out.elements),
+):
     write_parquet(frame, path)
 bars_with_intervals(wdl.iloc[:3], "outcome", out.wdl_figure, f"DPO vs SFT, {model} (n = {int(wdl['n'].iloc[0])})")
 grouped_bars(rules, "rule", "source", out.rules_figure, f"Rule satisfaction, {model}")
 grouped_bars(elements, "element", "source", out.elements_figure, f"Element frequency, {model}", with_intervals=False)
-grouped_bars(top, "bcc_elements", "source", out.top_bcc_figure, f"Top-5 BCC element sets, {model}", with_intervals=False)
+grouped_bars(
+    top, "bcc_elements", "source", out.top_bcc_figure, f"Top-5 BCC element sets, {model}", with_intervals=False
+)
 html = "".join(
     f"<h3>{title}</h3>" + frame.to_html(index=False, float_format="%.3f")
     for title, frame in (("Win / draw / loss", wdl), ("Rule change SFT → DPO", change), ("Top-5 BCC element sets", top))

@@ -1,6 +1,6 @@
 """Rule kl: SFT and DPO models of one model -> per-token KL(DPO || SFT) by element and for numbers."""
 
-from _common import setup_logging, validated_config
+from _common import setup_logging
 
 from alloypref.evaluation.figures import kl_bars
 from alloypref.evaluation.kl import per_token_kl
@@ -8,14 +8,13 @@ from alloypref.io import read_parquet, write_parquet
 from alloypref.lm.registry import ModelSpec, load_trained
 from alloypref.lm.sampling import SAMPLES_SCHEMA
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
-model = snakemake.wildcards.model  # noqa: F821
-spec = ModelSpec.from_config(model, cfg["models"][model])
-samples = read_parquet(snakemake.input.samples, SAMPLES_SCHEMA).head(snakemake.params.n)  # noqa: F821
-tokenizer, sft_model = load_trained(spec, snakemake.input.sft)  # noqa: F821
-_, dpo_model = load_trained(spec, snakemake.input.dpo)  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+model = snakemake.wildcards.model
+spec = ModelSpec.from_config(model, snakemake.params.model)
+samples = read_parquet(snakemake.input.samples, SAMPLES_SCHEMA).head(snakemake.params.n)
+tokenizer, sft_model = load_trained(spec, snakemake.input.sft)
+_, dpo_model = load_trained(spec, snakemake.input.dpo)
 kl = per_token_kl(dpo_model, sft_model, tokenizer, samples["prompt"].iloc[0], list(samples["text"]))
-write_parquet(kl, snakemake.output.table)  # noqa: F821
-kl_bars(kl, snakemake.output.figure, f"KL(DPO || SFT) per token, {model}")  # noqa: F821
+write_parquet(kl, snakemake.output.table)
+kl_bars(kl, snakemake.output.figure, f"KL(DPO || SFT) per token, {model}")
 log.info("KL by token group:\n%s", kl.to_string(index=False))

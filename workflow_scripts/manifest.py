@@ -3,13 +3,12 @@
 import json
 from pathlib import Path
 
-from _common import setup_logging, validated_config
+from _common import setup_logging
 
 from alloypref.io import atomic_write_text
 from alloypref.provenance import manifest
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
-record = manifest(cfg, Path(snakemake.scriptdir).parent)  # noqa: F821
-atomic_write_text(snakemake.output[0], json.dumps(record, indent=2, default=str))  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+record = manifest(snakemake.params.config, Path(snakemake.scriptdir).parent)
+atomic_write_text(snakemake.output[0], json.dumps(record, indent=2, default=str))
 log.info("manifest: config %s, commit %s", record["config_sha256"][:12], record["git"]["commit"])

@@ -3,9 +3,9 @@
 import json
 
 import pandas as pd
-from _common import setup_logging, validated_config
+from _common import setup_logging
+from _settings import reward_config
 
-from alloypref.config import calphad_settings
 from alloypref.design_space import FILTER_SCHEMA
 from alloypref.evaluation.figures import coverage_curves
 from alloypref.evaluation.fingerprints import fingerprints
@@ -21,20 +21,19 @@ from alloypref.evaluation.metrics import (
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.scoring import REWARDS_SCHEMA
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
-settings = cfg["evaluation"]
-bcc = list(read_parquet(snakemake.input.bcc, FILTER_SCHEMA)["formula"])  # noqa: F821
-b2 = list(read_parquet(snakemake.input.b2, FILTER_SCHEMA)["formula"])  # noqa: F821
-with open(snakemake.input.enumeration) as handle:  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+settings = snakemake.params.evaluation
+bcc = list(read_parquet(snakemake.input.bcc, FILTER_SCHEMA)["formula"])
+b2 = list(read_parquet(snakemake.input.b2, FILTER_SCHEMA)["formula"])
+with open(snakemake.input.enumeration) as handle:
     elements = json.load(handle)["elements"]
 reference_fp = fingerprints(reference_compositions(bcc, b2, settings["reference_fraction"]))
 known = known_compositions(elements, bcc + b2)
 known_fp = fingerprints(list(known["composition"]))
 log.info("reference: %d pairs; known set: %s", len(reference_fp), known["origin"].value_counts().to_dict())
-worst = calphad_settings(cfg).reward.worst_reward
+worst = reward_config(snakemake.params).worst_reward
 rows, curves = [], []
-for source, path in zip(snakemake.params.sources, snakemake.input.rewards):  # noqa: F821
+for source, path in zip(snakemake.params.sources, snakemake.input.rewards):
     rewards = read_parquet(path, REWARDS_SCHEMA)
     row, generated_fp = source_metrics(
         source, rewards, reference_fp, known_fp, settings["coverage_cutoff"], settings["novelty_cutoff"], worst
@@ -42,11 +41,11 @@ for source, path in zip(snakemake.params.sources, snakemake.input.rewards):  # n
     rows.append(row)
     curves.append(coverage_curve(generated_fp, reference_fp, settings["cutoffs"]).assign(source=source))
 table = pd.DataFrame(rows, columns=METRICS_SCHEMA.names)
-write_parquet(table, snakemake.output.table, METRICS_SCHEMA)  # noqa: F821
+write_parquet(table, snakemake.output.table, METRICS_SCHEMA)
 markdown = markdown_table(table, TABLE1_COLUMNS)
-atomic_write_text(snakemake.output.markdown, markdown)  # noqa: F821
-atomic_write_text(snakemake.output.html, table.rename(columns=TABLE1_COLUMNS).to_html(index=False, float_format="%.3f"))  # noqa: F821
+atomic_write_text(snakemake.output.markdown, markdown)
+atomic_write_text(snakemake.output.html, table.rename(columns=TABLE1_COLUMNS).to_html(index=False, float_format="%.3f"))
 curve_table = pd.concat(curves, ignore_index=True)
-write_parquet(curve_table, snakemake.output.curves)  # noqa: F821
-coverage_curves(curve_table, snakemake.output.figure)  # noqa: F821
+write_parquet(curve_table, snakemake.output.curves)
+coverage_curves(curve_table, snakemake.output.figure)
 log.info("Table 1:\n%s", markdown)

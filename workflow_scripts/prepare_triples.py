@@ -5,7 +5,7 @@ from _common import setup_logging
 from alloypref.io import write_parquet
 from alloypref.scoring import PARSED_TRIPLES_SCHEMA, read_triples
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-triples = read_triples(snakemake.input[0])  # noqa: F821
-write_parquet(triples, snakemake.output[0], PARSED_TRIPLES_SCHEMA)  # noqa: F821
-log.info("%d triples from %s", len(triples), snakemake.input[0])  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+triples = read_triples(snakemake.input[0])
+write_parquet(triples, snakemake.output[0], PARSED_TRIPLES_SCHEMA)
+log.info("%d triples from %s", len(triples), snakemake.input[0])

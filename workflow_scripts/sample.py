@@ -2,29 +2,31 @@
 
 import json
 
-from _common import setup_logging, validated_config
-from tqdm import tqdm
+from _common import setup_logging
 
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.io import read_parquet, write_parquet
 from alloypref.lm.registry import ModelSpec, load_trained
 from alloypref.lm.sampling import SAMPLES_SCHEMA, generate_texts, parse_samples
+from alloypref.progress import ProgressLog
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-cfg = validated_config(snakemake)  # noqa: F821
-model, stage = snakemake.wildcards.model, snakemake.wildcards.stage  # noqa: F821
-spec = ModelSpec.from_config(model, cfg["models"][model])
-prompt = read_parquet(snakemake.input.triples, SFT_SCHEMA)["prompt"].iloc[0]  # noqa: F821
-with open(snakemake.input.enumeration) as handle:  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+params = snakemake.params
+model, stage = snakemake.wildcards.model, snakemake.wildcards.stage
+spec = ModelSpec.from_config(model, params.model)
+prompt = read_parquet(snakemake.input.triples, SFT_SCHEMA)["prompt"].iloc[0]
+with open(snakemake.input.enumeration) as handle:
     elements = json.load(handle)["elements"]
 import torch  # noqa: E402 - after the cheap checks above
 
 torch.set_num_threads(spec.threads)
-tokenizer, lm = load_trained(spec, snakemake.input.model)  # noqa: F821
+tokenizer, lm = load_trained(spec, snakemake.input.model)
 s = spec.sampling
-seed = cfg["seed"] + (0 if stage == "sft" else 1_000_000)  # SFT and DPO draw different streams
-with tqdm(total=s.n, desc=f"sampling {model}-{stage}", unit="gen") as bar:
-    texts = generate_texts(lm, tokenizer, prompt, s.n, s.temperature, s.top_p, s.batch_size, s.max_new_tokens, seed, bar.update)
+seed = params.seed + (0 if stage == "sft" else 1_000_000)  # SFT and DPO draw different streams
+progress = ProgressLog(s.n, f"sampling {model}-{stage}", log, unit="samples")
+texts = generate_texts(
+    lm, tokenizer, prompt, s.n, s.temperature, s.top_p, s.batch_size, s.max_new_tokens, seed, progress
+)
 samples = parse_samples(texts, model, stage, prompt, elements)
-write_parquet(samples, snakemake.output[0], SAMPLES_SCHEMA)  # noqa: F821
+write_parquet(samples, snakemake.output[0], SAMPLES_SCHEMA)
 log.info("%s-%s: %d samples, %s", model, stage, len(samples), samples["status"].value_counts().to_dict())

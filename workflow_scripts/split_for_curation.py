@@ -5,9 +5,9 @@ from _common import setup_logging
 from alloypref.design_space import CANDIDATES_SCHEMA
 from alloypref.io import read_parquet, split_contiguous, write_parquet
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-candidates = read_parquet(snakemake.input[0], CANDIDATES_SCHEMA)  # noqa: F821
-shards = split_contiguous(candidates, len(snakemake.output), ["elements", "kind", "formula"])  # noqa: F821
-for shard, path in zip(shards, snakemake.output):  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+candidates = read_parquet(snakemake.input[0], CANDIDATES_SCHEMA)
+shards = split_contiguous(candidates, len(snakemake.output), ["elements", "kind", "formula"])
+for shard, path in zip(shards, snakemake.output):
     write_parquet(shard, path, CANDIDATES_SCHEMA)
 log.info("split %d candidates into %s", len(candidates), [len(s) for s in shards])

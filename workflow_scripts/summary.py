@@ -1,4 +1,4 @@
-"""Rule summary: every table of the run -> results/summary.md."""
+"""Rule summary: every table of the run -> <results_dir>/summary.md."""
 
 from pathlib import Path
 
@@ -7,13 +7,14 @@ from _common import setup_logging
 from alloypref.evaluation.summary import render_summary
 from alloypref.io import atomic_write_text
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
+log = setup_logging(snakemake)  # injected by Snakemake
+inputs, params = snakemake.input, snakemake.params
+model_tables = {
+    model: {"win_draw_loss": wdl, "rule_change": change, "top_bcc": top, "kl": kl}
+    for model, wdl, change, top, kl in zip(params.models, inputs.comparisons, inputs.rules, inputs.top_bcc, inputs.kl)
+}
 text = render_summary(
-    Path(snakemake.input.table).read_text(),  # noqa: F821
-    snakemake.params.models,  # noqa: F821
-    snakemake.params.sources,  # noqa: F821
-    Path("results/metrics"),
-    Path(snakemake.input.manifest),  # noqa: F821
+    Path(inputs.table).read_text(), params.models, params.sources, model_tables, Path(inputs.manifest), params.results
 )
-atomic_write_text(snakemake.output[0], text)  # noqa: F821
-log.info("summary written to %s", snakemake.output[0])  # noqa: F821
+atomic_write_text(snakemake.output[0], text)
+log.info("summary written to %s", snakemake.output[0])

@@ -6,14 +6,18 @@ from alloypref.evaluation.figures import phase_fractions
 from alloypref.io import read_parquet
 from alloypref.scoring import REWARDS_SCHEMA, SCORED_TABLES_SCHEMA
 
-log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
-rewards = read_parquet(snakemake.input.rewards, REWARDS_SCHEMA)  # noqa: F821
-tables = read_parquet(snakemake.input.tables, SCORED_TABLES_SCHEMA)  # noqa: F821
+log = setup_logging(snakemake)  # injected by Snakemake
+rewards = read_parquet(snakemake.input.rewards, REWARDS_SCHEMA)
+tables = read_parquet(snakemake.input.tables, SCORED_TABLES_SCHEMA)
 best = (
     rewards[rewards["status"] == "ok"]
     .drop_duplicates("master_composition")
     .sort_values("reward", ascending=False)
-    .head(snakemake.params.k)  # noqa: F821
+    .head(snakemake.params.k)
 )
-phase_fractions(tables, best, snakemake.output[0], f"Top {len(best)} of {snakemake.wildcards.source}")  # noqa: F821
-log.info("top candidates of %s:\n%s", snakemake.wildcards.source, best[["bcc", "b2", "b2_volume_percent", "reward"]].to_string(index=False))  # noqa: F821
+phase_fractions(tables, best, snakemake.output[0], f"Top {len(best)} of {snakemake.wildcards.source}")
+log.info(
+    "top candidates of %s:\n%s",
+    snakemake.wildcards.source,
+    best[["bcc", "b2", "b2_volume_percent", "reward"]].to_string(index=False),
+)

@@ -1,13 +1,54 @@
-"""Command line: ``alloypref score BCC B2 VOLUME`` prints one candidate's phase table and reward."""
+"""Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table and reward."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 import warnings
+from pathlib import Path
 
 import pandas as pd
+
+from alloypref import __version__
+
+DESCRIPTION = "AlloyPref: score (BCC, B2, B2 volume %) triples with CALPHAD and the paper's hierarchical reward."
+CACHE_ENV = "ALLOYPREF_CACHE"
+
+
+def cache_dir(cli_value: str | None, config_path: str | None) -> Path:
+    """Where the command line keeps its CALPHAD cache, independent of the working directory:
+    ``--cache-dir``, else ``$ALLOYPREF_CACHE``, else ``calphad.cache_dir`` when the ``--config`` file
+    sets it, else the user cache folder (``~/.cache/alloypref/calphad`` on Linux, via platformdirs)."""
+    if cli_value:
+        return Path(cli_value).expanduser()
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    if config_path:
+        import yaml
+
+        raw = yaml.safe_load(Path(config_path).read_text()) or {}
+        configured = (raw.get("calphad") or {}).get("cache_dir") if isinstance(raw, dict) else None
+        if configured:
+            return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("alloypref")) / "calphad"
+
+
+def default_database_names() -> list[str]:
+    """Names of the databases the default config uses (for the help text)."""
+    from alloypref import config as config_module
+
+    return [db["name"] for db in config_module.schema()["properties"]["calphad"]["properties"]["databases"]["default"]]
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -23,6 +64,7 @@ def _score(args: argparse.Namespace) -> int:
     except config_module.ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    cfg["calphad"]["cache_dir"] = str(cache_dir(args.cache_dir, args.config))
     if args.database:
         cfg["calphad"]["databases"] = [d for d in cfg["calphad"]["databases"] if d["name"] == args.database]
         if not cfg["calphad"]["databases"]:
@@ -40,11 +82,21 @@ def _score(args: argparse.Namespace) -> int:
     except (DatabaseError, CacheTrustError) as exc:  # configuration, not the candidate
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.json:
+        record = {
+            "triple": {"bcc": args.bcc, "b2": args.b2, "b2_volume_percent": args.volume},
+            "result": dict(row),
+            "phase_table": table.to_dict(orient="records"),
+        }
+        print(json.dumps(record, indent=1, default=_jsonable, allow_nan=True))
+        return 0 if row["status"] == "ok" else 1
     with pd.option_context("display.width", 160, "display.max_rows", 500):
         print(f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition']}")
-        print(f"database {row['database'] or '-'}  coverage {row['coverage']:.2f}"
-              f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}  status {row['status']}"
-              f"{'  ' + row['reason'] if row['reason'] else ''}\n")
+        print(
+            f"database {row['database'] or '-'}  coverage {row['coverage']:.2f}"
+            f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}  status {row['status']}"
+            f"{'  ' + row['reason'] if row['reason'] else ''}\n"
+        )
         if not table.empty:
             shown = table.copy()
             shown["order_parameter"] = shown["order_parameter"].round(3)
@@ -61,14 +113,25 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="alloypref", description=__doc__)
+    parser = argparse.ArgumentParser(prog="alloypref", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"alloypref {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     score = sub.add_parser("score", help="score one (BCC, B2, B2 volume %%) triple and print its phase table")
     score.add_argument("bcc", help="BCC matrix formula, e.g. Cr33Fe67")
     score.add_argument("b2", help="B2 precipitate formula, e.g. MnAl2Fe")
     score.add_argument("volume", type=float, help="B2 volume percent, 0-100")
     score.add_argument("--config", default=None, help="config YAML (default: built-in defaults)")
-    score.add_argument("--database", default=None, help="force one configured database by name")
+    score.add_argument(
+        "--database",
+        default=None,
+        help="force one configured database by name (default config: " + ", ".join(default_database_names()) + ")",
+    )
+    score.add_argument(
+        "--cache-dir",
+        default=None,
+        help=f"CALPHAD cache folder (default: ${CACHE_ENV}, else calphad.cache_dir of --config, else the user cache folder)",
+    )
+    score.add_argument("--json", action="store_true", help="print the result row and the phase table as JSON")
     score.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")

@@ -162,26 +162,30 @@ def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = N
 
 @dataclass(frozen=True)
 class CalphadSettings:
-    """Everything the scorer needs, typed."""
+    """Everything the scorer needs, typed. A job that only builds the backend (the design-space
+    enumeration and filter) is given the ``calphad`` block without the scoring keys
+    (``temperatures_K``, ``timeout_s``, ``min_coverage``) and no ``reward``: those fields are None."""
 
     backend: str
-    temperatures_K: tuple[float, ...]
+    temperatures_K: tuple[float, ...] | None
     databases: tuple[DatabaseSpec, ...]
     b2_formers: B2Formers
-    min_coverage: float
+    min_coverage: float | None
     order_threshold: float
-    timeout_s: float
+    timeout_s: float | None
     cache_dir: Path
     pycalphad: dict
     thermocalc_database: str
-    reward: RewardConfig
+    reward: RewardConfig | None
 
 
 def calphad_settings(config: Mapping[str, Any]) -> CalphadSettings:
-    """Typed scorer settings from a validated config."""
+    """Typed scorer settings from a validated config (or the blocks of it a job was given)."""
     cal = config["calphad"]
     roles = config["element_roles"]
-    temperatures = tuple(sorted(float(t) for t in (cal["temperatures_K"] or DEFAULT_TEMPERATURES_K)))
+    temperatures = None
+    if "temperatures_K" in cal:
+        temperatures = tuple(sorted(float(t) for t in (cal["temperatures_K"] or DEFAULT_TEMPERATURES_K)))
     names = [db["name"] for db in cal["databases"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"config key calphad.databases: database names repeat: {names}")
@@ -195,11 +199,11 @@ def calphad_settings(config: Mapping[str, Any]) -> CalphadSettings:
         b2_formers=B2Formers(
             frozenset(roles["b2_a_site"]), frozenset(roles["b2_b_site"]), frozenset(roles["b2_either_site"])
         ),
-        min_coverage=float(cal["min_coverage"]),
+        min_coverage=float(cal["min_coverage"]) if "min_coverage" in cal else None,
         order_threshold=float(cal["order_threshold"]),
-        timeout_s=float(cal["timeout_s"]),
+        timeout_s=float(cal["timeout_s"]) if "timeout_s" in cal else None,
         cache_dir=Path(cal["cache_dir"]),
         pycalphad=dict(cal["pycalphad"]),
         thermocalc_database=cal["thermocalc_database"],
-        reward=RewardConfig(**config["reward"]),
+        reward=RewardConfig(**config["reward"]) if "reward" in config else None,
     )

@@ -20,12 +20,14 @@ import logging
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from alloypref.completion import completion_text
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +90,20 @@ class ElementRoles:
     def all_elements(self) -> set[str]:
         return set(self.bcc_formers) | set(self.b2_a_site) | set(self.b2_b_site) | set(self.b2_either_site)
 
+    def subset(self, elements: Iterable[str]) -> ElementRoles:
+        """The roles of ``elements`` only (no warning: a choice, not a loss)."""
+        keep = set(elements)
+        return replace(
+            self,
+            bcc_formers=tuple(e for e in self.bcc_formers if e in keep),
+            b2_a_site=tuple(e for e in self.b2_a_site if e in keep),
+            b2_b_site=tuple(e for e in self.b2_b_site if e in keep),
+            b2_either_site=tuple(e for e in self.b2_either_site if e in keep),
+        )
+
     def restricted_to(self, available: Iterable[str], only: Iterable[str] | None = None) -> ElementRoles:
-        """Keep the elements some database covers (and, with ``only``, the chosen ones), warning
-        with the names of those dropped."""
+        """Keep the elements some database covers (and, with ``only``, the chosen ones), warning once
+        with the names of the wanted elements no database covers (never those ``only`` leaves out)."""
         wanted = self.all_elements
         if only is not None:
             only = set(only)
@@ -101,16 +114,11 @@ class ElementRoles:
         keep = wanted & set(available)
         dropped = sorted(wanted - keep)
         if dropped:
-            message = f"elements {dropped} dropped from the design space: no configured database covers them"
-            warnings.warn(message, stacklevel=2)
-            log.warning(message)
-        restricted = replace(
-            self,
-            bcc_formers=tuple(e for e in self.bcc_formers if e in keep),
-            b2_a_site=tuple(e for e in self.b2_a_site if e in keep),
-            b2_b_site=tuple(e for e in self.b2_b_site if e in keep),
-            b2_either_site=tuple(e for e in self.b2_either_site if e in keep),
-        )
+            # one warning: the workflow's logging captures warnings, so it reaches the job's log once
+            warnings.warn(
+                f"elements {dropped} dropped from the design space: no configured database covers them", stacklevel=2
+            )
+        restricted = self.subset(keep)
         if not restricted.all_elements:
             raise DesignSpaceError("the design space is empty: no element with a role is covered by a database")
         return restricted
@@ -137,15 +145,6 @@ def formula_text(fractions: Mapping[str, float | Fraction], order: Sequence[str]
         count = percent // divisor
         parts.append(element if count == 1 else f"{element}{count}")
     return "".join(parts)
-
-
-@dataclass
-class Enumeration:
-    """Enumerated candidates and the counts at each step."""
-
-    bcc: list[dict[str, Fraction]] = field(default_factory=list)
-    b2: list[tuple[dict[str, Fraction], tuple[str, ...]]] = field(default_factory=list)  # (fractions, order)
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 def enumerate_bcc(formers: Sequence[str], max_elements: int = 3) -> list[dict[str, Fraction]]:
@@ -280,7 +279,15 @@ def _filter_rows(candidates, backend, solver, temperatures, threshold, progress)
     rows = []
     for candidate in candidates.itertuples(index=False):
         row = candidate._asdict()
-        row.update(database="", coverage=0.0, min_bcc_fraction=np.nan, min_b2_fraction=np.nan, status="ok", reason="", keep=False)
+        row.update(
+            database="",
+            coverage=0.0,
+            min_bcc_fraction=np.nan,
+            min_b2_fraction=np.nan,
+            status="ok",
+            reason="",
+            keep=False,
+        )
         fractions = _exact_fractions(candidate.composition) or parse_formula(candidate.formula)
         database, coverage = backend.choose_database(fractions)
         if database is None:
@@ -289,8 +296,12 @@ def _filter_rows(candidates, backend, solver, temperatures, threshold, progress)
             row.update(database=database, coverage=float(coverage))
             try:
                 table = solver.phase_table(fractions, temperatures, database)
-                by_temperature = table.groupby(["temperature_K", "structure"])["mole_fraction"].sum().unstack(fill_value=0.0)
-                by_temperature = by_temperature.reindex(columns=[Structure.BCC.value, Structure.B2.value], fill_value=0.0)
+                by_temperature = (
+                    table.groupby(["temperature_K", "structure"])["mole_fraction"].sum().unstack(fill_value=0.0)
+                )
+                by_temperature = by_temperature.reindex(
+                    columns=[Structure.BCC.value, Structure.B2.value], fill_value=0.0
+                )
                 row["min_bcc_fraction"] = float(by_temperature[Structure.BCC.value].min())
                 row["min_b2_fraction"] = float(by_temperature[Structure.B2.value].min())
                 wanted = row["min_bcc_fraction"] if candidate.kind == "bcc" else row["min_b2_fraction"]
@@ -336,11 +347,6 @@ def prompt_text(elements: Iterable[str], template: str = "paper") -> str:
     if template not in PROMPT_TEMPLATES:
         raise DesignSpaceError(f"config key design_space.prompt_template: unknown template {template!r}")
     return PROMPT_TEMPLATES[template].format(elements=", ".join(sorted(elements)))
-
-
-def completion_text(bcc: str, b2: str, b2_volume_percent: float) -> str:
-    """The paper's tag format, volume with two decimals."""
-    return f"<BCC>{bcc}</BCC><B2>{b2}</B2><B2 Volume>{b2_volume_percent:.2f}</B2 Volume>"
 
 
 @dataclass(frozen=True)
@@ -434,8 +440,9 @@ def read_seed_list(path: str | None) -> list[str]:
     return formulas
 
 
-def curated_lists(filtered: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """The kept BCC and B2 candidates and the counts of the filter step."""
+def curated_lists(filtered: pd.DataFrame, min_coverage: float) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """The kept BCC and B2 candidates and the counts of the filter step; ``low_coverage`` counts the
+    candidates whose database covers less than ``min_coverage`` (config ``calphad.min_coverage``)."""
     kept = filtered[filtered["keep"]]
     bcc = kept[kept["kind"] == "bcc"].reset_index(drop=True)
     b2 = kept[kept["kind"] == "b2"].reset_index(drop=True)
@@ -446,13 +453,15 @@ def curated_lists(filtered: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, d
         "b2_kept": len(b2),
         "failed": int((filtered["status"] == "failed").sum()),
         "invalid": int((filtered["status"] == "invalid").sum()),
-        "low_coverage": int((filtered["coverage"] < 0.5).sum()),
+        "low_coverage": int((filtered["coverage"] < min_coverage).sum()),
     }
     return bcc, b2, counts
 
 
-def roles_from_config(config: Mapping, available_elements: Iterable[str]) -> ElementRoles:
-    """Element roles of a validated config, restricted to the design-space elements that a
-    configured database covers."""
-    roles = ElementRoles.from_config(config["element_roles"])
-    return roles.restricted_to(available_elements, config["design_space"]["elements"])
+def roles_from_config(
+    element_roles: Mapping, elements: Iterable[str] | None, available_elements: Iterable[str]
+) -> ElementRoles:
+    """Element roles (config ``element_roles``) restricted to the design-space elements (config
+    ``design_space.elements``, None for all) that a configured database covers."""
+    roles = ElementRoles.from_config(element_roles)
+    return roles.restricted_to(available_elements, elements)

@@ -12,8 +12,22 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGES = (
-    "alloypref", "pycalphad", "symengine", "pymatgen", "numpy", "scipy", "pandas", "pyarrow", "snakemake",
-    "torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers",
+    "alloypref",
+    "pycalphad",
+    "symengine",
+    "pymatgen",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "snakemake",
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+    "accelerate",
+    "datasets",
+    "tokenizers",
 )
 
 
@@ -35,9 +49,13 @@ def package_versions(names=PACKAGES) -> dict[str, str | None]:
 def git_commit(repo: Path) -> dict[str, str | bool | None]:
     """HEAD of the workflow's repository and whether the tree has uncommitted changes."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
         dirty = bool(
-            subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+            subprocess.run(
+                ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
+            ).stdout.strip()
         )
         return {"commit": head, "dirty": dirty}
     except (OSError, subprocess.CalledProcessError):

@@ -432,14 +432,19 @@ def score_file(
     """Score a triples file into the rewards and phase-table Parquet files, resuming a crashed run.
 
     The checkpoint (``<rewards>.checkpoint/``) is keyed by :func:`job_key` with ``key_extra`` (the
-    rule's params); one made from anything else is discarded.
+    rule's params); one made from anything else is discarded. With ``show_progress``, ``k/N done,
+    ETA`` lines go to the log (:class:`alloypref.progress.ProgressLog`).
     """
-    from tqdm import tqdm
+    from alloypref.progress import ProgressLog
 
     triples = read_triples(triples_path)
     checkpoint_dir = Path(str(rewards_path) + ".checkpoint")
-    with tqdm(total=len(triples), desc=f"scoring {Path(triples_path).name}", unit="cand", disable=not show_progress) as bar:
-        rewards, tables = score_triples(triples, backend, options, checkpoint_dir, bar.update, key_extra)
+    progress = (
+        ProgressLog(len(triples), f"scoring {Path(triples_path).name}", log, unit="candidates")
+        if show_progress
+        else None
+    )
+    rewards, tables = score_triples(triples, backend, options, checkpoint_dir, progress, key_extra)
     write_parquet(tables, tables_path, SCORED_TABLES_SCHEMA)
     write_parquet(rewards, rewards_path, REWARDS_SCHEMA)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)

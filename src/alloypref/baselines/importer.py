@@ -91,7 +91,14 @@ def import_generations(path: str | Path, elements: Iterable[str], name: str) -> 
         rows.append({"candidate_id": candidate, "bcc": bcc, "b2": b2, "b2_volume_percent": volume_value})
     kept = pd.DataFrame(rows, columns=["candidate_id", "bcc", "b2", "b2_volume_percent"])
     total = len(kept) + sum(reasons.values())
-    report = {"source": name, "file": str(path), "layout": layout, "rows": total, "kept": len(kept), "dropped": dict(reasons)}
+    report = {
+        "source": name,
+        "file": str(path),
+        "layout": layout,
+        "rows": total,
+        "kept": len(kept),
+        "dropped": dict(reasons),
+    }
     return kept, report
 
 

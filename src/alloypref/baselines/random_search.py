@@ -12,7 +12,9 @@ import pandas as pd
 from alloypref.design_space import ElementRoles
 
 
-def random_triples(bcc_grid: list[str], roles: ElementRoles, n: int, seed: int, low: float = 20.0, high: float = 70.0) -> pd.DataFrame:
+def random_triples(
+    bcc_grid: list[str], roles: ElementRoles, n: int, seed: int, low: float = 20.0, high: float = 70.0
+) -> pd.DataFrame:
     if not bcc_grid:
         raise ValueError("random search needs a non-empty BCC enumeration grid")
     a_site = sorted(set(roles.b2_a_site) | set(roles.b2_either_site))

@@ -20,9 +20,7 @@ from alloypref.calphad.ordering import DEFAULT_ORDER_THRESHOLD, is_ordered, orde
 from alloypref.calphad.tables import Structure, phase_table
 
 #: TCHEA7's 26 elements (Thermo-Calc documentation, as listed by the paper's authors).
-TCHEA7_ELEMENTS = frozenset(
-    "Al B C Co Cr Cu Fe Hf Ir Mn Mo N Nb Ni Re Rh Ru Si Sn Ta Ti V W Y Zn Zr".split()
-)
+TCHEA7_ELEMENTS = frozenset("Al B C Co Cr Cu Fe Hf Ir Mn Mo N Nb Ni Re Rh Ru Si Sn Ta Ti V W Y Zn Zr".split())
 
 
 class ThermoCalcUnavailable(RuntimeError):

@@ -57,7 +57,15 @@ def win_draw_loss(sft: pd.DataFrame, dpo: pd.DataFrame, n_boot: int = 2000, seed
         low, high = bootstrap_interval(outcome, lambda o, v=value: (o == v).mean(), n_boot, seed)
         rows.append({"outcome": name, "share": share, "low": low, "high": high, "n": n})
     all_pairs = float((dpo["reward"].to_numpy()[:, None] > sft["reward"].to_numpy()[None, :]).mean()) if n else np.nan
-    rows.append({"outcome": "P(R_DPO > R_SFT), all pairs", "share": all_pairs, "low": np.nan, "high": np.nan, "n": len(sft) * len(dpo)})
+    rows.append(
+        {
+            "outcome": "P(R_DPO > R_SFT), all pairs",
+            "share": all_pairs,
+            "low": np.nan,
+            "high": np.nan,
+            "n": len(sft) * len(dpo),
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -69,7 +77,15 @@ def rule_satisfaction(sources: dict[str, pd.DataFrame], n_boot: int = 2000, seed
         for rule in RULES:
             values = table[rule].to_numpy(dtype=float)
             low, high = bootstrap_interval(values, np.mean, n_boot, seed)
-            rows.append({"source": source, "rule": rule, "share": float(values.mean()) if len(values) else np.nan, "low": low, "high": high})
+            rows.append(
+                {
+                    "source": source,
+                    "rule": rule,
+                    "share": float(values.mean()) if len(values) else np.nan,
+                    "low": low,
+                    "high": high,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -85,7 +101,11 @@ def rule_change(sft: pd.DataFrame, dpo: pd.DataFrame, n_boot: int = 2000, seed: 
         def relative(p, q):
             return (q.mean() - p.mean()) / p.mean() if p.mean() > 0 else np.nan
 
-        draws = [relative(x[rng.integers(0, len(x), len(x))], y[rng.integers(0, len(y), len(y))]) for _ in range(n_boot)] if len(x) and len(y) else []
+        draws = (
+            [relative(x[rng.integers(0, len(x), len(x))], y[rng.integers(0, len(y), len(y))]) for _ in range(n_boot)]
+            if len(x) and len(y)
+            else []
+        )
         draws = [d for d in draws if np.isfinite(d)]
         rows.append(
             {

@@ -37,7 +37,9 @@ def bars_with_intervals(frame: pd.DataFrame, label: str, path: Path, title: str,
     _save(fig, path)
 
 
-def grouped_bars(frame: pd.DataFrame, group: str, series: str, path: Path, title: str, with_intervals: bool = True) -> None:
+def grouped_bars(
+    frame: pd.DataFrame, group: str, series: str, path: Path, title: str, with_intervals: bool = True
+) -> None:
     """Bars of ``share`` for each ``group`` (x axis) and ``series`` (colours), with 95 % intervals."""
     plt = _plt()
     groups = list(dict.fromkeys(frame[group]))
@@ -95,11 +97,15 @@ def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, tit
     for ax, row in zip(axes[0], rewards.itertuples(index=False)):
         table = tables[tables["candidate_id"] == row.candidate_id]
         # composition-set numbers are not stable across temperatures: sum by structure instead
-        totals = table.pivot_table(index="temperature_K", columns="structure", values="mole_fraction", aggfunc="sum").fillna(0.0)
+        totals = table.pivot_table(
+            index="temperature_K", columns="structure", values="mole_fraction", aggfunc="sum"
+        ).fillna(0.0)
         for structure in ("BCC", "B2", "LIQUID", "OTHER"):
             if structure in totals:
                 ax.plot(totals.index, totals[structure], marker=".", color=colours[structure], label=structure)
-        ax.set_title(f"{row.bcc} + {row.b2} @ {row.b2_volume_percent:g} %\nreward {row.reward:.3f} ({row.database})", fontsize=8)
+        ax.set_title(
+            f"{row.bcc} + {row.b2} @ {row.b2_volume_percent:g} %\nreward {row.reward:.3f} ({row.database})", fontsize=8
+        )
         ax.set_xlabel("T (K)")
         ax.set_ylabel("mole fraction")
         ax.set_ylim(-0.02, 1.02)

@@ -82,7 +82,14 @@ def magpie_features(compositions: Sequence[Mapping[str, float]]) -> np.ndarray:
     # mode: value of the largest fraction; among ties, the smallest value (matminer's rule)
     top = np.isclose(fractions, fractions.max(axis=1, keepdims=True)) & present
     mode = np.where(top[:, :, None], values, np.inf).min(axis=1)
-    stats = {"minimum": masked_min, "maximum": masked_max, "range": masked_max - masked_min, "mean": mean, "avg_dev": avg_dev, "mode": mode}
+    stats = {
+        "minimum": masked_min,
+        "maximum": masked_max,
+        "range": masked_max - masked_min,
+        "mean": mean,
+        "avg_dev": avg_dev,
+        "mode": mode,
+    }
     # matminer's order: for each property, the six statistics
     columns = [stats[s][:, j] for j in range(table.shape[1]) for s in STATS]
     return np.stack(columns, axis=1)

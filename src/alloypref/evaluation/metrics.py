@@ -141,7 +141,9 @@ def coverage(generated: np.ndarray, reference: np.ndarray, cutoff: float) -> dic
     }
 
 
-def coverage_curve(generated: np.ndarray, reference: np.ndarray, cutoffs: Sequence[float] = DEFAULT_CUTOFFS) -> pd.DataFrame:
+def coverage_curve(
+    generated: np.ndarray, reference: np.ndarray, cutoffs: Sequence[float] = DEFAULT_CUTOFFS
+) -> pd.DataFrame:
     """COV-R and COV-P over cutoffs."""
     gen_to_ref, ref_to_gen = nearest_distances(generated, reference)
     return pd.DataFrame(
@@ -167,7 +169,9 @@ def _known_formulas() -> tuple[tuple[str, str], ...]:
     import pymatgen.analysis.compatibility as compatibility
 
     known = []
-    archive = os.path.join(os.path.dirname(matminer.__file__), "utils", "data_files", "mp_transport", "transport_database.tar.xz")
+    archive = os.path.join(
+        os.path.dirname(matminer.__file__), "utils", "data_files", "mp_transport", "transport_database.tar.xz"
+    )
     with tarfile.open(archive) as tar:
         member = next(m for m in tar.getmembers() if m.name.endswith(".csv"))
         table = pd.read_csv(tar.extractfile(member), usecols=["pretty_formula"])
@@ -278,7 +282,9 @@ def markdown_table(frame: pd.DataFrame, columns: Mapping[str, str], digits: int 
         for key in columns:
             value = getattr(row, key)
             if isinstance(value, float):
-                cells.append("–" if np.isnan(value) else (f"{value:.{digits}f}" if abs(value) < 1000 else f"{value:.1f}"))
+                cells.append(
+                    "–" if np.isnan(value) else (f"{value:.{digits}f}" if abs(value) < 1000 else f"{value:.1f}")
+                )
             else:
                 cells.append(str(value))
         lines.append("| " + " | ".join(cells) + " |")

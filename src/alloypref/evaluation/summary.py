@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +13,16 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_markdown(index=False, floatfmt=".3f") if not frame.empty else "_(empty)_"
 
 
-def render_summary(table1_md: str, models: Sequence[str], sources: Sequence[str], metrics_dir: Path, manifest_path: Path) -> str:
+def render_summary(
+    table1_md: str,
+    models: Sequence[str],
+    sources: Sequence[str],
+    model_tables: Mapping[str, Mapping[str, Path]],
+    manifest_path: Path,
+    results_dir: str = "results",
+) -> str:
+    """The summary Markdown. ``model_tables[model]`` names that model's ``win_draw_loss``,
+    ``rule_change``, ``top_bcc`` and ``kl`` Parquet files; ``results_dir`` is where figures are cited."""
     manifest = json.loads(Path(manifest_path).read_text())
     lines = [
         "# AlloyPref run summary",
@@ -26,15 +35,15 @@ def render_summary(table1_md: str, models: Sequence[str], sources: Sequence[str]
         "## Table 1",
         "",
         table1_md,
-        "Figure: `results/figures/coverage_curves.png` (coverage against the cutoff).",
+        f"Figure: `{results_dir}/figures/coverage_curves.png` (coverage against the cutoff).",
         "",
     ]
     for model in models:
-        folder = Path(metrics_dir) / model
-        wdl = pd.read_parquet(folder / "win_draw_loss.parquet")
-        change = pd.read_parquet(folder / "rule_change.parquet")
-        top = pd.read_parquet(folder / "top_bcc.parquet")
-        kl = pd.read_parquet(folder / "kl.parquet")
+        paths = model_tables[model]
+        wdl = pd.read_parquet(paths["win_draw_loss"])
+        change = pd.read_parquet(paths["rule_change"])
+        top = pd.read_parquet(paths["top_bcc"])
+        kl = pd.read_parquet(paths["kl"])
         lines += [
             f"## {model}: DPO against SFT",
             "",
@@ -54,8 +63,8 @@ def render_summary(table1_md: str, models: Sequence[str], sources: Sequence[str]
             "",
             _table(kl[kl["token_kind"].isin(["element", "number"])].sort_values("count", ascending=False)),
             "",
-            f"Figures: `results/figures/{model}/` (win_draw_loss, rules, element_frequency, kl).",
+            f"Figures: `{results_dir}/figures/{model}/` (win_draw_loss, rules, element_frequency, kl).",
             "",
         ]
-    lines += ["## Top candidates", ""] + [f"- {s}: `results/figures/top/{s}.png`" for s in sources] + [""]
+    lines += ["## Top candidates", ""] + [f"- {s}: `{results_dir}/figures/top/{s}.png`" for s in sources] + [""]
     return "\n".join(lines)

@@ -28,8 +28,13 @@ def curves_from_log_history(log_history: list[dict]) -> pd.DataFrame:
                 continue
             split, metric = ("eval", key[5:]) if key.startswith("eval_") else ("train", key)
             rows.append(
-                {"step": int(entry.get("step", 0)), "epoch": float(entry.get("epoch", 0.0)), "split": split,
-                 "metric": metric, "value": float(value)}
+                {
+                    "step": int(entry.get("step", 0)),
+                    "epoch": float(entry.get("epoch", 0.0)),
+                    "split": split,
+                    "metric": metric,
+                    "value": float(value),
+                }
             )
     return pd.DataFrame(rows, columns=CURVES_SCHEMA.names)
 
@@ -61,16 +66,32 @@ def plot_curves(curves: pd.DataFrame, metrics: list[str], path: Path, title: str
 
 
 def logging_callback(name: str):
-    """A ``TrainerCallback`` that sends every logged dict to the Python logger (and so to the rule's log)."""
+    """A ``TrainerCallback`` that sends every logged dict to the Python logger (and so to the rule's
+    log), and ``step k/N done, ETA`` lines at a steady interval (:class:`alloypref.progress.ProgressLog`)."""
     import logging
 
     from transformers import TrainerCallback
 
+    from alloypref.progress import ProgressLog
+
     logger = logging.getLogger(f"alloypref.lm.{name}")
 
     class LogToLogger(TrainerCallback):
+        progress: ProgressLog | None = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.progress = ProgressLog(state.max_steps, f"{name} training", logger, unit="steps")
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.progress is not None:
+                self.progress(state.global_step - self.progress.done)
+
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs:
-                logger.info("step %d: %s", state.global_step, {k: round(v, 5) if isinstance(v, float) else v for k, v in logs.items()})
+                logger.info(
+                    "step %d: %s",
+                    state.global_step,
+                    {k: round(v, 5) if isinstance(v, float) else v for k, v in logs.items()},
+                )
 
     return LogToLogger()

@@ -24,7 +24,9 @@ from alloypref.lm.sft import common_training_arguments, split_eval
 log = logging.getLogger(__name__)
 
 
-def make_dpo_trainer(spec: ModelSpec, sft_dir: Path, pairs: pd.DataFrame, work_dir: Path, seed: int, eval_fraction: float = 0.05):
+def make_dpo_trainer(
+    spec: ModelSpec, sft_dir: Path, pairs: pd.DataFrame, work_dir: Path, seed: int, eval_fraction: float = 0.05
+):
     """A ready ``DPOTrainer`` continuing from the SFT model in ``sft_dir``."""
     import torch
     from datasets import Dataset
@@ -34,7 +36,9 @@ def make_dpo_trainer(spec: ModelSpec, sft_dir: Path, pairs: pd.DataFrame, work_d
     tokenizer, model = load_trained(spec, sft_dir, trainable=True)
     ref_model = None if spec.uses_lora else load_trained(spec, sft_dir)[1]
     train, evaluation = split_eval(pairs[["prompt", "chosen", "rejected"]], eval_fraction, seed)
-    args = DPOConfig(**common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None), beta=spec.dpo.beta)
+    args = DPOConfig(
+        **common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None), beta=spec.dpo.beta
+    )
     return DPOTrainer(
         model=model,
         ref_model=ref_model,
@@ -90,7 +94,15 @@ def preference_margin(model, tokenizer, pairs: pd.DataFrame) -> float:
     return float(sum(margins) / len(margins))
 
 
-def train_dpo(spec: ModelSpec, sft_dir: Path, pairs: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05):
+def train_dpo(
+    spec: ModelSpec,
+    sft_dir: Path,
+    pairs: pd.DataFrame,
+    output_dir: Path,
+    work_dir: Path,
+    seed: int,
+    eval_fraction: float = 0.05,
+):
     """Run DPO and save the model (tiny) or the trained adapter (LoRA) with its tokenizer."""
     if pairs.empty:
         raise ValueError(f"model {spec.name}: no preference pairs; sample more or lower pairs.top_fraction")

@@ -42,7 +42,9 @@ PAIRS_SCHEMA = pa.schema(
 def scored_samples(samples: pd.DataFrame, rewards: pd.DataFrame, worst_reward: float) -> pd.DataFrame:
     """Samples joined with their rewards; samples that were not scored get the worst reward."""
     joined = samples.merge(
-        rewards[["candidate_id", "reward", "status", "low_coverage", "database"]].rename(columns={"status": "score_status"}),
+        rewards[["candidate_id", "reward", "status", "low_coverage", "database"]].rename(
+            columns={"status": "score_status"}
+        ),
         on="candidate_id",
         how="left",
     )

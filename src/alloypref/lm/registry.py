@@ -184,9 +184,7 @@ def load_local_model(spec: ModelSpec, path: Path | None = None):
     from alloypref.lm.tokenizer import ensure_formula_tokens
 
     folder = Path(path) if path is not None else check_local_folder(spec)
-    tokenizer = AutoTokenizer.from_pretrained(
-        folder, local_files_only=True, trust_remote_code=spec.trust_remote_code
-    )
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=spec.trust_remote_code)
     quantization = _quantization_config(spec)
     kwargs: dict[str, Any] = {"local_files_only": True, "trust_remote_code": spec.trust_remote_code}
     if quantization is not None:

@@ -49,19 +49,19 @@ SAMPLES_SCHEMA = pa.schema(
 
 _FORMULA_SHAPE = re.compile(r"^(?:[A-Z][a-z]?(?:[0-9]*\.?[0-9]+)?)+$")
 _VOLUME = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
-_TAGGED = re.compile(r"^\s*<BCC>(.*?)</BCC>\s*<B2>(.*?)</B2>\s*<B2 Volume>(.*?)</B2 Volume>\s*$", re.DOTALL)
 
 
 def parse_generation(text: str, allowed_elements: Iterable[str] | None = None) -> dict:
     """(bcc, b2, b2_volume_percent, status, reason) of one generated text."""
+    from alloypref.completion import GRAMMAR, split_completion
     from alloypref.composition import FormulaError, parse_formula
 
     result = {"bcc": "", "b2": "", "b2_volume_percent": math.nan, "status": "ok", "reason": ""}
-    match = _TAGGED.match(text or "")
-    if not match or any(text.count(tag) != 1 for tag in ("<BCC>", "<B2>", "<B2 Volume>")):
-        result.update(status="unparseable", reason="expected <BCC>…</BCC><B2>…</B2><B2 Volume>…</B2 Volume> once each")
+    parts = split_completion(text)
+    if parts is None:
+        result.update(status="unparseable", reason=f"expected {GRAMMAR} once each")
         return result
-    bcc, b2, volume_text = (part.strip() for part in match.groups())
+    bcc, b2, volume_text = parts
     # A plain decimal only: float() would also take "1e400" (inf), "nan" and "1_0".
     if not _VOLUME.match(volume_text):
         result.update(status="unparseable", reason=f"B2 volume {volume_text!r} is not a plain decimal number")
@@ -88,13 +88,24 @@ def parse_generation(text: str, allowed_elements: Iterable[str] | None = None) -
     return result
 
 
-def parse_samples(texts: list[str], model: str, stage: str, prompt: str, allowed_elements: Iterable[str]) -> pd.DataFrame:
+def parse_samples(
+    texts: list[str], model: str, stage: str, prompt: str, allowed_elements: Iterable[str]
+) -> pd.DataFrame:
     """The samples table (see module doc) for a list of generated texts."""
     allowed = list(allowed_elements)
     rows = []
     for index, text in enumerate(texts):
         parsed = parse_generation(text, allowed)
-        rows.append({"candidate_id": f"{model}-{stage}-{index:05d}", "model": model, "stage": stage, "prompt": prompt, "text": text, **parsed})
+        rows.append(
+            {
+                "candidate_id": f"{model}-{stage}-{index:05d}",
+                "model": model,
+                "stage": stage,
+                "prompt": prompt,
+                "text": text,
+                **parsed,
+            }
+        )
     return pd.DataFrame(rows, columns=SAMPLES_SCHEMA.names)
 
 

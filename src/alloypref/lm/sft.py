@@ -57,7 +57,9 @@ def common_training_arguments(spec: ModelSpec, stage, output_dir: Path, seed: in
     }
 
 
-def train_sft(spec: ModelSpec, triples: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05):
+def train_sft(
+    spec: ModelSpec, triples: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05
+):
     """Fine-tune ``spec`` on the SFT triples; save model (or adapter) and tokenizer in ``output_dir``.
 
     Returns the trainer's log history.

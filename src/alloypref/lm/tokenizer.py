@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-TAGS = ("<BCC>", "</BCC>", "<B2>", "</B2>", "<B2 Volume>", "</B2 Volume>")
+from alloypref.completion import TAGS
+
 SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
 
 # Order matters: prose words (a capital or small letter and at least two small letters) before

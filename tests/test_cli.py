@@ -1,0 +1,73 @@
+"""The `alloypref` command line: version, help text, JSON output, and where its cache goes."""
+
+import json
+import os
+import subprocess
+import sys
+
+from alloypref import __version__
+from alloypref.cli import cache_dir, main
+
+from .conftest import DATA, REPO
+
+NIAL_CONFIG = (
+    "calphad:\n  temperatures_K: [373.15, 1273.15]\n"
+    f"  databases:\n    - name: nial\n      path: {DATA / 'NI_AL_DUPIN_2001.TDB'}\n"
+    "      phase_roles: {BCC_A2: bcc_like, BCC_B2: bcc_like, LIQUID: liquid}\n"
+)
+
+
+def cli(args, cwd, env=None):
+    environment = {**os.environ, "PYTHONPATH": str(REPO / "src"), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "alloypref.cli", *args], cwd=cwd, env=environment, capture_output=True, text=True
+    )
+
+
+def test_version(tmp_path):
+    result = cli(["--version"], tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"alloypref {__version__}"
+
+
+def test_help_names_the_databases_and_has_no_rest_markup(capsys):
+    for argv in (["-h"], ["score", "-h"]):
+        try:
+            main(argv)
+        except SystemExit:
+            pass
+        text = capsys.readouterr().out
+        assert "``" not in text
+    assert "mc_ni, cost507" in text
+
+
+def test_json_output_and_a_cache_outside_the_working_directory(tmp_path):
+    (tmp_path / "nial.yaml").write_text(NIAL_CONFIG)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    cache = tmp_path / "cache"
+    result = cli(
+        ["score", "Ni", "NiAl", "60", "--config", str(tmp_path / "nial.yaml"), "--json"],
+        work,
+        {"ALLOYPREF_CACHE": str(cache)},
+    )
+    assert result.returncode in (0, 1), result.stderr  # 1: scored, but not status ok
+    record = json.loads(result.stdout)
+    assert record["result"]["database"] == "nial"
+    assert record["triple"] == {"bcc": "Ni", "b2": "NiAl", "b2_volume_percent": 60.0}
+    phases = {row["phase"] for row in record["phase_table"]}
+    assert "BCC_B2#1" in phases and {row["temperature_K"] for row in record["phase_table"]} == {373.15, 1273.15}
+    assert isinstance(record["result"]["reward"], float)
+    assert list(work.iterdir()) == []  # nothing written where it ran
+    assert any(cache.rglob("*"))  # the cache went where $ALLOYPREF_CACHE says
+
+
+def test_cache_location_precedence(tmp_path, monkeypatch):
+    monkeypatch.delenv("ALLOYPREF_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir(None, None) == tmp_path / "xdg" / "alloypref" / "calphad"
+    config = tmp_path / "c.yaml"
+    config.write_text("calphad: {cache_dir: /data/calphad}\n")
+    assert str(cache_dir(None, str(config))) == "/data/calphad"
+    monkeypatch.setenv("ALLOYPREF_CACHE", str(tmp_path / "env"))
+    assert cache_dir(None, str(config)) == tmp_path / "env"
+    assert cache_dir(str(tmp_path / "flag"), str(config)) == tmp_path / "flag"

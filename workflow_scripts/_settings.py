@@ -1,0 +1,21 @@
+"""Typed settings built from a job's ``params`` (kept apart from ``_common`` so that only the rules
+using them import the config and reward modules, and only those rerun when those modules change)."""
+
+from __future__ import annotations
+
+
+def calphad_settings(params):
+    """Typed CALPHAD settings from a job's params (``calphad``, ``element_roles``, optional ``reward``)."""
+    from alloypref.config import calphad_settings as typed
+
+    blocks = {"calphad": params.calphad, "element_roles": params.element_roles}
+    if hasattr(params, "reward"):
+        blocks["reward"] = params.reward
+    return typed(blocks)
+
+
+def reward_config(params):
+    """The reward settings (Eq. 1 weights and thresholds) of a job's ``params.reward``."""
+    from alloypref.reward import RewardConfig
+
+    return RewardConfig(**params.reward)

@@ -1,0 +1,64 @@
+"""Run one workflow job again outside Snakemake, from the record its Snakemake run left beside its log.
+
+    python workflow_scripts/run_job.py results/logs/score/example/1-of-2.job.json
+    python -m pdb workflow_scripts/run_job.py results/logs/score/example/1-of-2.job.json
+
+The record (written by ``_common.setup_logging``) holds the job's rule, inputs, outputs, log, params,
+wildcards and threads; the rule's script runs with a ``snakemake`` object built from it, from the
+directory the workflow ran in (the paths in the record are relative to it). Outputs are overwritten;
+Snakemake's records of them are not touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import runpy
+import sys
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parent
+
+# the script each rule runs (rule score runs score_shard.py; the others are named after their rule)
+SCRIPT_OF_RULE = {"score": "score_shard.py"}
+
+
+class JobIO(list):
+    """A list with named entries, like Snakemake's ``Namedlist`` (``io[0]`` and ``io.name``)."""
+
+    def __init__(self, record: dict):
+        super().__init__(record["items"])
+        for name, (start, end) in record["names"].items():
+            setattr(self, name, self[start] if end is None else self[start:end])
+
+
+class Job:
+    """The ``snakemake`` object of a recorded job."""
+
+    def __init__(self, record: dict):
+        self.rule = record["rule"]
+        self.input = JobIO(record["input"])
+        self.output = JobIO(record["output"])
+        self.log = JobIO(record["log"])
+        self.params = JobIO(record["params"])
+        self.wildcards = JobIO(record["wildcards"])
+        self.threads = record["threads"]
+        self.scriptdir = str(SCRIPTS)
+        self.config = {}  # scripts read params, never the config
+
+
+def script_of(rule: str) -> Path:
+    return SCRIPTS / SCRIPT_OF_RULE.get(rule, f"{rule}.py")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("record", type=Path, help="a <log>.job.json file under results/logs/")
+    args = parser.parse_args(argv)
+    record = json.loads(args.record.read_text())
+    sys.path.insert(0, str(SCRIPTS))
+    runpy.run_path(str(script_of(record["rule"])), init_globals={"snakemake": Job(record)}, run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
