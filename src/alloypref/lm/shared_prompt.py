@@ -35,12 +35,26 @@ from torch.utils.checkpoint import checkpoint
 ATTENTION_NAME = "alloypref_shared_prefix"
 #: Tokens per chunk of the language-model head + cross-entropy (chunk x vocabulary fp32 logits at a time).
 LOGIT_CHUNK = 2048
+#: Padded completion tokens per decoder call at least (rows of similar length are grouped).
+GROUP_TOKENS = 2048
 
 
 # -- attention over a shared prefix ------------------------------------------------------------
 
 
-def shared_prefix_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, shared_prefix=None, softcap=None, sliding_window=None, **kwargs):
+def shared_prefix_attention(
+    module,
+    query,
+    key,
+    value,
+    attention_mask,
+    scaling=None,
+    dropout=0.0,
+    shared_prefix=None,
+    softcap=None,
+    sliding_window=None,
+    **kwargs,
+):
     """Attention of ``query`` (B, Hq, L, D) over a batch-1 prefix plus its own causal keys.
 
     ``shared_prefix`` is a list (one per layer) of (keys, values), each (1, Hkv, P, D); ``key`` and
@@ -99,7 +113,11 @@ _register()
 @contextlib.contextmanager
 def _attention(causal_lm, name: str):
     """Switch the model's attention implementation to ``name`` for the duration of the block."""
-    configs = {id(m.config): m.config for m in causal_lm.modules() if hasattr(m, "config") and hasattr(m.config, "_attn_implementation")}
+    configs = {
+        id(m.config): m.config
+        for m in causal_lm.modules()
+        if hasattr(m, "config") and hasattr(m.config, "_attn_implementation")
+    }
     saved = {key: config._attn_implementation for key, config in configs.items()}
     try:
         for config in configs.values():
@@ -129,7 +147,16 @@ def supports_shared_prompt(model) -> bool:
         config = causal_lm_of(model).config
     except TypeError:
         return False
-    return getattr(config, "model_type", "") in {"llama", "mistral", "qwen2", "qwen3", "olmo", "olmo2", "gemma", "gemma2"} and not getattr(config, "is_encoder_decoder", False)
+    return getattr(config, "model_type", "") in {
+        "llama",
+        "mistral",
+        "qwen2",
+        "qwen3",
+        "olmo",
+        "olmo2",
+        "gemma",
+        "gemma2",
+    } and not getattr(config, "is_encoder_decoder", False)
 
 
 @dataclass
@@ -149,11 +176,17 @@ def encode_prompt(causal_lm, prompt_ids: torch.Tensor) -> PromptState:
     cache = DynamicCache(config=causal_lm.config)
     out = causal_lm.get_decoder()(input_ids=ids, past_key_values=cache, use_cache=True)
     cache = out.past_key_values
-    layers = [(layer.keys, layer.values) for layer in cache.layers] if hasattr(cache, "layers") else [(k, v) for k, v in zip(cache.key_cache, cache.value_cache)]
+    layers = (
+        [(layer.keys, layer.values) for layer in cache.layers]
+        if hasattr(cache, "layers")
+        else [(k, v) for k, v in zip(cache.key_cache, cache.value_cache)]
+    )
     return PromptState(layers=layers, last_hidden=out.last_hidden_state[:, -1], length=ids.shape[1])
 
 
-def decode_completions(causal_lm, state: PromptState, completion_ids: torch.Tensor, cache=None, offset: int = 0) -> torch.Tensor:
+def decode_completions(
+    causal_lm, state: PromptState, completion_ids: torch.Tensor, cache=None, offset: int = 0
+) -> torch.Tensor:
     """Hidden states (B, C, hidden) of the completions (B, C) attending to the prompt's cache."""
     batch, length = completion_ids.shape
     positions = torch.arange(state.length + offset, state.length + offset + length, device=completion_ids.device)
@@ -199,35 +232,72 @@ def token_logps(causal_lm, hidden: torch.Tensor, targets: torch.Tensor, chunk: i
 # -- training losses -----------------------------------------------------------------------------
 
 
-def completion_logps(model, prompt_ids: torch.Tensor, completion_ids: torch.Tensor, completion_mask: torch.Tensor) -> torch.Tensor:
+def completion_logps(
+    model,
+    prompt_ids: torch.Tensor,
+    completion_ids: torch.Tensor,
+    completion_mask: torch.Tensor,
+    group_tokens: int = GROUP_TOKENS,
+) -> torch.Tensor:
     """Per-token log-probabilities (B, C) of right-padded completions after one shared prompt.
 
     ``prompt_ids`` (P,) is encoded once; ``completion_mask`` (B, C) is 1 on real completion tokens
-    (0 on padding, where the result is 0). fp32 results whatever the model's dtype.
+    (0 on padding, where the result is 0). fp32 results whatever the model's dtype. Rows are sorted
+    by length and run in groups of at least ``group_tokens`` padded tokens, each padded only to its
+    own longest row (less padding, still large matrix products); the prompt state is shared by all.
     """
     causal_lm = causal_lm_of(model)
     state = encode_prompt(causal_lm, prompt_ids)
-    hidden = decode_completions(causal_lm, state, completion_ids)
-    batch = completion_ids.shape[0]
-    # the prompt's last position predicts every row's first completion token
-    predictors = torch.cat([state.last_hidden.unsqueeze(1).expand(batch, 1, -1), hidden[:, :-1]], dim=1)
-    mask = completion_mask.bool()
+    lengths = completion_mask.sum(dim=1)
+    order = torch.argsort(lengths, stable=True)
+    width = completion_ids.shape[1]
+    rows_per_group = max(1, group_tokens // max(1, width))
+    n_groups = max(1, completion_ids.shape[0] // rows_per_group)
+    predictors, targets, rows = [], [], []
+    for index in (
+        torch.tensor_split(order, n_groups)
+        if n_groups > 1
+        else [torch.arange(completion_ids.shape[0], device=order.device)]
+    ):
+        group_width = max(1, int(lengths[index].max()))
+        ids, mask = completion_ids[index, :group_width], completion_mask[index, :group_width].bool()
+        hidden = decode_completions(causal_lm, state, ids)
+        # the prompt's last position predicts every row's first completion token
+        before = torch.cat([state.last_hidden.unsqueeze(1).expand(len(index), 1, -1), hidden[:, :-1]], dim=1)
+        predictors.append(before[mask])
+        targets.append(ids[mask])
+        rows.append((index, mask))
+    logps = token_logps(causal_lm, torch.cat(predictors), torch.cat(targets))
     out = torch.zeros(completion_ids.shape, dtype=torch.float32, device=completion_ids.device)
-    return out.masked_scatter(mask, token_logps(causal_lm, predictors[mask], completion_ids[mask]))
+    start = 0
+    for index, mask in rows:
+        count = int(mask.sum())
+        block = torch.zeros(mask.shape, dtype=torch.float32, device=out.device).masked_scatter(
+            mask, logps[start : start + count]
+        )
+        out = out.index_put((index,), F.pad(block, (0, out.shape[1] - block.shape[1])))
+        start += count
+    return out
 
 
-def plain_completion_logps(model, prompt_ids: torch.Tensor, completion_ids: torch.Tensor, completion_mask: torch.Tensor) -> torch.Tensor:
+def plain_completion_logps(
+    model, prompt_ids: torch.Tensor, completion_ids: torch.Tensor, completion_mask: torch.Tensor
+) -> torch.Tensor:
     """The same quantity as :func:`completion_logps` from an ordinary forward of prompt + completion."""
     batch = completion_ids.shape[0]
     prompt_length = prompt_ids.numel()
     ids = torch.cat([prompt_ids.reshape(1, -1).expand(batch, -1), completion_ids], dim=1)
-    attention = torch.cat([torch.ones(batch, prompt_length, dtype=completion_mask.dtype, device=ids.device), completion_mask], dim=1)
+    attention = torch.cat(
+        [torch.ones(batch, prompt_length, dtype=completion_mask.dtype, device=ids.device), completion_mask], dim=1
+    )
     logits = model(input_ids=ids, attention_mask=attention).logits[:, prompt_length - 1 : -1].float()
     logps = torch.log_softmax(logits, dim=-1).gather(-1, completion_ids.unsqueeze(-1)).squeeze(-1)
     return logps * completion_mask
 
 
-def sft_loss(model, prompt_ids, completion_ids, completion_mask, num_items: int | torch.Tensor | None = None) -> torch.Tensor:
+def sft_loss(
+    model, prompt_ids, completion_ids, completion_mask, num_items: int | torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean negative log-likelihood of the completion tokens (sum / ``num_items`` when given)."""
     logps = completion_logps(model, prompt_ids, completion_ids, completion_mask)
     denominator = completion_mask.sum() if num_items is None else num_items
@@ -360,4 +430,3 @@ def sample_completions(
             progress(size)
     causal_lm.train(was_training)
     return results
-
