@@ -205,44 +205,69 @@ def _final_softcap(causal_lm):
     return getattr(causal_lm.config, "final_logit_softcapping", None)
 
 
-def _chunk_logps(lm_head, hidden, targets, softcap):
+#: Per-token statistics besides log p(label) that the fused output can carry (computed without gradient).
+EXTRAS = ("entropy", "is_top1", "mean_logits", "log_sum_sq_probs")
+
+
+def _chunk_stats(lm_head, hidden, targets, softcap, extras):
     logits = lm_head(hidden).float()
     if softcap is not None:
         logits = torch.tanh(logits / softcap) * softcap
-    return logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+    normaliser = torch.logsumexp(logits, dim=-1)
+    out = [logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - normaliser]
+    with torch.no_grad():
+        for name in extras:
+            if name == "entropy":
+                out.append(normaliser - (logits.softmax(dim=-1) * logits).sum(dim=-1))
+            elif name == "is_top1":
+                out.append((logits.argmax(dim=-1) == targets).float())
+            elif name == "mean_logits":
+                out.append(logits.mean(dim=-1))
+            elif name == "log_sum_sq_probs":
+                out.append(torch.logsumexp(2 * (logits - normaliser.unsqueeze(-1)), dim=-1))
+    return tuple(out)
 
 
-def token_logps(causal_lm, hidden: torch.Tensor, targets: torch.Tensor, chunk: int = LOGIT_CHUNK) -> torch.Tensor:
-    """log p(target) for hidden (N, hidden) and targets (N,), the LM head run ``chunk`` rows at a time.
+def token_stats(causal_lm, hidden: torch.Tensor, targets: torch.Tensor, extras=(), chunk: int = LOGIT_CHUNK) -> list:
+    """[log p(target), *extras] for hidden (N, hidden) and targets (N,); the LM head runs ``chunk`` rows at a time.
 
     With gradients enabled each chunk is recomputed in the backward pass, so only one chunk's
-    (chunk x vocabulary) logits exist at a time.
+    (chunk x vocabulary) logits exist at a time. ``extras`` are names from :data:`EXTRAS`.
     """
     lm_head, softcap = causal_lm.get_output_embeddings(), _final_softcap(causal_lm)
+    extras = tuple(extras)
     parts = []
     for start in range(0, hidden.shape[0], chunk):
         h, t = hidden[start : start + chunk], targets[start : start + chunk]
         if torch.is_grad_enabled() and h.requires_grad:
-            parts.append(checkpoint(_chunk_logps, lm_head, h, t, softcap, use_reentrant=False))
+            parts.append(checkpoint(_chunk_stats, lm_head, h, t, softcap, extras, use_reentrant=False))
         else:
-            parts.append(_chunk_logps(lm_head, h, t, softcap))
-    return torch.cat(parts) if parts else hidden.new_zeros(0, dtype=torch.float32)
+            parts.append(_chunk_stats(lm_head, h, t, softcap, extras))
+    if not parts:
+        return [hidden.new_zeros(0, dtype=torch.float32) for _ in range(1 + len(extras))]
+    return [torch.cat(column) for column in zip(*parts)]
+
+
+def token_logps(causal_lm, hidden: torch.Tensor, targets: torch.Tensor, chunk: int = LOGIT_CHUNK) -> torch.Tensor:
+    """log p(target) for hidden (N, hidden) and targets (N,) (see :func:`token_stats`)."""
+    return token_stats(causal_lm, hidden, targets, (), chunk)[0]
 
 
 # -- training losses -----------------------------------------------------------------------------
 
 
-def completion_logps(
+def completion_stats(
     model,
     prompt_ids: torch.Tensor,
     completion_ids: torch.Tensor,
     completion_mask: torch.Tensor,
+    extras=(),
     group_tokens: int = GROUP_TOKENS,
-) -> torch.Tensor:
-    """Per-token log-probabilities (B, C) of right-padded completions after one shared prompt.
+) -> dict[str, torch.Tensor]:
+    """{"log_probs": (B, C), extra: (B, C) ...} of right-padded completions after one shared prompt.
 
     ``prompt_ids`` (P,) is encoded once; ``completion_mask`` (B, C) is 1 on real completion tokens
-    (0 on padding, where the result is 0). fp32 results whatever the model's dtype. Rows are sorted
+    (0 on padding, where every result is 0). fp32 results whatever the model's dtype. Rows are sorted
     by length and run in groups of at least ``group_tokens`` padded tokens, each padded only to its
     own longest row (less padding, still large matrix products); the prompt state is shared by all.
     """
@@ -253,12 +278,9 @@ def completion_logps(
     width = completion_ids.shape[1]
     rows_per_group = max(1, group_tokens // max(1, width))
     n_groups = max(1, completion_ids.shape[0] // rows_per_group)
+    groups = torch.tensor_split(order, n_groups) if n_groups > 1 else [torch.arange(len(order), device=order.device)]
     predictors, targets, rows = [], [], []
-    for index in (
-        torch.tensor_split(order, n_groups)
-        if n_groups > 1
-        else [torch.arange(completion_ids.shape[0], device=order.device)]
-    ):
+    for index in groups:
         group_width = max(1, int(lengths[index].max()))
         ids, mask = completion_ids[index, :group_width], completion_mask[index, :group_width].bool()
         hidden = decode_completions(causal_lm, state, ids)
@@ -267,17 +289,31 @@ def completion_logps(
         predictors.append(before[mask])
         targets.append(ids[mask])
         rows.append((index, mask))
-    logps = token_logps(causal_lm, torch.cat(predictors), torch.cat(targets))
-    out = torch.zeros(completion_ids.shape, dtype=torch.float32, device=completion_ids.device)
-    start = 0
-    for index, mask in rows:
-        count = int(mask.sum())
-        block = torch.zeros(mask.shape, dtype=torch.float32, device=out.device).masked_scatter(
-            mask, logps[start : start + count]
-        )
-        out = out.index_put((index,), F.pad(block, (0, out.shape[1] - block.shape[1])))
-        start += count
-    return out
+    names = ("log_probs", *extras)
+    columns = token_stats(causal_lm, torch.cat(predictors), torch.cat(targets), extras)
+    result = {}
+    for name, values in zip(names, columns):
+        out = torch.zeros(completion_ids.shape, dtype=torch.float32, device=completion_ids.device)
+        start = 0
+        for index, mask in rows:
+            count = int(mask.sum())
+            block = torch.zeros(mask.shape, dtype=torch.float32, device=out.device)
+            block = block.masked_scatter(mask, values[start : start + count])
+            out = out.index_put((index,), F.pad(block, (0, out.shape[1] - block.shape[1])))
+            start += count
+        result[name] = out
+    return result
+
+
+def completion_logps(
+    model,
+    prompt_ids: torch.Tensor,
+    completion_ids: torch.Tensor,
+    completion_mask: torch.Tensor,
+    group_tokens: int = GROUP_TOKENS,
+) -> torch.Tensor:
+    """Per-token log-probabilities (B, C) of right-padded completions after one shared prompt (0 on padding)."""
+    return completion_stats(model, prompt_ids, completion_ids, completion_mask, (), group_tokens)["log_probs"]
 
 
 def plain_completion_logps(
@@ -353,6 +389,91 @@ def split_shared_prompt(input_ids: torch.Tensor, attention_mask: torch.Tensor, c
         return None
     width = int(lengths.max())
     return prompt, completion[:, :width], mask[:, :width].long()
+
+
+# -- TRL's fused forward -------------------------------------------------------------------------
+
+try:  # the fields of TRL's FusedCausalLMOutput, without importing TRL
+    from transformers.utils import ModelOutput
+except ImportError:  # pragma: no cover - transformers always has it
+    ModelOutput = object
+
+
+@dataclass
+class SharedPromptLMOutput(ModelOutput):
+    """What TRL's ``model(..., labels=labels, fused_lm_head=True)`` returns, computed the shared-prompt way.
+
+    Per-token fields are (B, S - 1): column j scores label j + 1, zero where that label is -100.
+    """
+
+    loss: torch.Tensor | None = None
+    log_probs: torch.Tensor | None = None
+    entropy: torch.Tensor | None = None
+    log_sum_sq_probs: torch.Tensor | None = None
+    mean_logits: torch.Tensor | None = None
+    is_top1: torch.Tensor | None = None
+    label_mask: torch.Tensor | None = None
+    aux_loss: torch.Tensor | None = None
+
+
+_PASSED_KEYS = {"input_ids", "attention_mask", "use_cache"}
+
+
+def enable_shared_prompt(model) -> bool:
+    """Route the fused log-prob forward of ``model`` (a TRL trainer's model) through the shared-prompt path.
+
+    TRL's SFT and DPO trainers patch the causal LM's forward so that ``fused_lm_head=True`` returns
+    per-token log-probabilities of the labels; every loss, reference pass and metric of theirs reads
+    those. This wraps that forward once more: a batch whose rows all start with the same prompt,
+    followed by their labelled completion (right padding), is computed with the prompt encoded once;
+    any other batch, and every other call (generation, plain forwards), goes to the forward underneath.
+    Returns False (and changes nothing) for models this module does not reproduce exactly.
+    """
+    if not supports_shared_prompt(model):
+        return False
+    causal_lm = causal_lm_of(model)
+    if getattr(causal_lm, "_shared_prompt_enabled", False):
+        return True
+    underneath = causal_lm.forward
+
+    def forward(*args, **kwargs):
+        labels = kwargs.get("labels")
+        if kwargs.get("fused_lm_head") and labels is not None and not args and "input_ids" in kwargs:
+            # PEFT passes its unused arguments as None
+            rest = {k for k, v in kwargs.items() if v is not None} - {"fused_lm_head", "labels", "num_items_in_batch"}
+            mask = kwargs.get("attention_mask")
+            if rest <= _PASSED_KEYS and mask is not None:
+                split = split_shared_prompt(kwargs["input_ids"], mask, labels != -100)
+                if split is not None:
+                    return _fused_output(causal_lm, split, labels, kwargs.get("num_items_in_batch"))
+        return underneath(*args, **kwargs)
+
+    causal_lm.forward = forward
+    causal_lm._shared_prompt_enabled = True
+    return True
+
+
+def _fused_output(causal_lm, split, labels, num_items_in_batch) -> SharedPromptLMOutput:
+    prompt, completion, mask = split
+    stats = completion_stats(causal_lm, prompt, completion, mask, EXTRAS)
+    first = prompt.numel() - 1  # column of log p(first completion token)
+    columns = labels.shape[1] - 1
+
+    def place(values):
+        return F.pad(values, (first, columns - first - values.shape[1]))
+
+    label_mask = labels[:, 1:] != -100
+    log_probs = place(stats["log_probs"])
+    denominator = label_mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
+    return SharedPromptLMOutput(
+        loss=-log_probs.sum() / denominator,
+        log_probs=log_probs,
+        entropy=place(stats["entropy"]),
+        log_sum_sq_probs=place(stats["log_sum_sq_probs"]),
+        mean_logits=place(stats["mean_logits"]),
+        is_top1=place(stats["is_top1"]).bool(),
+        label_mask=label_mask,
+    )
 
 
 # -- sampling ------------------------------------------------------------------------------------
