@@ -301,3 +301,51 @@ def test_benchmark_lora_matches_the_paper_config():
     for entry in paper["models"].values():
         lora = entry["lora"]
         assert (lora["r"], lora["alpha"], lora["dropout"], tuple(lora["target_modules"])) == tuple(gpu_throughput.LORA.values())
+
+
+def test_paper_configuration_runs_end_to_end_on_a_small_local_model(llama_folder, tmp_path, caplog):
+    """config/paper.yaml's llama entry (LoRA r 8 / alpha 32 on q/v, bf16, 8-bit, shared prompt) on CPU:
+    SFT -> sampling -> pairs -> DPO -> sampling, with only the folder and the stage sizes shrunk."""
+    import logging
+
+    from alloypref import config as config_module
+    from alloypref.lm.dpo import train_dpo
+    from alloypref.lm.pairs import build_pairs
+    from alloypref.lm.registry import load_trained, use_bf16
+    from alloypref.lm.sampling import generate_texts
+    from alloypref.lm.sft import train_sft
+
+    cfg = config_module.load(REPO / "config" / "paper.yaml", {})
+    entry = dict(cfg["models"]["llama"])
+    assert entry["load_in_8bit"] and entry["bf16"] and entry["gpu"] and entry["lora"]["r"] == 8
+    small = {"epochs": 1, "batch_size": 4, "logging_steps": 1, "max_length": 400}
+    entry.update(
+        path=str(llama_folder), threads=1, sft={**entry["sft"], **small}, dpo={**entry["dpo"], **small}, sampling={**entry["sampling"], "n": 8, "batch_size": 8, "max_new_tokens": 12}
+    )
+    spec = ModelSpec.from_config("llama", entry)
+    assert spec.shared_prompt and not use_bf16(spec)  # bf16 is switched off without CUDA
+    caplog.set_level(logging.INFO)
+    history = train_sft(spec, triples(2), tmp_path / "sft", tmp_path / "sft-work", seed=0, eval_fraction=0.0)
+    assert "load_in_8bit is set but CUDA is not available" in caplog.text
+    assert "shared-prompt SFT on" in caplog.text
+    assert (tmp_path / "sft" / "adapter_config.json").is_file() and any("loss" in h for h in history)
+    tokenizer, model = load_trained(spec, tmp_path / "sft")
+    s = spec.sampling
+    texts = generate_texts(model, tokenizer, PROMPT, s.n, s.temperature, s.top_p, s.batch_size, s.max_new_tokens, seed=0)
+    assert len(texts) == s.n
+    frame = pd.DataFrame(
+        {
+            "candidate_id": [f"c{i}" for i in range(s.n)],
+            "prompt": PROMPT,
+            "text": [completion_text(*FORMULAS[i % 5], 30 + i) for i in range(s.n)],
+            "reward": [-float(i) for i in range(s.n)],
+            "score_status": "ok",
+            "low_coverage": False,
+            "database": "mc_ni",
+        }
+    )
+    pairs = build_pairs(frame, 0.25, 4, seed=0)
+    history = train_dpo(spec, tmp_path / "sft", pairs, tmp_path / "dpo", tmp_path / "dpo-work", seed=0, eval_fraction=0.0)
+    assert "shared-prompt DPO on" in caplog.text and any("rewards/margins" in h for h in history)
+    tokenizer, model = load_trained(spec, tmp_path / "dpo")
+    assert len(generate_texts(model, tokenizer, PROMPT, 2, batch_size=2, max_new_tokens=6, seed=0)) == 2

@@ -64,6 +64,7 @@ class SamplingSettings:
     top_p: float = 1.0
     batch_size: int = 64
     max_new_tokens: int = 40
+    backend: str = "hf"  # "hf" (transformers) or "vllm" (where installed)
 
 
 @dataclass(frozen=True)
