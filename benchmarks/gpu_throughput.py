@@ -24,7 +24,9 @@ Phases, each guarded (an out-of-memory error in one leaves the others' figures):
 Figures are printed as soon as measured (``figure <phase> <name> <value>``) and written as JSON to
 ``--json``. Examples/s count optimizer-step examples; tokens/s count prompt + completion tokens of
 those examples; peak memory is ``torch.cuda.max_memory_allocated`` of the phase (GiB). The last line
-is ``speedup <x>``: best project SFT examples/s over plain SFT examples/s.
+is ``speedup <x>``: best project SFT examples/s over plain SFT examples/s. Before it, ``paper_estimate``
+figures turn the rates into the wall time of the paper's SFT (54,648 examples x 5 epochs) and DPO
+(125,000 pairs, 1 epoch) in hours and of 5,000 samples in minutes, for both paths.
 
 Run: ``PYTHONPATH=src python benchmarks/gpu_throughput.py --size tiny`` (CPU) or
 ``benchmarks/gpu_run.sh`` on one GPU.
@@ -87,6 +89,10 @@ DEFAULTS = {
         plain_batch=32, project_batches="64,128,256", generate_batch=256, sample_batches="1024,2048", dpo_pairs="8,64"
     ),
 }
+
+#: The paper's workload (Sections 3-4, Appendix A): SFT examples x epochs, DPO pairs (1,250 chosen x k 100)
+#: x 1 epoch, and samples per model and stage.
+PAPER = {"sft_examples": 54_648, "sft_epochs": 5, "dpo_pairs": 125_000, "dpo_epochs": 1, "samples": 5_000}
 
 FIGURES: dict = {}
 JSON_PATH: list[str] = []  # where figures are rewritten after every measurement (a killed run keeps them)
@@ -324,6 +330,27 @@ def guarded(label, fn, *args):
             torch.cuda.empty_cache()
 
 
+def estimate_paper_times() -> None:
+    """Wall time of the paper's SFT and DPO (hours) and of one sampling round (minutes) at the measured rates.
+
+    SFT: examples x epochs / examples/s; DPO: pairs x epochs / pairs/s; sampling: samples / samples/s.
+    Training-loop overheads (data loading, logging, evaluation) are not included.
+    """
+    rates = {
+        "sft": ("plain_sft", "project_sft", "examples_per_s", PAPER["sft_examples"] * PAPER["sft_epochs"]),
+        "dpo": ("plain_dpo", "project_dpo", "pairs_per_s", PAPER["dpo_pairs"] * PAPER["dpo_epochs"]),
+    }
+    for stage, (plain, project, key, work) in rates.items():
+        for path, phase in (("plain", plain), ("project", project)):
+            rate = FIGURES.get(phase, {}).get(key)
+            if rate:
+                figure("paper_estimate", f"{stage}_{path}_hours", work / rate / 3600)
+    for path, phase in (("plain", "plain_generate"), ("project", "project_sample")):
+        rate = FIGURES.get(phase, {}).get("samples_per_s")
+        if rate:
+            figure("paper_estimate", f"sampling_{path}_minutes", PAPER["samples"] / rate / 60)
+
+
 def ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
@@ -469,6 +496,7 @@ def main(argv=None) -> int:
             sample_best = max(sample_best or 0.0, result)
         if sample_best is not None:
             figure("project_sample", "samples_per_s", sample_best)
+    estimate_paper_times()
     speedup = best / plain if best and plain else math.nan
     FIGURES["speedup"] = speedup
     save()
