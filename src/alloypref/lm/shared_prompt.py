@@ -74,18 +74,18 @@ def shared_prefix_attention(
         raise NotImplementedError(f"sequence of {prefix + own} tokens exceeds the sliding window {sliding_window}")
     groups = q_heads // kv_heads
     scaling = dim**-0.5 if scaling is None else scaling
-    q = query.view(batch, kv_heads, groups, length, dim)
+    q = (query * scaling).view(batch, kv_heads, groups, length, dim)
     # prefix part: all rows' queries against the one prefix, as a single (Hkv)-batched matmul
     q_flat = q.permute(1, 0, 2, 3, 4).reshape(kv_heads, batch * groups * length, dim)
-    prefix_scores = torch.matmul(q_flat, prefix_key[0].transpose(-1, -2)) * scaling
+    prefix_scores = torch.matmul(q_flat, prefix_key[0].transpose(-1, -2))
     prefix_scores = prefix_scores.view(kv_heads, batch, groups, length, prefix).permute(1, 0, 2, 3, 4)
-    own_scores = torch.matmul(q, key.unsqueeze(2).transpose(-1, -2)) * scaling  # (B, Hkv, g, L, T)
-    scores = torch.cat([prefix_scores, own_scores], dim=-1)
+    own_scores = torch.matmul(q, key.unsqueeze(2).transpose(-1, -2))  # (B, Hkv, g, L, T)
     if softcap is not None:
-        scores = torch.tanh(scores / softcap) * softcap
-    visible = torch.ones(length, own, dtype=torch.bool, device=query.device).tril(own - length)
-    visible = torch.cat([torch.ones(length, prefix, dtype=torch.bool, device=query.device), visible], dim=-1)
-    scores = scores.masked_fill(~visible, float("-inf"))
+        prefix_scores = torch.tanh(prefix_scores / softcap) * softcap
+        own_scores = torch.tanh(own_scores / softcap) * softcap
+    # causal among the batch's own tokens; every prefix position is visible to all of them
+    hidden = torch.ones(length, own, dtype=torch.bool, device=query.device).triu(own - length + 1)
+    scores = torch.cat([prefix_scores, own_scores.masked_fill(hidden, float("-inf"))], dim=-1)
     probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
     prefix_probs, own_probs = probs.split([prefix, own], dim=-1)
     prefix_probs = prefix_probs.permute(1, 0, 2, 3, 4).reshape(kv_heads, batch * groups * length, prefix)
