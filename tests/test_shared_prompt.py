@@ -349,3 +349,15 @@ def test_paper_configuration_runs_end_to_end_on_a_small_local_model(llama_folder
     assert "shared-prompt DPO on" in caplog.text and any("rewards/margins" in h for h in history)
     tokenizer, model = load_trained(spec, tmp_path / "dpo")
     assert len(generate_texts(model, tokenizer, PROMPT, 2, batch_size=2, max_new_tokens=6, seed=0)) == 2
+
+
+def test_benchmark_imports_only_torch_transformers_peft_and_the_project():
+    """The GPU machine has torch, transformers and peft only (no trl, no CALPHAD stack)."""
+    code = (
+        "import sys; sys.path.insert(0, 'benchmarks'); import gpu_throughput, peft; "
+        "print(sorted(m for m in ('trl', 'datasets', 'pycalphad', 'pymatgen', 'pandas', 'pyarrow', 'bitsandbytes') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
