@@ -125,12 +125,16 @@ def compare_paths(trainer):
     return plain_loss, shared_loss, worst, passes, batch
 
 
-@pytest.mark.parametrize("source", ["local", "tiny"])
+@pytest.mark.parametrize("source", ["local", "tiny", "local-checkpointed"])
 def test_shared_prompt_sft_equals_plain_loss_and_gradients(source, llama_folder, tmp_path):
+    """"local-checkpointed": activation checkpointing on, as 8-bit loading switches it on (reentrant)."""
     from alloypref.lm.sft import make_sft_trainer
 
-    spec = local_spec(llama_folder, shared=False) if source == "local" else TINY
+    spec = local_spec(llama_folder, shared=False) if source.startswith("local") else TINY
     trainer = make_sft_trainer(spec, triples(), tmp_path / "work", seed=0, eval_fraction=0.0)
+    if source == "local-checkpointed":
+        trainer.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+        trainer.model.enable_input_require_grads()
     plain, shared, worst, passes, batch = compare_paths(trainer)
     completion_lengths = (batch["labels"] != -100).sum(dim=1)
     assert len(set(completion_lengths.tolist())) > 1  # variable completion lengths, right padding
@@ -138,7 +142,7 @@ def test_shared_prompt_sft_equals_plain_loss_and_gradients(source, llama_folder,
     assert passes.single == 1 and passes.batched >= 1  # the prompt ran once, at batch size 1
     assert abs(shared - plain) <= RTOL * abs(plain)
     assert worst <= RTOL
-    if source == "local":
+    if source.startswith("local"):
         assert any("lora_A" in n for n in trainer.model.state_dict())
 
 
@@ -361,3 +365,32 @@ def test_benchmark_imports_only_torch_transformers_peft_and_the_project():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("config_class", ["LlamaConfig", "MistralConfig", "Qwen2Config", "Qwen3Config", "OlmoConfig", "Olmo2Config", "GemmaConfig", "Gemma2Config"])
+def test_every_supported_architecture_is_exact(config_class):
+    """Per-token log-probs and greedy decoding of each supported family equal the library's own forward
+    (Gemma-2 included: attention and final-logit soft-capping)."""
+    import torch
+    import transformers
+
+    from alloypref.lm import shared_prompt
+
+    config = getattr(transformers, config_class)(
+        vocab_size=300, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=128, head_dim=16
+    )
+    config._attn_implementation = "eager"
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(config).float().eval()
+    assert shared_prompt.supports_shared_prompt(model)
+    prompt = torch.randint(5, 300, (17,))
+    completions = torch.randint(5, 300, (5, 9))
+    mask = (torch.arange(9)[None] < torch.tensor([9, 3, 5, 1, 7])[:, None]).long()
+    with torch.no_grad():
+        shared = shared_prompt.completion_logps(model, prompt, completions, mask)
+        plain = shared_prompt.plain_completion_logps(model, prompt, completions, mask)
+        reference = model.generate(
+            input_ids=prompt[None], attention_mask=torch.ones(1, 17, dtype=torch.long), do_sample=False, max_new_tokens=5, eos_token_id=None, pad_token_id=0
+        )[0, 17:].tolist()
+    assert torch.allclose(shared, plain, rtol=1e-5, atol=1e-5) and bool((shared[mask == 0] == 0).all())
+    assert shared_prompt.sample_completions(model, prompt, n=2, batch_size=2, max_new_tokens=5, temperature=0) == [reference] * 2
