@@ -23,9 +23,40 @@ torch.set_num_threads(spec.threads)
 tokenizer, lm = load_trained(spec, snakemake.input.model)
 s = spec.sampling
 seed = params.seed + (0 if stage == "sft" else 1_000_000)  # SFT and DPO draw different streams
-progress = ProgressLog(s.n, f"sampling {model}-{stage}", log, unit="samples")
-texts = generate_texts(
-    lm, tokenizer, prompt, s.n, s.temperature, s.top_p, s.batch_size, s.max_new_tokens, seed, progress
+stats = {}
+if s.backend == "vllm":
+    import tempfile
+
+    from alloypref.lm.sampling import generate_texts_vllm
+
+    with tempfile.TemporaryDirectory() as folder:  # vLLM reads a plain folder: merge a LoRA adapter first
+        (lm.merge_and_unload() if hasattr(lm, "merge_and_unload") else lm).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        texts = generate_texts_vllm(folder, prompt, s.n, s.temperature, s.top_p, s.max_new_tokens, seed, stats)
+else:
+    progress = ProgressLog(s.n, f"sampling {model}-{stage}", log, unit="samples")
+    texts = generate_texts(
+        lm,
+        tokenizer,
+        prompt,
+        s.n,
+        s.temperature,
+        s.top_p,
+        s.batch_size,
+        s.max_new_tokens,
+        seed,
+        progress,
+        shared_prompt=spec.shared_prompt,
+        stats=stats,
+    )
+log.info(
+    "%s-%s: %d samples in %.1f s (%.1f samples/s, %s)",
+    model,
+    stage,
+    len(texts),
+    stats["seconds"],
+    stats["samples_per_s"],
+    stats["backend"],
 )
 samples = parse_samples(texts, model, stage, prompt, elements)
 write_parquet(samples, snakemake.output[0], SAMPLES_SCHEMA)

@@ -36,10 +36,8 @@ def make_dpo_trainer(
     tokenizer, model = load_trained(spec, sft_dir, trainable=True)
     ref_model = None if spec.uses_lora else load_trained(spec, sft_dir)[1]
     train, evaluation = split_eval(pairs[["prompt", "chosen", "rejected"]], eval_fraction, seed)
-    args = DPOConfig(
-        **common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None), beta=spec.dpo.beta
-    )
-    return DPOTrainer(
+    args = DPOConfig(**common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None), beta=spec.dpo.beta)
+    trainer = DPOTrainer(
         model=model,
         ref_model=ref_model,
         args=args,
@@ -48,6 +46,13 @@ def make_dpo_trainer(
         processing_class=tokenizer,
         callbacks=[logging_callback("dpo")],
     )
+    if spec.shared_prompt:
+        from alloypref.lm.shared_prompt import enable_shared_prompt
+
+        # the policy and the reference (a second model, or the "ref" adapter of the same one) alike
+        models = [trainer.model] + ([trainer.ref_model] if trainer.ref_model is not None else [])
+        log.info("model %s: shared-prompt DPO %s", spec.name, "on" if all(enable_shared_prompt(m) for m in models) else "unsupported")
+    return trainer
 
 
 def reference_is_sft(trainer) -> bool:

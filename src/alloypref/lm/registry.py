@@ -64,6 +64,7 @@ class SamplingSettings:
     top_p: float = 1.0
     batch_size: int = 64
     max_new_tokens: int = 40
+    backend: str = "hf"  # "hf" (transformers) or "vllm" (where installed)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class ModelSpec:
     bf16: bool = False
     trust_remote_code: bool = False
     threads: int = 1
+    shared_prompt: bool = True  # encode the prompt once per batch in SFT, DPO and sampling (exact)
     sft: TrainSettings = field(default_factory=TrainSettings)
     dpo: TrainSettings = field(default_factory=lambda: TrainSettings(learning_rate=5e-5, batch_size=16))
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
@@ -104,6 +106,7 @@ class ModelSpec:
             bf16=bool(entry.get("bf16", False)),
             trust_remote_code=bool(entry.get("trust_remote_code", False)),
             threads=int(entry.get("threads", 1)),
+            shared_prompt=bool(entry.get("shared_prompt", True)),
             sft=sub(TrainSettings, "sft"),
             dpo=sub(TrainSettings, "dpo"),
             sampling=sub(SamplingSettings, "sampling"),

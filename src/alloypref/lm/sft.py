@@ -57,13 +57,8 @@ def common_training_arguments(spec: ModelSpec, stage, output_dir: Path, seed: in
     }
 
 
-def train_sft(
-    spec: ModelSpec, triples: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05
-):
-    """Fine-tune ``spec`` on the SFT triples; save model (or adapter) and tokenizer in ``output_dir``.
-
-    Returns the trainer's log history.
-    """
+def make_sft_trainer(spec: ModelSpec, triples: pd.DataFrame, work_dir: Path, seed: int, eval_fraction: float = 0.05):
+    """A ready ``SFTTrainer`` (with its tokenizer as ``processing_class``) for ``spec`` on the SFT triples."""
     import torch
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -95,8 +90,21 @@ def train_sft(
         peft_config=peft,
         callbacks=[logging_callback("sft")],
     )
+    if spec.shared_prompt:
+        from alloypref.lm.shared_prompt import enable_shared_prompt
+
+        log.info("model %s: shared-prompt SFT %s", spec.name, "on" if enable_shared_prompt(trainer.model) else "unsupported")
+    return trainer
+
+
+def train_sft(spec: ModelSpec, triples: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05):
+    """Fine-tune ``spec`` on the SFT triples; save model (or adapter) and tokenizer in ``output_dir``.
+
+    Returns the trainer's log history.
+    """
+    trainer = make_sft_trainer(spec, triples, work_dir, seed, eval_fraction)
     trainer.train()
     with atomic_directory(Path(output_dir)) as saving:  # a kill mid-save leaves no half model
         trainer.save_model(str(saving))
-        tokenizer.save_pretrained(str(saving))
+        trainer.processing_class.save_pretrained(str(saving))
     return trainer.state.log_history
