@@ -13,9 +13,14 @@ export PYTHONPATH=src PYTHONUNBUFFERED=1 PYTORCH_CUDA_ALLOC_CONF=expandable_segm
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
   python -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__)"
 } 2>&1 | tee "$OUT/env.txt"
+# Liger kernels (optional): a wheel in .whl/ is installed for this run only (the machine has no index)
+if ls .whl/liger_kernel-*.whl >/dev/null 2>&1; then
+  python -m pip install -q --no-index --no-deps --no-compile --target /tmp/alloypref-site .whl/liger_kernel-*.whl &&
+    export PYTHONPATH=src:/tmp/alloypref-site
+fi
 timeout 390 python benchmarks/gpu_throughput.py --size 8B --steps 10 --warmup 2 \
-  --plain-batch 32 --project-batches 64,128,256,512 --dpo-pairs 8,64 \
-  --generate-batch 256 --sample-batches 1024,2048,4096 \
+  --plain-batch 64 --project-batches 256,512 --dpo-pairs 16,128 \
+  --generate-batch 256 --sample-batches 4096,8192 --liger \
   --json "$OUT/gpu_throughput_8B.json" 2>&1 | tee "$OUT/log.txt"
 status=$?
 date -u | tee -a "$OUT/env.txt"

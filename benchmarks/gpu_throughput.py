@@ -205,6 +205,80 @@ def project_loss(model, prompt, ids, mask):
     return shared_prompt.sft_loss(model, prompt, ids, mask)
 
 
+def with_kernel(kernel: str, fn):
+    """``fn`` run with the shared-prefix attention kernel ``kernel`` ("sdpa" or "manual")."""
+
+    def run(*args):
+        saved, shared_prompt.KERNEL = shared_prompt.KERNEL, kernel
+        try:
+            return fn(*args)
+        finally:
+            shared_prompt.KERNEL = saved
+
+    return run
+
+
+def with_sampler(sampler: str, fn):
+    """``fn`` run with the token-drawing rule ``sampler`` ("race" or "multinomial")."""
+
+    def run(*args):
+        saved, shared_prompt.SAMPLER = shared_prompt.SAMPLER, sampler
+        try:
+            return fn(*args)
+        finally:
+            shared_prompt.SAMPLER = saved
+
+    return run
+
+
+def apply_liger(model) -> str:
+    """Liger's fused RMSNorm, SwiGLU and RoPE kernels patched into this model instance (CUDA, if installed)."""
+    from liger_kernel.transformers import apply_liger_kernel_to_llama
+
+    apply_liger_kernel_to_llama(
+        rope=True,
+        rms_norm=True,
+        swiglu=True,
+        cross_entropy=False,
+        fused_linear_cross_entropy=False,
+        model=shared_prompt.causal_lm_of(model),
+    )
+    import liger_kernel
+
+    return getattr(liger_kernel, "__version__", "installed")
+
+
+def profile_phase(model, batches, batch, new_tokens, device, path):
+    """Top CUDA kernels of one project SFT step and of a few decode steps (torch.profiler), written to ``path``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    lines = []
+    prompt, ids, mask = batches.completions(batch)
+    model.train()
+    project_loss(model, prompt, ids, mask).backward()
+    model.zero_grad(set_to_none=True)
+    sync(device)
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        project_loss(model, prompt, ids, mask).backward()
+        sync(device)
+    model.zero_grad(set_to_none=True)
+    lines.append(f"== project SFT step, batch {batch}")
+    lines.append(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25))
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        shared_prompt.sample_completions(
+            model, batches.prompt.to(device), n=batch * 4, batch_size=batch * 4, max_new_tokens=new_tokens, seed=0
+        )
+        sync(device)
+    lines.append(f"== project sampling, batch {batch * 4}, {new_tokens} tokens")
+    lines.append(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25))
+    text = "\n".join(lines)
+    print(text, flush=True)
+    if path:
+        with open(path, "w") as handle:
+            handle.write(text)
+    return 1.0
+
+
 def dpo_loss(shared: bool):
     """DPO (beta 0.5) on pairs made of the batch's two halves: policy = adapter on, reference = adapter off."""
 
@@ -306,7 +380,7 @@ def sample_phase(model, batches, batch, new_tokens, device):
     )
     sync(device)
     seconds = time.perf_counter() - start
-    tag = f"project_sample_b{batch}"
+    tag = f"project_sample_{shared_prompt.SAMPLER}_b{batch}"
     figure(tag, "samples_per_s", batch / seconds)
     figure(tag, "new_tokens_per_s", sum(len(r) for r in rows) / seconds)
     figure(tag, "peak_GiB", peak_gib(device))
@@ -377,6 +451,14 @@ def main(argv=None) -> int:
         help="comma-separated phases to skip: loss_check,plain_sft,project_sft,dpo,plain_generate,project_sample",
     )
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument(
+        "--kernels",
+        default="sdpa,manual",
+        help="shared-prefix attention kernels: the first runs the batch sweep, the others the largest batch that fit",
+    )
+    parser.add_argument("--samplers", default="multinomial,race", help="token-drawing rules: the first runs the sweep")
+    parser.add_argument("--liger", action="store_true", help="also time the project path with Liger kernels")
+    parser.add_argument("--profile", help="write torch.profiler tables of one SFT step and of sampling here")
     args = parser.parse_args(argv)
     defaults = DEFAULTS[args.size]
     plain_batch = args.plain_batch or defaults["plain_batch"]
@@ -435,14 +517,16 @@ def main(argv=None) -> int:
         if plain is not None:
             figure("plain_sft", "examples_per_s", plain)
     best = None
+    kernels = [k for k in args.kernels.split(",") if k]
     if "project_sft" not in skip:
+        best_batch = None
         for batch in project_batches:
             result = guarded(
-                f"project_sft_b{batch}",
+                f"project_sft_{kernels[0]}_b{batch}",
                 train_phase,
-                "project_sft",
+                f"project_sft_{kernels[0]}",
                 model,
-                project_loss,
+                with_kernel(kernels[0], project_loss),
                 batches,
                 batch,
                 args.steps,
@@ -451,7 +535,43 @@ def main(argv=None) -> int:
             )
             if result is None:
                 break
-            best = max(best or 0.0, result)
+            if best is None or result > best:
+                best, best_batch = result, batch
+        for kernel in kernels[1:]:
+            if best_batch is None:
+                break
+            result = guarded(
+                f"project_sft_{kernel}_b{best_batch}",
+                train_phase,
+                f"project_sft_{kernel}",
+                model,
+                with_kernel(kernel, project_loss),
+                batches,
+                best_batch,
+                args.steps,
+                args.warmup,
+                device,
+            )
+            if result is not None and result > best:
+                best = result
+        if args.liger and best_batch is not None and device.type == "cuda":
+            version = guarded("liger_patch", apply_liger, model)
+            if version is not None:
+                figure("liger", "version", version)
+                result = guarded(
+                    f"project_sft_liger_b{best_batch}",
+                    train_phase,
+                    f"project_sft_{kernels[0]}_liger",
+                    model,
+                    with_kernel(kernels[0], project_loss),
+                    batches,
+                    best_batch,
+                    args.steps,
+                    args.warmup,
+                    device,
+                )
+                if result is not None and result > best:
+                    best = result
         if best is not None:
             figure("project_sft", "examples_per_s", best)
     if "dpo" not in skip:
@@ -489,13 +609,34 @@ def main(argv=None) -> int:
             figure("plain_generate", "samples_per_s", result)
     if "project_sample" not in skip:
         sample_best = None
+        samplers = [k for k in args.samplers.split(",") if k]
         for batch in sample_batches:
-            result = guarded(f"project_sample_b{batch}", sample_phase, model, batches, batch, args.new_tokens, device)
+            result = guarded(
+                f"project_sample_{samplers[0]}_b{batch}",
+                with_sampler(samplers[0], sample_phase),
+                model,
+                batches,
+                batch,
+                args.new_tokens,
+                device,
+            )
             if result is None:
                 break
             sample_best = max(sample_best or 0.0, result)
+        for sampler in samplers[1:]:
+            guarded(
+                f"project_sample_{sampler}_b{sample_batches[0]}",
+                with_sampler(sampler, sample_phase),
+                model,
+                batches,
+                sample_batches[0],
+                args.new_tokens,
+                device,
+            )
         if sample_best is not None:
             figure("project_sample", "samples_per_s", sample_best)
+    if args.profile:
+        guarded("profile", profile_phase, model, batches, 256, args.new_tokens, device, args.profile)
     estimate_paper_times()
     speedup = best / plain if best and plain else math.nan
     FIGURES["speedup"] = speedup

@@ -68,30 +68,61 @@ def shared_prefix_attention(
         raise NotImplementedError("shared-prefix attention does not implement attention dropout")
     prefix_key, prefix_value = shared_prefix[module.layer_idx]
     batch, q_heads, length, dim = query.shape
+    if KERNEL == "sdpa" and length > 1 and softcap is None and sliding_window is None:
+        return _prefix_sdpa(query, key, value, prefix_key, prefix_value, scaling)
     kv_heads, own = key.shape[1], key.shape[2]
     prefix = prefix_key.shape[2]
     if sliding_window is not None and prefix + own > sliding_window:
         raise NotImplementedError(f"sequence of {prefix + own} tokens exceeds the sliding window {sliding_window}")
     groups = q_heads // kv_heads
     scaling = dim**-0.5 if scaling is None else scaling
-    q = (query * scaling).view(batch, kv_heads, groups, length, dim)
+    q = query.view(batch, kv_heads, groups, length, dim)
     # prefix part: all rows' queries against the one prefix, as a single (Hkv)-batched matmul
     q_flat = q.permute(1, 0, 2, 3, 4).reshape(kv_heads, batch * groups * length, dim)
-    prefix_scores = torch.matmul(q_flat, prefix_key[0].transpose(-1, -2))
+    prefix_scores = torch.matmul(q_flat, prefix_key[0].transpose(-1, -2)) * scaling
     prefix_scores = prefix_scores.view(kv_heads, batch, groups, length, prefix).permute(1, 0, 2, 3, 4)
-    own_scores = torch.matmul(q, key.unsqueeze(2).transpose(-1, -2))  # (B, Hkv, g, L, T)
+    # own part: the g query heads of a key/value head stacked along the query axis, so the matmul
+    # reads each row's keys in place instead of broadcasting (and copying) them g times
+    own_scores = torch.matmul(q.reshape(batch, kv_heads, groups * length, dim), key.transpose(-1, -2)) * scaling
+    own_scores = own_scores.view(batch, kv_heads, groups, length, own)
+    scores = torch.cat([prefix_scores, own_scores], dim=-1)
     if softcap is not None:
-        prefix_scores = torch.tanh(prefix_scores / softcap) * softcap
-        own_scores = torch.tanh(own_scores / softcap) * softcap
-    # causal among the batch's own tokens; every prefix position is visible to all of them
-    hidden = torch.ones(length, own, dtype=torch.bool, device=query.device).triu(own - length + 1)
-    scores = torch.cat([prefix_scores, own_scores.masked_fill(hidden, float("-inf"))], dim=-1)
+        scores = torch.tanh(scores / softcap) * softcap
+    visible = torch.ones(length, own, dtype=torch.bool, device=query.device).tril(own - length)
+    visible = torch.cat([torch.ones(length, prefix, dtype=torch.bool, device=query.device), visible], dim=-1)
+    scores = scores.masked_fill(~visible, float("-inf"))
     probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
     prefix_probs, own_probs = probs.split([prefix, own], dim=-1)
     prefix_probs = prefix_probs.permute(1, 0, 2, 3, 4).reshape(kv_heads, batch * groups * length, prefix)
     out = torch.matmul(prefix_probs, prefix_value[0]).view(kv_heads, batch, groups, length, dim).permute(1, 0, 2, 3, 4)
-    out = out + torch.matmul(own_probs, value.unsqueeze(2))
+    own_out = torch.matmul(own_probs.reshape(batch, kv_heads, groups * length, own), value)
+    out = out + own_out.view(batch, kv_heads, groups, length, dim)
     return out.reshape(batch, q_heads, length, dim).transpose(1, 2).contiguous(), None
+
+
+#: How the completions attend: "sdpa" (PyTorch's fused kernels: flash attention on CUDA, with the prefix
+#: keys/values concatenated in front of each row's own, lower-right causal) or "manual" (two matrix
+#: products and one softmax over prefix + own scores; the prefix is never copied over the batch).
+#: Decoding one token at a time always takes the manual path, where copying the prefix would dominate.
+KERNEL = "sdpa"
+
+
+def _prefix_sdpa(query, key, value, prefix_key, prefix_value, scaling):
+    """Attention through ``scaled_dot_product_attention`` with a lower-right causal mask over prefix + own keys."""
+    from torch.nn.attention.bias import causal_lower_right
+
+    batch, length = query.shape[0], query.shape[2]
+    keys = torch.cat([prefix_key.expand(batch, -1, -1, -1), key], dim=2)
+    values = torch.cat([prefix_value.expand(batch, -1, -1, -1), value], dim=2)
+    out = F.scaled_dot_product_attention(
+        query,
+        keys,
+        values,
+        attn_mask=causal_lower_right(length, keys.shape[2]),
+        scale=scaling,
+        enable_gqa=query.shape[1] != keys.shape[1],
+    )
+    return out.transpose(1, 2).contiguous(), None
 
 
 def _no_mask(*args, **kwargs):
@@ -512,7 +543,16 @@ def _sample_next(logits: torch.Tensor, temperature: float, top_p: float, generat
         drop = cumulative - sorted_logits.softmax(dim=-1) > top_p  # keep the first token past top_p
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
-    return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator).squeeze(-1)
+    probs = logits.softmax(dim=-1)
+    if SAMPLER == "race":
+        # exponential race: argmax p_i / E_i with E_i ~ Exp(1) is a draw from p (what vLLM does),
+        # one elementwise pass instead of multinomial's per-row cumulative sums
+        return (probs / torch.empty_like(probs).exponential_(generator=generator)).argmax(dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+#: How a token is drawn from the (filtered) distribution: "race" (exponential race) or "multinomial".
+SAMPLER = "multinomial"
 
 
 @torch.no_grad()
