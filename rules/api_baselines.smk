@@ -11,8 +11,7 @@ rule api_baseline:
     input:
         exemplars=api_exemplars,
         enumeration="results/design_space/enumeration_counts.json",
-        bcc="results/design_space/bcc.parquet",
-        b2="results/design_space/b2.parquet",
+        known=api_known_lists,
     output:
         samples="results/baselines/{name}.parquet",
         report="results/baselines/{name}_api.json",

@@ -22,3 +22,10 @@ def api_calphad(wildcards):
         return None
     return {"calphad": config["calphad"], "reward": config["reward"], "element_roles": config["element_roles"]}
 
+
+
+def api_known_lists(wildcards):
+    """The curated BCC and B2 lists, for a source that adds Figs. 5-6's optional Known lines."""
+    if config["baselines"]["api"][wildcards.name].get("known_lists"):
+        return ["results/design_space/bcc.parquet", "results/design_space/b2.parquet"]
+    return []

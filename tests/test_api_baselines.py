@@ -17,6 +17,7 @@ from alloypref.baselines import prompts
 from alloypref.baselines.agent import calphad_judge, parse_verdict
 from alloypref.baselines.api_client import ChatClient, RequestLog, RequestLogError
 from alloypref.baselines.api_config import ApiConfigError, ApiSettings
+from alloypref.baselines.api_cost import request_budget
 from alloypref.baselines.api_run import run_api_baseline
 from alloypref.lm.sampling import SAMPLES_SCHEMA
 from tests.openai_server import JUDGE_MARKER, ChatServer
@@ -218,7 +219,7 @@ def test_agent_with_llm_judge_regenerates_with_feedback_and_restarts_after_five(
     assert len(samples) == 0
     assert (report["loops"], report["scrapped"]) == (2, 2)
     assert report["generator_calls"] == 10 and report["judge_llm_calls"] == 10 and report["calphad_calls"] == 0
-    assert report["llm_calls"] == len(bodies) == 20
+    assert report["llm_calls"] == len(bodies) == 20 == request_budget(s)["llm_max"]
     judged = [b for b in bodies if JUDGE_MARKER in b["messages"][0]["content"]]
     assert len(judged) == 10 and all(b["temperature"] == 0.0 for b in judged)
     generations = sorted((b for b in bodies if b not in judged), key=lambda b: len(b["messages"]))
@@ -236,6 +237,24 @@ def test_agent_with_llm_judge_collects_n_accepted_triples(exemplar_rewards, tmp_
     assert report["llm_calls"] == answered == report["requests_sent"]
     assert report["generator_calls"] == report["judge_llm_calls"]  # every generation parsed, so each was judged
     assert report["accepted"] == 4
+
+
+def test_agent_whose_judge_accepts_everything_costs_the_minimum(exemplar_rewards, tmp_path):
+    with ChatServer(ELEMENTS, valid_fraction=1.0) as server:
+        s = settings(server, "agent_llm_judge", name="agent_llm_judge", n=3, concurrency=1)
+        samples, report = run_api_baseline(s, exemplar_rewards, ELEMENTS, tmp_path / "log.jsonl", seed=0)
+        sent = len(server.received)
+    assert len(samples) == 3 and report["loops"] == 3
+    assert report["llm_calls"] == sent == request_budget(s)["llm_min"] == 6
+
+
+def test_request_budget_of_one_shot_methods_is_n():
+    s = ApiSettings.from_config("x", {"base_url": "u", "model": "m", "method": "few_shot", "n": 1000})
+    assert request_budget(s)["llm_max"] == 1000
+    agent = ApiSettings.from_config("a_calphad_judge", {"base_url": "u", "model": "m", "method": "agent_calphad_judge", "n": 10})
+    assert request_budget(agent, 0.25) == {
+        "llm_min": 10, "llm_expected": 40, "llm_max": 1000, "calphad_min": 10, "calphad_expected": 40, "calphad_max": 1000
+    }
 
 
 def _reward_row(ok: bool) -> dict:

@@ -19,7 +19,7 @@ with open(snakemake.input.enumeration) as handle:  # noqa: F821
     elements = json.load(handle)["elements"]
 known = None
 if settings.known_lists:
-    known = tuple(list(read_parquet(path, FILTER_SCHEMA)["formula"]) for path in (snakemake.input.bcc, snakemake.input.b2))  # noqa: F821
+    known = tuple(list(read_parquet(path, FILTER_SCHEMA)["formula"]) for path in snakemake.input.known)  # noqa: F821
 score = None
 if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: the reward is the judge
     from alloypref.calphad.factory import make_backend
