@@ -316,3 +316,12 @@ def test_run_with_the_client_alone_counts_sent_and_logged(server, tmp_path):
     first = client.complete(messages, "a")
     assert client.complete(messages, "a") == first
     assert (client.sent, client.from_log, len(server.received)) == (1, 1, 1)
+
+
+def test_max_tokens_null_is_not_sent_and_seeds_follow_send_seed(server, tmp_path):
+    client = ChatClient(settings(server, max_tokens=None, send_seed=False), tmp_path / "log.jsonl")
+    client.complete([{"role": "user", "content": "hello"}], "a")
+    assert "max_tokens" not in server.bodies[-1] and "seed" not in server.bodies[-1]
+    seeded = ChatClient(settings(server), tmp_path / "seeded.jsonl", seed=7)
+    seeded.complete([{"role": "user", "content": "hello"}], "a")
+    assert server.bodies[-1]["max_tokens"] == 200 and isinstance(server.bodies[-1]["seed"], int)

@@ -1,6 +1,7 @@
 """Rule api_baseline: exemplars from a scored source -> an API model's samples and a request report."""
 
 import json
+import logging
 
 from _common import setup_logging, validated_config
 from tqdm import tqdm
@@ -13,6 +14,8 @@ from alloypref.lm.sampling import SAMPLES_SCHEMA
 from alloypref.scoring import REWARDS_SCHEMA
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
+for noisy in ("httpx", "httpx2"):  # one INFO line per HTTP request would drown the log; retries still show
+    logging.getLogger(noisy).setLevel(logging.WARNING)
 name = snakemake.wildcards.name  # noqa: F821
 settings = ApiSettings.from_config(name, snakemake.params.settings)  # noqa: F821
 with open(snakemake.input.enumeration) as handle:  # noqa: F821

@@ -168,8 +168,7 @@ class ChatClient:
                     model=request["model"],
                     messages=messages,
                     temperature=request["temperature"],
-                    max_tokens=request["max_tokens"],
-                    **({"seed": request["seed"]} if request["seed"] is not None else {}),
+                    **{k: request[k] for k in ("max_tokens", "seed") if request[k] is not None},
                 )
                 choice = response.choices[0]
             except (ValueError, APIResponseValidationError, IndexError, AttributeError) as exc:

@@ -33,7 +33,7 @@ class ApiSettings:
     n: int
     api_key_env: str | None = None
     temperature: float = 1.0
-    max_tokens: int = 200
+    max_tokens: int | None = 200  # None: not sent (reasoning models such as o3 refuse the field)
     concurrency: int = 4
     requests_per_minute: float | None = None
     timeout_s: float = 60.0

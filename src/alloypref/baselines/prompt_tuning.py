@@ -75,8 +75,8 @@ def tuned_prompt(settings: ApiSettings, base_prompt: str, elements: list[str], c
         api_base=settings.base_url,
         api_key=settings.api_key(),
         temperature=settings.temperature,
-        max_tokens=settings.max_tokens,
         num_retries=settings.max_retries,
+        **({"max_tokens": settings.max_tokens} if settings.max_tokens is not None else {}),
     )
     dspy.configure(lm=lm)
     signature = dspy.Signature(
