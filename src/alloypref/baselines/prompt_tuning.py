@@ -79,15 +79,10 @@ def tuned_prompt(settings: ApiSettings, base_prompt: str, elements: list[str], c
         **({"max_tokens": settings.max_tokens} if settings.max_tokens is not None else {}),
     )
     dspy.configure(lm=lm)
-    signature = dspy.Signature(
-        {
-            "request_id": dspy.InputField(desc="a unique identifier of this request"),
-            "generation": dspy.OutputField(desc="<BCC>...</BCC><B2>...</B2><B2 Volume>...</B2 Volume>"),
-        },
-        base_prompt,
-    )
+    # "inputs -> outputs" plus instructions: the documented way to build a signature at run time
+    signature = dspy.Signature("request_id -> generation", base_prompt)
     program = dspy.Predict(signature)
-    trainset = [dspy.Example(request_id=uuid_suffix(seed, -1 - i)).with_inputs("request_id") for i in range(40)]
+    trainset = [dspy.Example(request_id=uuid_suffix(seed, 1_000_000_000 + i)).with_inputs("request_id") for i in range(40)]
 
     def metric(example, prediction, trace=None):
         return distinct_elements(prediction.generation, elements)
