@@ -5,7 +5,9 @@ It answers ``POST /v1/chat/completions``:
 * a generator request gets a tagged triple drawn from ``elements`` with an RNG seeded by the
   request body, so the same request always gets the same answer;
 * a judge request (its first message contains ``JUDGE_MARKER``) gets ``Valid`` or
-  ``Invalid: <reason>``, chosen by the same seeded RNG with probability ``valid_fraction``.
+  ``Invalid: <reason>``, chosen by the same seeded RNG with probability ``valid_fraction``;
+* a DSPy request (its system message uses DSPy's ``[[ ## field ## ]]`` chat format) gets every
+  output field it asks for: a triple for ``generation``, a fixed sentence for the rest.
 
 ``faults`` is a queue of misbehaviours served one per request before normal answers resume:
 ``"429"``, ``"500"``, ``"malformed"`` (a 200 whose body is not JSON) and ``"truncated"`` (a 200 whose
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -106,6 +109,8 @@ class ChatServer:
         finish = "stop"
         if JUDGE_MARKER in messages[0]["content"]:
             text = "Valid" if rng.random() < self.valid_fraction else "Invalid: the B2 volume is implausible."
+        elif "[[ ## " in messages[0]["content"]:
+            text = self.dspy_answer(messages[0]["content"], rng)
         else:
             text = self.triple(rng)
             if fault == "truncated":
@@ -121,6 +126,16 @@ class ChatServer:
         with self.lock:
             self.answered.append(key)
         self._reply(handler, 200, json.dumps(payload).encode())
+
+    def dspy_answer(self, system: str, rng: random.Random) -> str:
+        """DSPy's chat format: every output field the system message asks for, then the end marker."""
+        block = re.search(r"Your output fields are:\n(.*?)(?:\n\n|$)", system, re.DOTALL)
+        names = re.findall(r"`(\w+)`", block.group(1)) if block else ["generation"]
+        parts = []
+        for name in names:
+            value = self.triple(rng) if name == "generation" else "Suggest a BCC-B2 alloy with many distinct elements."
+            parts.append(f"[[ ## {name} ## ]]\n{value}")
+        return "\n\n".join(parts + ["[[ ## completed ## ]]"])
 
     def triple(self, rng: random.Random) -> str:
         a, b = rng.sample(self.elements, 2)

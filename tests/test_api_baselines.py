@@ -301,13 +301,23 @@ def test_prompt_tuning_without_dspy_says_how_to_install(server, exemplar_rewards
 
 
 def test_prompt_tuning_with_dspy_through_the_server(server, exemplar_rewards, tmp_path):
-    pytest.importorskip("dspy", reason="DSPy (optional extra 'dspy') is not installed")
+    dspy = pytest.importorskip("dspy", reason="DSPy (optional extra 'dspy') is not installed")
+    pytest.importorskip("optuna", reason="MIPROv2 needs optuna (in the extra 'dspy')")
+    # DSPy's own answer cache ignores the endpoint; off, so the tuning requests reach this server
+    dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
     s = settings(server, "prompt_tuned", tuning_trials=2)
     samples, report = run_api_baseline(s, exemplar_rewards, ELEMENTS, tmp_path / "log.jsonl", seed=0)
-    assert len(samples) == 8 and samples["prompt"].nunique() == 8
+    assert len(samples) == 8 and samples["prompt"].nunique() == 8  # one UUID per request
+    assert samples["prompt"].iloc[0].endswith(prompts.uuid_suffix(0, 0))
     assert report["requests_sent"] == 8
+    assert len(server.received) > 8  # MIPROv2's own requests reached the endpoint too
     tuned = list(tmp_path.glob("prompttuned.tuned-*.json"))
     assert len(tuned) == 1
+    assert json.loads(tuned[0].read_text())["prompt"] in samples["prompt"].iloc[0]
+    # a rerun neither tunes nor samples again
+    before = len(server.received)
+    run_api_baseline(s, exemplar_rewards, ELEMENTS, tmp_path / "log.jsonl", seed=0)
+    assert len(server.received) == before
 
 
 def test_run_with_the_client_alone_counts_sent_and_logged(server, tmp_path):

@@ -40,6 +40,7 @@ class DspyMissing(RuntimeError):
 def require_dspy():
     try:
         import dspy
+        import optuna  # noqa: F401 - MIPROv2's search; an extra of DSPy's
     except ImportError as exc:
         raise DspyMissing(DSPY_MISSING) from exc
     return dspy
@@ -82,7 +83,8 @@ def tuned_prompt(settings: ApiSettings, base_prompt: str, elements: list[str], c
     # "inputs -> outputs" plus instructions: the documented way to build a signature at run time
     signature = dspy.Signature("request_id -> generation", base_prompt)
     program = dspy.Predict(signature)
-    trainset = [dspy.Example(request_id=uuid_suffix(seed, 1_000_000_000 + i)).with_inputs("request_id") for i in range(40)]
+    # 50 request ids: MIPROv2 keeps 80 % for validation, which must cover its minibatch of 35
+    trainset = [dspy.Example(request_id=uuid_suffix(seed, 1_000_000_000 + i)).with_inputs("request_id") for i in range(50)]
 
     def metric(example, prediction, trace=None):
         return distinct_elements(prediction.generation, elements)
