@@ -37,6 +37,7 @@ class ChatServer:
         self.faults: deque[str] = deque()
         self.received: list[str] = []
         self.bodies: list[dict] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request
         self.answered: list[str] = []
         self.lock = threading.Lock()
         server = self
@@ -91,6 +92,7 @@ class ChatServer:
         with self.lock:
             self.received.append(key)
             self.bodies.append(json.loads(body))
+            self.arrivals.append(time.monotonic())
             fault = self.faults.popleft() if self.faults else None
         if self.delay_s:
             time.sleep(self.delay_s)

@@ -335,3 +335,11 @@ def test_max_tokens_null_is_not_sent_and_seeds_follow_send_seed(server, tmp_path
     seeded = ChatClient(settings(server), tmp_path / "seeded.jsonl", seed=7)
     seeded.complete([{"role": "user", "content": "hello"}], "a")
     assert server.bodies[-1]["max_tokens"] == 200 and isinstance(server.bodies[-1]["seed"], int)
+
+
+def test_request_rate_limit_spaces_requests_even_with_concurrency(server, exemplar_rewards, tmp_path):
+    s = settings(server, n=9, concurrency=4, requests_per_minute=600)  # one request start per 0.1 s
+    run_api_baseline(s, exemplar_rewards, ELEMENTS, tmp_path / "log.jsonl", seed=0)
+    # the 9th request starts 0.8 s after the 1st (whose arrival may lag its start by the client's
+    # first connection); unlimited, 4 at a time, all 9 arrive within a few tens of ms
+    assert len(server.arrivals) == 9 and server.arrivals[-1] - server.arrivals[0] >= 0.6

@@ -10,7 +10,8 @@ it, :class:`ChatClient` adds what a paid, interruptible run needs:
   A request whose key is in the log is answered from it, so an interrupted run continues where it
   stopped and a finished run is never billed again. The API key is never part of a key or a line;
 * retries of a 200 whose body is not valid JSON (``openai`` does not retry those);
-* a concurrency cap (a thread pool) and a request-rate limit (requests per minute, spaced evenly);
+* a concurrency cap (a thread pool) and a request-rate limit (requests per minute, spaced evenly,
+  applied to every HTTP request sent, retries included);
 * a per-request ``seed`` drawn from the run's seed and the sample key (unless ``send_seed`` is off),
   which servers that honour it (vLLM, OpenAI's best effort) use to make an answer reproducible.
 
@@ -119,17 +120,21 @@ class ChatClient:
     """One endpoint and model of an ``api`` baseline; counts requests sent and answered from the log."""
 
     def __init__(self, settings: ApiSettings, log_path: str | Path, seed: int = 0):
-        from openai import OpenAI
+        from openai import DefaultHttpxClient, OpenAI
 
         self.settings = settings
         self.seed = seed
         self.log = RequestLog(log_path)
         self.limiter = RateLimiter(settings.requests_per_minute)
+        # The limit applies where a request leaves (an HTTP event hook), so the client's own retries
+        # count against it and a slow first connection cannot release a burst behind it.
+        http_client = DefaultHttpxClient(event_hooks={"request": [lambda request: self.limiter.wait()]})
         self._client = OpenAI(
             base_url=settings.base_url,
             api_key=settings.api_key(),
             timeout=settings.timeout_s,
             max_retries=settings.max_retries,
+            http_client=http_client,
         )
         self._count_lock = threading.Lock()
         self.sent = 0  # requests answered by the endpoint in this run
@@ -161,7 +166,6 @@ class ChatClient:
 
         attempts = self.settings.max_retries + 1
         for attempt in range(attempts):
-            self.limiter.wait()
             started = time.monotonic()
             try:
                 response = self._client.chat.completions.create(
