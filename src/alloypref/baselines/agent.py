@@ -11,7 +11,7 @@ run replays every loop from the request log.
 Evaluators:
 
 * ``llm_judge`` — the endpoint's model (or ``judge_model``) answers ``Valid`` or ``Invalid: reason``
-  to the prompt ``judge.txt`` (temperature 0);
+  to the prompt ``judge.txt`` (at ``judge_temperature``, 0 unless set);
 * ``calphad_judge`` — the CALPHAD reward itself: accepted when BCC and B2 coexist at some
   temperature, BCC forms first on cooling and B2 persists at the lowest temperature (the three
   gating rules of Eq. 1); the failed rules are the feedback.
@@ -72,12 +72,12 @@ def parse_verdict(answer: str) -> tuple[bool, str]:
     return False, f"the evaluator answered neither Valid nor Invalid: {text[:200]!r}"
 
 
-def llm_judge(client: ChatClient, elements: Iterable[str], model: str | None = None) -> Judge:
+def llm_judge(client: ChatClient, elements: Iterable[str], model: str | None = None, temperature: float = 0.0) -> Judge:
     system = judge_prompt(elements)
 
     def judge(text: str, parsed: dict, sample: str) -> tuple[bool, str]:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
-        return parse_verdict(client.complete(messages, f"{sample}/judge", model=model, temperature=0.0))
+        return parse_verdict(client.complete(messages, f"{sample}/judge", model=model, temperature=temperature))
 
     judge.kind = "llm"
     return judge

@@ -47,6 +47,7 @@ class ApiSettings:
     max_generations: int = 5  # agent: generations per loop before it is scrapped and restarted
     max_loops: int | None = None  # agent: loops before giving up; None: 20 * n
     judge_model: str | None = None  # agent_llm_judge: None means the generator's model
+    judge_temperature: float = 0.0  # agent_llm_judge (reasoning models such as o3 accept only 1)
     tuning_trials: int | None = None  # prompt_tuned: MIPROv2 trials; None: its "medium" preset
 
     @classmethod

@@ -61,7 +61,7 @@ def run_api_baseline(
                 raise ValueError(f"{settings.name}: agent_calphad_judge needs a CALPHAD scorer")
             judge = calphad_judge(score)
         else:
-            judge = llm_judge(client, elements, settings.judge_model)
+            judge = llm_judge(client, elements, settings.judge_model, settings.judge_temperature)
         texts, counts = run_agent(client, prompt, elements, judge, settings.n, settings.max_generations, settings.max_loops, progress)
         if len(texts) < settings.n:
             log.warning("%s: only %d of %d triples accepted in %d loops", settings.name, len(texts), settings.n, counts.loops)
