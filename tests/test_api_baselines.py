@@ -233,6 +233,10 @@ def test_agent_with_llm_judge_collects_n_accepted_triples(exemplar_rewards, tmp_
         s = settings(server, "agent_llm_judge", name="agent_llm_judge", n=4)
         samples, report = run_api_baseline(s, exemplar_rewards, ELEMENTS, tmp_path / "log.jsonl", seed=0)
         answered = len(server.answered)
+        # a rerun replays every loop, feedback included, from the request log
+        again, replay = run_api_baseline(s, exemplar_rewards, ELEMENTS, tmp_path / "log.jsonl", seed=0)
+        assert len(server.received) == answered and replay["requests_sent"] == 0
+        pd.testing.assert_frame_equal(samples, again)
     assert len(samples) == 4 and set(samples["status"]) == {"ok"}
     assert report["llm_calls"] == answered == report["requests_sent"]
     assert report["generator_calls"] == report["judge_llm_calls"]  # every generation parsed, so each was judged
