@@ -36,6 +36,7 @@ include: "rules/sample.smk"
 include: "rules/score.smk"
 include: "rules/pairs.smk"
 include: "rules/evaluate.smk"
+include: "rules/api_baselines.smk"
 include: "rules/provenance.smk"
 
 

@@ -22,7 +22,8 @@ MODELS = list(config["models"])
 STAGES = ["sft", "dpo"]
 MODEL_SOURCES = [f"{model}-{stage}" for model in MODELS for stage in STAGES]
 EXTERNAL = list(config["baselines"]["external"])
-BASELINES = (["random"] if config["baselines"]["random"] else []) + EXTERNAL
+API = list(config["baselines"].get("api", {}))  # language models behind an endpoint: rules/api_baselines.smk
+BASELINES = (["random"] if config["baselines"]["random"] else []) + EXTERNAL + API
 EVAL_SOURCES = MODEL_SOURCES + BASELINES  # what the metric tables compare
 SOURCES = EVAL_SOURCES + ["example"]  # everything that is scored
 

@@ -1,0 +1,49 @@
+"""Rule api_baseline: exemplars from a scored source -> an API model's samples and a request report."""
+
+import json
+import logging
+
+from _common import setup_logging, validated_config
+from tqdm import tqdm
+
+from alloypref.baselines.api_config import ApiSettings
+from alloypref.baselines.api_run import run_api_baseline
+from alloypref.design_space import FILTER_SCHEMA
+from alloypref.io import atomic_write_text, read_parquet, write_parquet
+from alloypref.lm.sampling import SAMPLES_SCHEMA
+from alloypref.scoring import REWARDS_SCHEMA
+
+log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
+for noisy in ("httpx", "httpx2"):  # one INFO line per HTTP request would drown the log; retries still show
+    logging.getLogger(noisy).setLevel(logging.WARNING)
+name = snakemake.wildcards.name  # noqa: F821
+settings = ApiSettings.from_config(name, snakemake.params.settings)  # noqa: F821
+with open(snakemake.input.enumeration) as handle:  # noqa: F821
+    elements = json.load(handle)["elements"]
+known = None
+if settings.known_lists:
+    known = tuple(list(read_parquet(path, FILTER_SCHEMA)["formula"]) for path in snakemake.input.known)  # noqa: F821
+score = None
+if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: the reward is the judge
+    from alloypref.calphad.factory import make_backend
+    from alloypref.config import calphad_settings
+    from alloypref.scoring import ScoringOptions, score_one
+
+    calphad = calphad_settings(validated_config(snakemake))  # noqa: F821
+    backend = make_backend(calphad)
+    options = ScoringOptions(
+        temperatures_K=calphad.temperatures_K, reward=calphad.reward, min_coverage=calphad.min_coverage, timeout_s=calphad.timeout_s
+    )
+
+    def score(bcc, b2, volume):
+        return score_one(bcc, b2, volume, backend, options)[0]
+
+
+exemplars = read_parquet(snakemake.input.exemplars, REWARDS_SCHEMA)  # noqa: F821
+with tqdm(total=settings.n, desc=f"{name} ({settings.method})", unit="triple") as bar:
+    samples, report = run_api_baseline(
+        settings, exemplars, elements, snakemake.params.requests, snakemake.params.seed, known, score, bar.update  # noqa: F821
+    )
+write_parquet(samples, snakemake.output.samples, SAMPLES_SCHEMA)  # noqa: F821
+atomic_write_text(snakemake.output.report, json.dumps(report, indent=2))  # noqa: F821
+log.info("%s: %d samples %s; %d requests sent, %d from the log", name, len(samples), report["statuses"], report["requests_sent"], report["requests_from_log"])
