@@ -67,9 +67,7 @@ rule all:
         results_path("metrics/table1.parquet"),
         results_path("manifest.json"),
         expand(results_path("scores/{source}/{table}.parquet"), source=SOURCES, table=["rewards", "phase_tables"]),
-        expand(
-            results_path("design_space/{name}.parquet"), name=["candidates", "curation", "bcc", "b2", "sft_triples"]
-        ),
+        expand(results_path("design_space/{name}.parquet"), name=["candidates", "curation", "bcc", "b2", "sft_triples"]),
         expand(results_path("models/{model}/{stage}"), model=MODELS, stage=STAGES),
         expand(results_path("models/{model}/{stage}_curves.parquet"), model=MODELS, stage=STAGES),
         expand(results_path("samples/{model}/{stage}.parquet"), model=MODELS, stage=STAGES),

@@ -43,8 +43,16 @@ class ReadyBackend:
     def __init__(self, temperatures):
         self.table = phase_table(
             [
-                {"temperature_K": t, "phase": p, "structure": s, "mole_fraction": 0.5, "is_ordered": s == Structure.B2,
-                 "order_parameter": 0.0, "lattice_parameter_A": a, "status": "ok"}
+                {
+                    "temperature_K": t,
+                    "phase": p,
+                    "structure": s,
+                    "mole_fraction": 0.5,
+                    "is_ordered": s == Structure.B2,
+                    "order_parameter": 0.0,
+                    "lattice_parameter_A": a,
+                    "status": "ok",
+                }
                 for t in temperatures
                 for p, s, a in (("BCC_B2#1", Structure.BCC, 3.0), ("BCC_B2#2", Structure.B2, 2.99))
             ]
@@ -77,7 +85,10 @@ def main() -> None:
     worker = dataclasses.replace(in_process, isolate=True)
 
     fake = pd.DataFrame(
-        [{"candidate_id": f"f{i}", "bcc": "Nb", "b2": "NiAl", "b2_volume_percent": 20 + 50 * i / args.n_fake} for i in range(args.n_fake)]
+        [
+            {"candidate_id": f"f{i}", "bcc": "Nb", "b2": "NiAl", "b2_volume_percent": 20 + 50 * i / args.n_fake}
+            for i in range(args.n_fake)
+        ]
     )
     backend = ReadyBackend(DEFAULT_TEMPERATURES_K)
     times = {"in-process": [], "worker": []}
@@ -85,8 +96,10 @@ def main() -> None:
         times["in-process"].append(timed(fake, backend, in_process))
         times["worker"].append(timed(fake, backend, worker))
     per = {mode: statistics.median(t) / args.n_fake * 1e3 for mode, t in times.items()}
-    print(f"round trip, {args.n_fake} candidates, median of 3: in-process {per['in-process']:.2f} ms/candidate, "
-          f"worker {per['worker']:.2f} ms/candidate, overhead {per['worker'] - per['in-process']:.2f} ms/candidate")
+    print(
+        f"round trip, {args.n_fake} candidates, median of 3: in-process {per['in-process']:.2f} ms/candidate, "
+        f"worker {per['worker']:.2f} ms/candidate, overhead {per['worker'] - per['in-process']:.2f} ms/candidate"
+    )
 
     if args.skip_calphad:
         return
@@ -100,7 +113,9 @@ def main() -> None:
                 times[mode].append(seconds)
                 print(f"warm {mode}: {seconds:.1f} s, {seconds / len(triples):.2f} s/candidate", flush=True)
     for mode, values in times.items():
-        print(f"warm CALPHAD {mode}: median {statistics.median(values) / len(triples):.2f} s/candidate over {len(values)} runs")
+        print(
+            f"warm CALPHAD {mode}: median {statistics.median(values) / len(triples):.2f} s/candidate over {len(values)} runs"
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,11 @@ rule api_baseline:
         "results/benchmarks/api_baseline/{name}.tsv"
     wildcard_constraints:
         name="|".join(API) if API else "^$",
+    conda:
+        "../envs/evaluate.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=240,
     params:
         code=EVAL_CODE,
         prompts=API_PROMPTS,
@@ -28,10 +33,5 @@ rule api_baseline:
         calphad=api_calphad,
         seed=config["seed"],
         requests=lambda wildcards: f"results/api_requests/{wildcards.name}.jsonl",
-    resources:
-        mem_mb=2000,
-        runtime=240,
-    conda:
-        "../envs/evaluate.yaml"
     script:
         "../workflow_scripts/api_baseline.py"

@@ -23,7 +23,6 @@ def api_calphad(wildcards):
     return {"calphad": config["calphad"], "reward": config["reward"], "element_roles": config["element_roles"]}
 
 
-
 def api_known_lists(wildcards):
     """The curated BCC and B2 lists, for a source that adds Figs. 5-6's optional Known lines."""
     if config["baselines"]["api"][wildcards.name].get("known_lists"):

@@ -43,11 +43,25 @@ def api_key(monkeypatch):
 def exemplar_rewards() -> pd.DataFrame:
     """30 parsed SFT samples with rewards -0..-29 (candidate i has reward -i) and 3 unparsed ones."""
     rows = [
-        {"candidate_id": f"m-sft-{i:05d}", "bcc": f"Nb{50 + i}Mo{50 - i}", "b2": "NiAl", "b2_volume_percent": 20.0 + i, "reward": -float(i), "status": "ok"}
+        {
+            "candidate_id": f"m-sft-{i:05d}",
+            "bcc": f"Nb{50 + i}Mo{50 - i}",
+            "b2": "NiAl",
+            "b2_volume_percent": 20.0 + i,
+            "reward": -float(i),
+            "status": "ok",
+        }
         for i in range(30)
     ]
     rows += [
-        {"candidate_id": f"m-sft-9{i:04d}", "bcc": "", "b2": "", "b2_volume_percent": float("nan"), "reward": -1121.0, "status": "invalid"}
+        {
+            "candidate_id": f"m-sft-9{i:04d}",
+            "bcc": "",
+            "b2": "",
+            "b2_volume_percent": float("nan"),
+            "reward": -1121.0,
+            "status": "invalid",
+        }
         for i in range(3)
     ]
     return pd.DataFrame(rows)
@@ -95,9 +109,13 @@ def test_config_errors_name_the_key(monkeypatch):
     with pytest.raises(ApiConfigError, match=r"baselines.api.x.model is required"):
         ApiSettings.from_config("x", {"base_url": "u", "method": "few_shot", "n": 1})
     with pytest.raises(ApiConfigError, match="must end in 'calphad_judge'"):
-        ApiSettings.from_config("agent_llm_judge", {"base_url": "u", "model": "m", "method": "agent_calphad_judge", "n": 1})
+        ApiSettings.from_config(
+            "agent_llm_judge", {"base_url": "u", "model": "m", "method": "agent_calphad_judge", "n": 1}
+        )
     monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
-    unset = ApiSettings.from_config("x", {"base_url": "u", "model": "m", "method": "few_shot", "n": 1, "api_key_env": "NO_SUCH_KEY_VAR"})
+    unset = ApiSettings.from_config(
+        "x", {"base_url": "u", "model": "m", "method": "few_shot", "n": 1, "api_key_env": "NO_SUCH_KEY_VAR"}
+    )
     with pytest.raises(ApiConfigError, match="NO_SUCH_KEY_VAR is not set"):
         unset.api_key()
 
@@ -170,7 +188,9 @@ def test_killed_run_resumes_without_sending_an_answered_request_again(exemplar_r
     with ChatServer(ELEMENTS, delay_s=0.1) as server:
         entry = {"base_url": server.base_url, "model": "test-model", "method": "few_shot", "n": n, "concurrency": 2}
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
-        child = subprocess.Popen([sys.executable, "-c", _RUN, json.dumps(entry), str(rewards_path), str(log_path)], env=env)
+        child = subprocess.Popen(
+            [sys.executable, "-c", _RUN, json.dumps(entry), str(rewards_path), str(log_path)], env=env
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and child.poll() is None:
             if log_path.is_file() and log_path.read_text().count("\n") >= 6:
@@ -183,7 +203,9 @@ def test_killed_run_resumes_without_sending_an_answered_request_again(exemplar_r
         logged = {ChatServer.key_of(e["request"]) for e in RequestLog(log_path)._entries.values()}
         assert 6 <= len(logged) < n
         before = len(server.received)
-        samples, report = run_api_baseline(ApiSettings.from_config("fewshot", entry), exemplar_rewards, ELEMENTS, log_path, seed=0)
+        samples, report = run_api_baseline(
+            ApiSettings.from_config("fewshot", entry), exemplar_rewards, ELEMENTS, log_path, seed=0
+        )
         after = server.received[before:]
     assert not set(after) & logged  # nothing answered before the kill is asked again
     assert len(after) == len(set(after)) == n - len(logged)
@@ -203,10 +225,14 @@ def test_request_log_ignores_a_cut_short_last_line_and_rejects_a_bad_middle_line
 
 
 def test_one_shot_and_uuid_prompts_through_the_server(server, exemplar_rewards, tmp_path):
-    samples, _ = run_api_baseline(settings(server, "one_shot"), exemplar_rewards, ELEMENTS, tmp_path / "one.jsonl", seed=0)
+    samples, _ = run_api_baseline(
+        settings(server, "one_shot"), exemplar_rewards, ELEMENTS, tmp_path / "one.jsonl", seed=0
+    )
     assert samples["prompt"].nunique() == 1 and samples["prompt"].iloc[0].count("<BCC>") == 1
     assert set(samples["stage"]) == {"one_shot"} and samples["candidate_id"].iloc[0] == "oneshot-one_shot-00000"
-    tagged, _ = run_api_baseline(settings(server, uuid_suffix=True), exemplar_rewards, ELEMENTS, tmp_path / "uuid.jsonl", seed=0)
+    tagged, _ = run_api_baseline(
+        settings(server, uuid_suffix=True), exemplar_rewards, ELEMENTS, tmp_path / "uuid.jsonl", seed=0
+    )
     assert tagged["prompt"].nunique() == 8
     assert tagged["prompt"].iloc[3].endswith(prompts.uuid_suffix(0, 3))
 
@@ -225,7 +251,9 @@ def test_agent_with_llm_judge_regenerates_with_feedback_and_restarts_after_five(
     generations = sorted((b for b in bodies if b not in judged), key=lambda b: len(b["messages"]))
     # the fifth generation of a loop has seen four rejections, each with the judge's reason
     assert [len(b["messages"]) for b in generations] == [1, 1, 3, 3, 5, 5, 7, 7, 9, 9]
-    assert generations[-1]["messages"][-1]["content"].startswith("The evaluator judged this generation invalid: the B2 volume is implausible.")
+    assert generations[-1]["messages"][-1]["content"].startswith(
+        "The evaluator judged this generation invalid: the B2 volume is implausible."
+    )
 
 
 def test_agent_with_llm_judge_collects_n_accepted_triples(exemplar_rewards, tmp_path):
@@ -255,9 +283,16 @@ def test_agent_whose_judge_accepts_everything_costs_the_minimum(exemplar_rewards
 def test_request_budget_of_one_shot_methods_is_n():
     s = ApiSettings.from_config("x", {"base_url": "u", "model": "m", "method": "few_shot", "n": 1000})
     assert request_budget(s)["llm_max"] == 1000
-    agent = ApiSettings.from_config("a_calphad_judge", {"base_url": "u", "model": "m", "method": "agent_calphad_judge", "n": 10})
+    agent = ApiSettings.from_config(
+        "a_calphad_judge", {"base_url": "u", "model": "m", "method": "agent_calphad_judge", "n": 10}
+    )
     assert request_budget(agent, 0.25) == {
-        "llm_min": 10, "llm_expected": 40, "llm_max": 1000, "calphad_min": 10, "calphad_expected": 40, "calphad_max": 1000
+        "llm_min": 10,
+        "llm_expected": 40,
+        "llm_max": 1000,
+        "calphad_min": 10,
+        "calphad_expected": 40,
+        "calphad_max": 1000,
     }
 
 
@@ -269,7 +304,9 @@ def test_calphad_judge_feedback_names_the_failed_rules():
     judge = calphad_judge(lambda bcc, b2, volume: _reward_row(False))
     accepted, feedback = judge("text", {"bcc": "NbMo", "b2": "NiAl", "b2_volume_percent": 30.0}, "loop0/gen0")
     assert not accepted and feedback == "the BCC does not form before the B2 on cooling"
-    assert calphad_judge(lambda *a: _reward_row(True))("t", {"bcc": "Nb", "b2": "NiAl", "b2_volume_percent": 1.0}, "k") == (True, "")
+    assert calphad_judge(lambda *a: _reward_row(True))(
+        "t", {"bcc": "Nb", "b2": "NiAl", "b2_volume_percent": 1.0}, "k"
+    ) == (True, "")
 
 
 def test_agent_with_calphad_judge_counts_calphad_calls(server, exemplar_rewards, tmp_path, reference_backend):
@@ -285,7 +322,9 @@ def test_agent_with_calphad_judge_counts_calphad_calls(server, exemplar_rewards,
     nial = ChatServer(["Al", "Ni"])
     with nial:
         s = settings(nial, "agent_calphad_judge", name="agent_calphad_judge", n=1, max_loops=1, concurrency=1)
-        samples, report = run_api_baseline(s, exemplar_rewards, ["Al", "Ni"], tmp_path / "log.jsonl", seed=0, score=score)
+        samples, report = run_api_baseline(
+            s, exemplar_rewards, ["Al", "Ni"], tmp_path / "log.jsonl", seed=0, score=score
+        )
         sent = len(nial.received)
     assert report["calphad_calls"] == len(scored) == report["generator_calls"] == sent
     assert report["judge_llm_calls"] == 0

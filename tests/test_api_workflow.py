@@ -10,13 +10,26 @@ from .test_workflow import copy_workflow, run
 
 
 def api_overlay(base_url: str) -> dict:
-    common = {"base_url": base_url, "model": "test-model", "exemplars_from": "example", "n_good": 2, "n_bad": 1, "concurrency": 2}
+    common = {
+        "base_url": base_url,
+        "model": "test-model",
+        "exemplars_from": "example",
+        "n_good": 2,
+        "n_bad": 1,
+        "concurrency": 2,
+    }
     return {
         "baselines": {
             "api": {
                 "fewshot": {**common, "method": "few_shot", "n": 6},
                 "agent_llm_judge": {**common, "method": "agent_llm_judge", "n": 2},
-                "agent_calphad_judge": {**common, "method": "agent_calphad_judge", "n": 1, "max_loops": 1, "max_generations": 2},
+                "agent_calphad_judge": {
+                    **common,
+                    "method": "agent_calphad_judge",
+                    "n": 1,
+                    "max_loops": 1,
+                    "max_generations": 2,
+                },
             }
         }
     }
@@ -62,6 +75,8 @@ def test_api_sources_run_through_the_dag_against_a_local_server(tmp_path):
         )
         assert requests == sent
         # a forced rerun of the API jobs answers everything from the request logs
-        baselines = [f"results/baselines/{name}.parquet" for name in ("fewshot", "agent_llm_judge", "agent_calphad_judge")]
+        baselines = [
+            f"results/baselines/{name}.parquet" for name in ("fewshot", "agent_llm_judge", "agent_calphad_judge")
+        ]
         run(baselines + ["--forcerun", "api_baseline"] + args, cwd=work)
         assert len(server.received) == sent

@@ -114,8 +114,12 @@ def test_table1_row_on_a_hand_computed_example():
 
     Reference set = the Nb + NiAl master only, known set = the W + TiNi master only, cutoffs 0.5
     (any two different compositions here are farther apart than that in Magpie space)."""
-    frame = rewards_frame(["Nb", "Nb", "W", "", ""], ["NiAl", "NiAl", "TiNi", "", ""], [50.0, 50.0, 30.0, 0.0, 0.0],
-                          reward=[-1.0, -1.0, -10.0, np.nan, np.nan])
+    frame = rewards_frame(
+        ["Nb", "Nb", "W", "", ""],
+        ["NiAl", "NiAl", "TiNi", "", ""],
+        [50.0, 50.0, 30.0, 0.0, 0.0],
+        reward=[-1.0, -1.0, -10.0, np.nan, np.nan],
+    )
     frame["all_rules"] = [True, True, False, False, False]
     frame["status"] = ["ok", "ok", "ok", "invalid", "invalid"]
     frame["database"] = ["mc_ni", "mc_ni", "cost507", "", ""]

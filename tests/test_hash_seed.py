@@ -38,7 +38,11 @@ def score_under(seed: int, cache: Path) -> dict[str, dict]:
     env = {**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(REPO / "tests" / "config" / "config.yaml"), str(TRIPLES), str(cache)],
-        env=env, capture_output=True, text=True, check=True, cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
     )
     return {row["candidate_id"]: row for row in json.loads(done.stdout.strip().splitlines()[-1])}
 

@@ -14,8 +14,14 @@ MEASURED_BCC = {"Cr": 2.884, "Fe": 2.8665, "Mo": 3.147, "Nb": 3.3004, "Ta": 3.30
 
 # Stoichiometric B2 compounds (A on one sublattice, B on the other), room temperature (Å); Villars &
 # Calvert, Pearson's Handbook of Crystallographic Data for Intermetallic Phases (1991).
-MEASURED_B2 = {("Ni", "Al"): 2.887, ("Co", "Al"): 2.862, ("Fe", "Al"): 2.909, ("Ni", "Ti"): 3.015,
-               ("Fe", "Ti"): 2.976, ("Co", "Ti"): 2.986}
+MEASURED_B2 = {
+    ("Ni", "Al"): 2.887,
+    ("Co", "Al"): 2.862,
+    ("Fe", "Al"): 2.909,
+    ("Ni", "Ti"): 3.015,
+    ("Fe", "Ti"): 2.976,
+    ("Co", "Ti"): 2.986,
+}
 
 PAIRS = [("Ni", "Al"), ("Fe", "Al"), ("Co", "Al"), ("Ni", "Ti"), ("Fe", "Ti"), ("Nb", "Mo"), ("Cr", "Fe")]
 
@@ -43,7 +49,9 @@ def test_hand_computed_value():
 def test_zero_order_b2_equals_the_disordered_set(pair, x):
     a, b = pair
     fractions = {a: 1 - x, b: x}
-    assert lattice_parameter(fractions, dict(fractions)) == pytest.approx(disordered_lattice_parameter(fractions), abs=1e-12)
+    assert lattice_parameter(fractions, dict(fractions)) == pytest.approx(
+        disordered_lattice_parameter(fractions), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("pair", PAIRS)
@@ -51,7 +59,9 @@ def test_continuous_in_the_order_parameter(pair):
     """Along A50B50 from disorder (eta = 0) to full order (eta = 1) the value moves smoothly."""
     a, b = pair
     etas = np.linspace(0, 1, 201)
-    values = np.array([lattice_parameter({a: (1 + e) / 2, b: (1 - e) / 2}, {a: (1 - e) / 2, b: (1 + e) / 2}) for e in etas])
+    values = np.array(
+        [lattice_parameter({a: (1 + e) / 2, b: (1 - e) / 2}, {a: (1 - e) / 2, b: (1 + e) / 2}) for e in etas]
+    )
     assert np.abs(np.diff(values)).max() < 1e-3  # no jump anywhere, the 0.05 threshold included
     assert values[0] == pytest.approx(disordered_lattice_parameter({a: 0.5, b: 0.5}))
 

@@ -1,6 +1,5 @@
 """Language-model stages on tiny models: tokenizer, SFT, parsing, pairs, DPO, local loading."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -156,9 +155,11 @@ def test_paper_scale_pair_count():
 
 
 def test_failed_invalid_and_low_coverage_samples_are_on_neither_side():
-    frame = scored([-1.0, -1.0, -1.0, -5.0, -1121.0, -1121.0, -2.0, -3.0, -1121.0],
-                   statuses=["failed", "ok", "ok", "ok", "invalid", "ok", "ok", "ok", "unscored"],
-                   low=[False, True, False, False, False, False, False, False, False])
+    frame = scored(
+        [-1.0, -1.0, -1.0, -5.0, -1121.0, -1121.0, -2.0, -3.0, -1121.0],
+        statuses=["failed", "ok", "ok", "ok", "invalid", "ok", "ok", "ok", "unscored"],
+        low=[False, True, False, False, False, False, False, False, False],
+    )
     pairs = build_pairs(frame, 0.5, 10, seed=0)
     # trustworthy: c002 (-1), c003 (-5), c005 (-1121), c006 (-2), c007 (-3); the top half (2) is chosen
     assert set(pairs.chosen_id) == {"c002", "c006"}

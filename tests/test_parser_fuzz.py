@@ -21,24 +21,52 @@ STRINGS = BATCH * EXAMPLES  # 10,000
 KNOWN = {element.symbol for element in Element}
 ALLOWED = ["Al", "Mo", "Nb", "Ni", "Ti", "V"]
 SYMBOLS = ALLOWED + ["Fe", "Xx", "Q", "N", "Na", "e", "E", "ni", "NI"]
-NUMBERS = ["", "0", "1", "2", "0.5", ".5", "5.", "33", "1e400", "1e-400", "1E5", "-1", "nan", "inf", "1000001", "0.000000000001", "9" * 40]
-PIECES = SYMBOLS + NUMBERS + ["(", ")", " ", "\n", "\t", ".", "+", ",", "<BCC>", "</BCC>", "<B2>", "</B2>", "<B2 Volume>", "</B2 Volume>"]
+NUMBERS = [
+    "",
+    "0",
+    "1",
+    "2",
+    "0.5",
+    ".5",
+    "5.",
+    "33",
+    "1e400",
+    "1e-400",
+    "1E5",
+    "-1",
+    "nan",
+    "inf",
+    "1000001",
+    "0.000000000001",
+    "9" * 40,
+]
+PIECES = (
+    SYMBOLS
+    + NUMBERS
+    + ["(", ")", " ", "\n", "\t", ".", "+", ",", "<BCC>", "</BCC>", "<B2>", "</B2>", "<B2 Volume>", "</B2 Volume>"]
+)
 
 # Formula-shaped text (symbols, amounts, parentheses, junk) mixed with arbitrary unicode.
 formula_like = st.lists(st.sampled_from(PIECES), max_size=12).map("".join)
 # Valid-looking formulas of allowed elements, so that ``ok`` answers are common enough to check.
-plain = st.lists(st.tuples(st.sampled_from(ALLOWED), st.sampled_from(["", "1", "2", "0.5", "33", "12.5"])), min_size=1, max_size=4)
+plain = st.lists(
+    st.tuples(st.sampled_from(ALLOWED), st.sampled_from(["", "1", "2", "0.5", "33", "12.5"])), min_size=1, max_size=4
+)
 good_formulas = plain.map(lambda parts: "".join(el + n for el, n in parts))
 texts = st.one_of(formula_like, st.text(max_size=30), good_formulas)
 volumes = st.one_of(
-    st.sampled_from(NUMBERS), st.text(alphabet="0123456789.-+eE", max_size=8), st.text(max_size=6),
+    st.sampled_from(NUMBERS),
+    st.text(alphabet="0123456789.-+eE", max_size=8),
+    st.text(max_size=6),
     st.floats(0, 100).map(lambda v: f"{v:.2f}"),
 )
 completions = st.one_of(
     st.builds(lambda b, c, v: f"<BCC>{b}</BCC><B2>{c}</B2><B2 Volume>{v}</B2 Volume>", texts, texts, volumes),
     texts,
 )
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 def assert_composition(fractions):
@@ -63,7 +91,9 @@ def test_formula_parser_fuzz():
             assert_composition(fractions)
 
     check()
-    assert seen["n"] >= STRINGS and seen["ok"] > 100  # the strategy reaches valid formulas too  # the strategy reaches valid formulas too
+    assert (
+        seen["n"] >= STRINGS and seen["ok"] > 100
+    )  # the strategy reaches valid formulas too  # the strategy reaches valid formulas too
 
 
 def test_completion_parser_fuzz():

@@ -103,7 +103,9 @@ def test_invalid_and_failed_candidates_are_rows_with_reasons():
 
 def test_a_sample_the_parser_rejected_is_invalid_and_never_scored(tmp_path):
     """``unknown_element``: well-formed formulas of an element the design space excludes (Ti here)."""
-    samples = triples([("parsed", "Nb", "NiAl", 30.0), ("excluded", "Nb", "TiNi", 30.0), ("garbled", "", "", float("nan"))])
+    samples = triples(
+        [("parsed", "Nb", "NiAl", 30.0), ("excluded", "Nb", "TiNi", 30.0), ("garbled", "", "", float("nan"))]
+    )
     samples["status"] = ["ok", "unknown_element", "unparseable"]
     samples["reason"] = ["", "element Ti is not in the design space", "expected tags"]
     path = tmp_path / "samples.parquet"

@@ -55,20 +55,29 @@ def llama_folder(tmp_path_factory):
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
     tokenizer.save_pretrained(folder)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=64
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=64,
     )
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder
 
 
 def local_spec(folder, shared: bool, **changes) -> ModelSpec:
-    return ModelSpec("small", "local", path=str(folder), lora=NO_DROPOUT, sft=TRAIN, dpo=TRAIN, shared_prompt=shared, **changes)
+    return ModelSpec(
+        "small", "local", path=str(folder), lora=NO_DROPOUT, sft=TRAIN, dpo=TRAIN, shared_prompt=shared, **changes
+    )
 
 
 TINY = ModelSpec(
     "tiny",
     "tiny",
-    tiny=TinyArchitecture(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=300),
+    tiny=TinyArchitecture(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=300
+    ),
     sft=TRAIN,
     dpo=TRAIN,
     shared_prompt=False,
@@ -82,7 +91,9 @@ class PromptPasses:
         from alloypref.lm.shared_prompt import causal_lm_of
 
         self.single = self.batched = 0
-        self.handles = [causal_lm_of(m).get_input_embeddings().register_forward_hook(self.hook) for m in models if m is not None]
+        self.handles = [
+            causal_lm_of(m).get_input_embeddings().register_forward_hook(self.hook) for m in models if m is not None
+        ]
 
     def hook(self, module, inputs, output):
         if inputs[0].shape[0] == 1:
@@ -127,7 +138,7 @@ def compare_paths(trainer):
 
 @pytest.mark.parametrize("source", ["local", "tiny", "local-checkpointed"])
 def test_shared_prompt_sft_equals_plain_loss_and_gradients(source, llama_folder, tmp_path):
-    """"local-checkpointed": activation checkpointing on, as 8-bit loading switches it on (reentrant)."""
+    """ "local-checkpointed": activation checkpointing on, as 8-bit loading switches it on (reentrant)."""
     from alloypref.lm.sft import make_sft_trainer
 
     spec = local_spec(llama_folder, shared=False) if source.startswith("local") else TINY
@@ -193,7 +204,9 @@ def test_split_falls_back_when_prompts_differ_or_are_left_padded():
     attention = (ids != 0).long()
     labels_mask = torch.tensor([[0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 0, 0]])
     prompt, completion, mask = split_shared_prompt(ids, attention, labels_mask)
-    assert prompt.tolist() == [5, 6, 7] and completion.tolist() == [[8, 9], [10, 0]] and mask.tolist() == [[1, 1], [1, 0]]
+    assert (
+        prompt.tolist() == [5, 6, 7] and completion.tolist() == [[8, 9], [10, 0]] and mask.tolist() == [[1, 1], [1, 0]]
+    )
     other = ids.clone()
     other[1, 1] = 4  # a different prompt in row 2
     assert split_shared_prompt(other, attention, labels_mask) is None
@@ -206,7 +219,9 @@ def test_different_prompts_take_the_plain_path(llama_folder, tmp_path):
 
     frame = triples()
     frame.loc[::2, "prompt"] = prompt_text(["Al", "Co", "Cr", "Fe", "Ni"], "paper")
-    trainer = make_sft_trainer(local_spec(llama_folder, shared=True), frame, tmp_path / "work", seed=0, eval_fraction=0.0)
+    trainer = make_sft_trainer(
+        local_spec(llama_folder, shared=True), frame, tmp_path / "work", seed=0, eval_fraction=0.0
+    )
     batch = next(iter(trainer.get_train_dataloader()))
     passes = PromptPasses(trainer.model)
     loss, _ = loss_and_gradients(trainer, batch)
@@ -240,7 +255,11 @@ def test_sampler_decodes_like_generate_and_stops_rows_at_eos(small_lora_model):
     prompt = torch.tensor(tokenizer(PROMPT)["input_ids"])
     greedy = sample_completions(model, prompt, n=3, batch_size=2, max_new_tokens=8, temperature=0)
     reference = model.generate(
-        input_ids=prompt.unsqueeze(0), attention_mask=torch.ones(1, prompt.numel(), dtype=torch.long), do_sample=False, max_new_tokens=8, eos_token_id=None
+        input_ids=prompt.unsqueeze(0),
+        attention_mask=torch.ones(1, prompt.numel(), dtype=torch.long),
+        do_sample=False,
+        max_new_tokens=8,
+        eos_token_id=None,
     )[0, prompt.numel() :].tolist()
     assert greedy == [reference] * 3
     stop = reference[3]
@@ -304,7 +323,9 @@ def test_benchmark_lora_matches_the_paper_config():
     paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
     for entry in paper["models"].values():
         lora = entry["lora"]
-        assert (lora["r"], lora["alpha"], lora["dropout"], tuple(lora["target_modules"])) == tuple(gpu_throughput.LORA.values())
+        assert (lora["r"], lora["alpha"], lora["dropout"], tuple(lora["target_modules"])) == tuple(
+            gpu_throughput.LORA.values()
+        )
 
 
 def test_paper_configuration_runs_end_to_end_on_a_small_local_model(llama_folder, tmp_path, caplog):
@@ -324,7 +345,11 @@ def test_paper_configuration_runs_end_to_end_on_a_small_local_model(llama_folder
     assert entry["load_in_8bit"] and entry["bf16"] and entry["gpu"] and entry["lora"]["r"] == 8
     small = {"epochs": 1, "batch_size": 4, "logging_steps": 1, "max_length": 400}
     entry.update(
-        path=str(llama_folder), threads=1, sft={**entry["sft"], **small}, dpo={**entry["dpo"], **small}, sampling={**entry["sampling"], "n": 8, "batch_size": 8, "max_new_tokens": 12}
+        path=str(llama_folder),
+        threads=1,
+        sft={**entry["sft"], **small},
+        dpo={**entry["dpo"], **small},
+        sampling={**entry["sampling"], "n": 8, "batch_size": 8, "max_new_tokens": 12},
     )
     spec = ModelSpec.from_config("llama", entry)
     assert spec.shared_prompt and not use_bf16(spec)  # bf16 is switched off without CUDA
@@ -335,7 +360,9 @@ def test_paper_configuration_runs_end_to_end_on_a_small_local_model(llama_folder
     assert (tmp_path / "sft" / "adapter_config.json").is_file() and any("loss" in h for h in history)
     tokenizer, model = load_trained(spec, tmp_path / "sft")
     s = spec.sampling
-    texts = generate_texts(model, tokenizer, PROMPT, s.n, s.temperature, s.top_p, s.batch_size, s.max_new_tokens, seed=0)
+    texts = generate_texts(
+        model, tokenizer, PROMPT, s.n, s.temperature, s.top_p, s.batch_size, s.max_new_tokens, seed=0
+    )
     assert len(texts) == s.n
     frame = pd.DataFrame(
         {
@@ -349,7 +376,9 @@ def test_paper_configuration_runs_end_to_end_on_a_small_local_model(llama_folder
         }
     )
     pairs = build_pairs(frame, 0.25, 4, seed=0)
-    history = train_dpo(spec, tmp_path / "sft", pairs, tmp_path / "dpo", tmp_path / "dpo-work", seed=0, eval_fraction=0.0)
+    history = train_dpo(
+        spec, tmp_path / "sft", pairs, tmp_path / "dpo", tmp_path / "dpo-work", seed=0, eval_fraction=0.0
+    )
     assert "shared-prompt DPO on" in caplog.text and any("rewards/margins" in h for h in history)
     tokenizer, model = load_trained(spec, tmp_path / "dpo")
     assert len(generate_texts(model, tokenizer, PROMPT, 2, batch_size=2, max_new_tokens=6, seed=0)) == 2
@@ -362,12 +391,26 @@ def test_benchmark_imports_only_torch_transformers_peft_and_the_project():
         "print(sorted(m for m in ('trl', 'datasets', 'pycalphad', 'pymatgen', 'pandas', 'pyarrow', 'bitsandbytes') if m in sys.modules))"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
-@pytest.mark.parametrize("config_class", ["LlamaConfig", "MistralConfig", "Qwen2Config", "Qwen3Config", "OlmoConfig", "Olmo2Config", "GemmaConfig", "Gemma2Config"])
+@pytest.mark.parametrize(
+    "config_class",
+    [
+        "LlamaConfig",
+        "MistralConfig",
+        "Qwen2Config",
+        "Qwen3Config",
+        "OlmoConfig",
+        "Olmo2Config",
+        "GemmaConfig",
+        "Gemma2Config",
+    ],
+)
 def test_every_supported_architecture_is_exact(config_class):
     """Per-token log-probs and greedy decoding of each supported family equal the library's own forward
     (Gemma-2 included: attention and final-logit soft-capping)."""
@@ -377,7 +420,13 @@ def test_every_supported_architecture_is_exact(config_class):
     from alloypref.lm import shared_prompt
 
     config = getattr(transformers, config_class)(
-        vocab_size=300, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=128, head_dim=16
+        vocab_size=300,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=128,
+        head_dim=16,
     )
     config._attn_implementation = "eager"
     torch.manual_seed(0)
@@ -390,7 +439,15 @@ def test_every_supported_architecture_is_exact(config_class):
         shared = shared_prompt.completion_logps(model, prompt, completions, mask)
         plain = shared_prompt.plain_completion_logps(model, prompt, completions, mask)
         reference = model.generate(
-            input_ids=prompt[None], attention_mask=torch.ones(1, 17, dtype=torch.long), do_sample=False, max_new_tokens=5, eos_token_id=None, pad_token_id=0
+            input_ids=prompt[None],
+            attention_mask=torch.ones(1, 17, dtype=torch.long),
+            do_sample=False,
+            max_new_tokens=5,
+            eos_token_id=None,
+            pad_token_id=0,
         )[0, 17:].tolist()
     assert torch.allclose(shared, plain, rtol=1e-5, atol=1e-5) and bool((shared[mask == 0] == 0).all())
-    assert shared_prompt.sample_completions(model, prompt, n=2, batch_size=2, max_new_tokens=5, temperature=0) == [reference] * 2
+    assert (
+        shared_prompt.sample_completions(model, prompt, n=2, batch_size=2, max_new_tokens=5, temperature=0)
+        == [reference] * 2
+    )

@@ -32,7 +32,10 @@ if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: th
     calphad = calphad_settings(validated_config(snakemake))  # noqa: F821
     backend = make_backend(calphad)
     options = ScoringOptions(
-        temperatures_K=calphad.temperatures_K, reward=calphad.reward, min_coverage=calphad.min_coverage, timeout_s=calphad.timeout_s
+        temperatures_K=calphad.temperatures_K,
+        reward=calphad.reward,
+        min_coverage=calphad.min_coverage,
+        timeout_s=calphad.timeout_s,
     )
 
     def score(bcc, b2, volume):
@@ -42,8 +45,22 @@ if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: th
 exemplars = read_parquet(snakemake.input.exemplars, REWARDS_SCHEMA)  # noqa: F821
 with tqdm(total=settings.n, desc=f"{name} ({settings.method})", unit="triple") as bar:
     samples, report = run_api_baseline(
-        settings, exemplars, elements, snakemake.params.requests, snakemake.params.seed, known, score, bar.update  # noqa: F821
+        settings,
+        exemplars,
+        elements,
+        snakemake.params.requests,
+        snakemake.params.seed,
+        known,
+        score,
+        bar.update,  # noqa: F821
     )
 write_parquet(samples, snakemake.output.samples, SAMPLES_SCHEMA)  # noqa: F821
 atomic_write_text(snakemake.output.report, json.dumps(report, indent=2))  # noqa: F821
-log.info("%s: %d samples %s; %d requests sent, %d from the log", name, len(samples), report["statuses"], report["requests_sent"], report["requests_from_log"])
+log.info(
+    "%s: %d samples %s; %d requests sent, %d from the log",
+    name,
+    len(samples),
+    report["statuses"],
+    report["requests_sent"],
+    report["requests_from_log"],
+)

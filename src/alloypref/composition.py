@@ -74,8 +74,10 @@ def parse_formula(formula: str, allowed_elements: Iterable[str] | None = None) -
             raise FormulaError(f"formula {formula!r} has a non-positive or non-finite amount of {element}")
     dropped = sorted(set(_SYMBOL.findall(text)) - set(amounts))
     if dropped:  # pymatgen silently drops an element whose amount rounds to zero
-        raise FormulaError(f"formula {formula!r}: {', '.join(dropped)} did not survive parsing (an amount too small to use, "
-            "or not a plain element symbol)")
+        raise FormulaError(
+            f"formula {formula!r}: {', '.join(dropped)} did not survive parsing (an amount too small to use, "
+            "or not a plain element symbol)"
+        )
     total = math.fsum(amounts.values())
     fractions = {el: amounts[el] / total for el in sorted(amounts)}
     if not math.isfinite(total) or any(not MIN_FRACTION <= x <= 1.0 for x in fractions.values()):

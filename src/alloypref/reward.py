@@ -133,7 +133,9 @@ def compute_reward(table: pd.DataFrame, config: RewardConfig | None = None) -> R
         pairs = bcc[["temperature_K", "lattice_parameter_A"]].merge(
             b2[["temperature_K", "lattice_parameter_A"]], on="temperature_K", suffixes=("_bcc", "_b2")
         )
-        diffs = lattice_mismatch(pairs["lattice_parameter_A_b2"], pairs["lattice_parameter_A_bcc"], cfg.mismatch).dropna()
+        diffs = lattice_mismatch(
+            pairs["lattice_parameter_A_b2"], pairs["lattice_parameter_A_bcc"], cfg.mismatch
+        ).dropna()
         if not diffs.empty:
             mismatch = min(float(diffs.min()), cfg.mismatch_cap)
 

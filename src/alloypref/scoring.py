@@ -235,7 +235,9 @@ def score_one(
     return row, tables.drop(columns="candidate_id")
 
 
-def job_key(triples: pd.DataFrame, backend: CalphadBackend, options: ScoringOptions, extra: Mapping | None = None) -> str:
+def job_key(
+    triples: pd.DataFrame, backend: CalphadBackend, options: ScoringOptions, extra: Mapping | None = None
+) -> str:
     """SHA-256 of everything a shard's result depends on: triples, options, backend, ``extra`` (code).
 
     A checkpoint is reused only under the same key. ``checkpoint_every`` and ``isolate`` change how,
@@ -365,7 +367,9 @@ def score_triples(
                 if table is not None and not table.empty:
                     new_tables.append(table.assign(candidate_id=row["candidate_id"]))
             if first["status"] != "ok":
-                log.warning("candidate %s (%s): %s", first["candidate_id"], first["master_composition"], first["reason"])
+                log.warning(
+                    "candidate %s (%s): %s", first["candidate_id"], first["master_composition"], first["reason"]
+                )
             if progress:
                 progress(len(rows))
             since_checkpoint += len(rows)

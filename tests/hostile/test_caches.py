@@ -19,7 +19,9 @@ from alloypref.scoring import ScoringOptions, score_triples
 from ..conftest import DATA
 from ..test_scoring import triples
 
-NIAL = DatabaseSpec("nial", str(DATA / "NI_AL_DUPIN_2001.TDB"), {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"})
+NIAL = DatabaseSpec(
+    "nial", str(DATA / "NI_AL_DUPIN_2001.TDB"), {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"}
+)
 OPTIONS = ScoringOptions((373.15, 1273.15), RewardConfig(), timeout_s=120, isolate=False)
 
 
@@ -52,7 +54,10 @@ UNSAFE = {
     "world-writable cache folder": lambda cache, path: cache.chmod(0o777),
     "group-writable sub-folder": lambda cache, path: path.parent.chmod(0o775),
     "group-writable file": lambda cache, path: path.chmod(0o660),
-    "symlinked file": lambda cache, path: (path.rename(path.with_suffix(".real")), path.symlink_to(path.with_suffix(".real"))),
+    "symlinked file": lambda cache, path: (
+        path.rename(path.with_suffix(".real")),
+        path.symlink_to(path.with_suffix(".real")),
+    ),
 }
 
 
@@ -94,7 +99,11 @@ def test_cache_folders_are_created_private_whatever_the_umask(tmp_path):
     assert load_cached(tmp_path / "c" / "databases" / "x.pkl", tmp_path / "c") == {"x": 1}
 
 
-@pytest.mark.parametrize("content", [b"", b"\x80\x05truncated", pickle.dumps({"not": "a database"})], ids=["empty", "truncated", "wrong type"])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\x80\x05truncated", pickle.dumps({"not": "a database"})],
+    ids=["empty", "truncated", "wrong type"],
+)
 def test_damaged_database_cache_is_rebuilt(tmp_path, content, caplog):
     cache = tmp_path / "cache"
     load_database(NIAL, cache)

@@ -29,7 +29,10 @@ CONFIGS = [
     ("seed: 1\nseed: 2\n", "key 'seed' repeats"),
     ("reward: {weight_bcc_b2_exist: .nan}\n", "reward.weight_bcc_b2_exist: nan is not a finite number"),
     ("calphad: {temperatures_K: [1273.15]}\n", "calphad.temperatures_K"),
-    ("calphad: {databases: [{name: m, path: mc_ni_v2.034.pycalphad.tdb, phase_roles: {NiAl: b2}}]}\n", "'NiAl' -> did you mean 'NIAL'?"),
+    (
+        "calphad: {databases: [{name: m, path: mc_ni_v2.034.pycalphad.tdb, phase_roles: {NiAl: b2}}]}\n",
+        "'NiAl' -> did you mean 'NIAL'?",
+    ),
 ]
 
 
@@ -37,7 +40,9 @@ CONFIGS = [
 def test_bad_config(tmp_path, cache_dir, text, message, capsys):
     """The phase-role typo uses the session's cache folder: the database is usually cached by then."""
     config = tmp_path / "c.yaml"
-    config.write_text(text.replace("calphad: {", f"calphad: {{cache_dir: {cache_dir}, ", 1) if "databases" in text else text)
+    config.write_text(
+        text.replace("calphad: {", f"calphad: {{cache_dir: {cache_dir}, ", 1) if "databases" in text else text
+    )
     assert main(["score", "Nb", "NiAl", "30", "--config", str(config)]) == 2
     assert message in capsys.readouterr().err
 

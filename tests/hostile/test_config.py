@@ -40,7 +40,9 @@ BAD_OVERRIDES = [
 
 @pytest.mark.parametrize("override, key", BAD_OVERRIDES, ids=[k + f"-{i}" for i, (_, k) in enumerate(BAD_OVERRIDES)])
 def test_bad_value_names_the_key(override, key):
-    with pytest.raises(config_module.ConfigError, match=f"config key {key.replace('.', '[.]').replace('(', '[(]').replace(')', '[)]')}"):
+    with pytest.raises(
+        config_module.ConfigError, match=f"config key {key.replace('.', '[.]').replace('(', '[(]').replace(')', '[)]')}"
+    ):
         config_module.load(None, override)
 
 
@@ -53,7 +55,10 @@ def test_repeated_database_names_are_refused():
 
 BAD_FILES = [
     ("seed: 1\nseed: 2\n", "line 2: key 'seed' repeats"),
-    ("models:\n  tiny: {source: tiny}\n  tiny: {source: local}\n", "line 3: key 'tiny' repeats"),  # silently kept the last
+    (
+        "models:\n  tiny: {source: tiny}\n  tiny: {source: local}\n",
+        "line 3: key 'tiny' repeats",
+    ),  # silently kept the last
     ("calphad:\n  databases:\n    - {name: a, path: x, name: b}\n", "key 'name' repeats"),
     ("reward:\n  weight_bcc_b2_exist: 1\n  weight_bcc_b2_exist: 2\n", "key 'weight_bcc_b2_exist' repeats"),
     ("- a\n- b\n", "top level must be a mapping"),
@@ -62,7 +67,9 @@ BAD_FILES = [
 ]
 
 
-@pytest.mark.parametrize("text, message", BAD_FILES, ids=[m.split(":")[-1].strip()[:20] + str(i) for i, (_, m) in enumerate(BAD_FILES)])
+@pytest.mark.parametrize(
+    "text, message", BAD_FILES, ids=[m.split(":")[-1].strip()[:20] + str(i) for i, (_, m) in enumerate(BAD_FILES)]
+)
 def test_bad_config_file_names_file_and_problem(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text(text)

@@ -39,8 +39,14 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)
 
 
 def start(script, *args, cwd):
-    return subprocess.Popen([sys.executable, "-c", script, *map(str, args)], cwd=cwd, env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *map(str, args)],
+        cwd=cwd,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def kill(process):
@@ -110,8 +116,9 @@ def model_files(folder):
 def test_training_killed_at_random_points_never_leaves_a_partial_model(tmp_path):
     model, work = tmp_path / "model", tmp_path / "work"
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", TRAIN_SCRIPT, str(model), str(work)], cwd=REPO, env=ENV, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", TRAIN_SCRIPT, str(model), str(work)], cwd=REPO, env=ENV, check=True, capture_output=True
+    )
     duration = time.perf_counter() - started
     complete = model_files(model)
     assert "config.json" in complete and "model.safetensors" in complete and "tokenizer.json" in complete

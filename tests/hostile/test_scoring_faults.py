@@ -75,7 +75,9 @@ def test_fault_in_one_candidate_is_a_failed_row_and_the_shard_goes_on(fault):
     assert (by_id.loc[["a", "c"], "status"] == "ok").all()
 
 
-@pytest.mark.parametrize("error", [CacheTrustError("refusing to use the CALPHAD cache: x"), DatabaseError("database 'x': bad")])
+@pytest.mark.parametrize(
+    "error", [CacheTrustError("refusing to use the CALPHAD cache: x"), DatabaseError("database 'x': bad")]
+)
 def test_configuration_errors_stop_the_job_instead_of_failing_rows(error):
     def raise_it():
         raise error
@@ -91,23 +93,39 @@ def interrupted_run(tmp_path, data=SIX, options=OPTIONS, key_extra=None):
     """Score until the backend 'dies' after 4 candidates: leaves a checkpoint of 4 rows."""
     data.to_parquet(tmp_path / "triples.parquet")
     with pytest.raises(KeyboardInterrupt):
-        score_file(tmp_path / "triples.parquet", tmp_path / "r.parquet", tmp_path / "t.parquet",
-                   FakeBackend(crash_after=4), options, show_progress=False, key_extra=key_extra)
+        score_file(
+            tmp_path / "triples.parquet",
+            tmp_path / "r.parquet",
+            tmp_path / "t.parquet",
+            FakeBackend(crash_after=4),
+            options,
+            show_progress=False,
+            key_extra=key_extra,
+        )
     assert len(read_parquet(tmp_path / "r.parquet.checkpoint" / "rewards.parquet")) == 4
 
 
 def rerun(tmp_path, data=SIX, options=OPTIONS, key_extra=None):
     data.to_parquet(tmp_path / "triples.parquet")
     backend = FakeBackend()
-    rewards = score_file(tmp_path / "triples.parquet", tmp_path / "r.parquet", tmp_path / "t.parquet",
-                         backend, options, show_progress=False, key_extra=key_extra)
+    rewards = score_file(
+        tmp_path / "triples.parquet",
+        tmp_path / "r.parquet",
+        tmp_path / "t.parquet",
+        backend,
+        options,
+        show_progress=False,
+        key_extra=key_extra,
+    )
     assert list(rewards.candidate_id) == list(data.candidate_id)
     return rewards, backend
 
 
 CHANGES = {
     "temperature grid": dict(options=dataclasses.replace(OPTIONS, temperatures_K=(373.15, 773.15, 1273.15))),
-    "reward weights": dict(options=dataclasses.replace(OPTIONS, reward=dataclasses.replace(OPTIONS.reward, weight_b2_room_temp=5.0))),
+    "reward weights": dict(
+        options=dataclasses.replace(OPTIONS, reward=dataclasses.replace(OPTIONS.reward, weight_b2_room_temp=5.0))
+    ),
     "code version": dict(key_extra={"code": "other"}),
     "triples under the same ids": dict(data=SIX.assign(bcc="Mo")),
 }

@@ -10,7 +10,9 @@ from alloypref.scoring import read_triples, score_triples
 
 from ..test_scoring import OPTIONS, FakeBackend, triples
 
-GOOD = pd.DataFrame({"candidate_id": ["a", "b"], "bcc": ["Nb", "Mo"], "b2": ["NiAl", "NiAl"], "b2_volume_percent": [30.0, 40.0]})
+GOOD = pd.DataFrame(
+    {"candidate_id": ["a", "b"], "bcc": ["Nb", "Mo"], "b2": ["NiAl", "NiAl"], "b2_volume_percent": [30.0, 40.0]}
+)
 
 
 def write_bytes(path, data):
@@ -30,9 +32,17 @@ BROKEN = [
     ("t.parquet", lambda p: GOOD.drop(columns="b2").to_parquet(p), "lacks columns ['b2']"),
     ("t.parquet", lambda p: GOOD.assign(candidate_id=["a", "a"]).to_parquet(p), "candidate_id values repeat"),
     ("t.parquet", lambda p: GOOD.assign(candidate_id=["a", None]).to_parquet(p), "candidate_id is missing in rows [1]"),
-    ("t.csv", lambda p: write_bytes(p, "candidate_id,bcc,b2,b2_volume_percent\na,Nb\xe9,NiAl,30\n".encode("latin-1")), "not UTF-8"),
+    (
+        "t.csv",
+        lambda p: write_bytes(p, "candidate_id,bcc,b2,b2_volume_percent\na,Nb\xe9,NiAl,30\n".encode("latin-1")),
+        "not UTF-8",
+    ),
     ("t.csv", lambda p: write_bytes(p, b""), "not a readable CSV table"),
-    ("t.csv", lambda p: write_bytes(p, b"candidate_id,bcc,b2,b2_volume_percent\na,Nb,NiAl,30,1,2\n"), "not a readable CSV table"),
+    (
+        "t.csv",
+        lambda p: write_bytes(p, b"candidate_id,bcc,b2,b2_volume_percent\na,Nb,NiAl,30,1,2\n"),
+        "not a readable CSV table",
+    ),
 ]
 
 
@@ -66,7 +76,9 @@ BAD_TRIPLES = [
 
 @pytest.mark.parametrize("bcc, b2, volume", BAD_TRIPLES, ids=[repr(t)[:30] for t in BAD_TRIPLES])
 def test_unusable_triple_is_an_invalid_row(bcc, b2, volume):
-    rewards, tables = score_triples(triples([("x", bcc, b2, volume), ("fine", "Nb", "NiAl", 30.0)]), FakeBackend(), OPTIONS)
+    rewards, tables = score_triples(
+        triples([("x", bcc, b2, volume), ("fine", "Nb", "NiAl", 30.0)]), FakeBackend(), OPTIONS
+    )
     by_id = rewards.set_index("candidate_id")
     assert by_id.loc["x", "status"] == "invalid" and by_id.loc["x", "reason"]
     assert by_id.loc["x", "reward"] == OPTIONS.reward.worst_reward

@@ -26,7 +26,15 @@ def finished_workflow(tmp_path_factory):
     return work
 
 
-@pytest.mark.parametrize("lost", ["results/models/tiny/sft", "results/models/tiny/dpo", "results/samples/tiny/sft.parquet", "results/pairs/tiny.parquet"])
+@pytest.mark.parametrize(
+    "lost",
+    [
+        "results/models/tiny/sft",
+        "results/models/tiny/dpo",
+        "results/samples/tiny/sft.parquet",
+        "results/pairs/tiny.parquet",
+    ],
+)
 def test_a_lost_intermediate_output_is_rebuilt(finished_workflow, lost):
     """After a failed or killed ``-R results/models/tiny/sft`` the model folder is gone; a plain
     rerun used to say "Nothing to be done" because everything made from it was up to date."""

@@ -108,7 +108,9 @@ def calphad_judge(score: Callable[[str, str, float], dict]) -> Judge:
     return judge
 
 
-def run_loop(client: ChatClient, prompt: str, elements: list[str], judge: Judge, index: int, max_generations: int) -> _Loop:
+def run_loop(
+    client: ChatClient, prompt: str, elements: list[str], judge: Judge, index: int, max_generations: int
+) -> _Loop:
     result = _Loop()
     messages = [{"role": "user", "content": prompt}]
     for generation in range(max_generations):
@@ -128,7 +130,10 @@ def run_loop(client: ChatClient, prompt: str, elements: list[str], judge: Judge,
             result.text = text
             return result
         result.feedback.append(feedback)
-        messages = messages + [{"role": "assistant", "content": text}, {"role": "user", "content": regenerate_prompt(feedback)}]
+        messages = messages + [
+            {"role": "assistant", "content": text},
+            {"role": "user", "content": regenerate_prompt(feedback)},
+        ]
     return result
 
 

@@ -68,7 +68,9 @@ class RequestLog:
                     self._entries[entry["key"]] = entry
                 except (json.JSONDecodeError, KeyError, TypeError) as exc:
                     if number == len(lines):
-                        log.warning("%s, line %d: cut-short last line ignored (its request is sent again)", self.path, number)
+                        log.warning(
+                            "%s, line %d: cut-short last line ignored (its request is sent again)", self.path, number
+                        )
                         self._truncate_to(lines[: number - 1])
                         break
                     raise RequestLogError(f"{self.path}, line {number}: not a request log entry ({exc})") from exc
@@ -140,7 +142,9 @@ class ChatClient:
         self.sent = 0  # requests answered by the endpoint in this run
         self.from_log = 0  # requests answered from the log
 
-    def request(self, messages: Messages, sample: str, model: str | None = None, temperature: float | None = None) -> dict:
+    def request(
+        self, messages: Messages, sample: str, model: str | None = None, temperature: float | None = None
+    ) -> dict:
         """The loggable request (no API key): what decides the answer, plus the caller's sample key."""
         s = self.settings
         return {
@@ -153,7 +157,9 @@ class ChatClient:
             "sample": sample,
         }
 
-    def complete(self, messages: Messages, sample: str, model: str | None = None, temperature: float | None = None) -> str:
+    def complete(
+        self, messages: Messages, sample: str, model: str | None = None, temperature: float | None = None
+    ) -> str:
         """The answer text to ``messages``; ``sample`` tells apart repeated draws of the same prompt."""
         request = self.request(messages, sample, model, temperature)
         key = request_key(request)

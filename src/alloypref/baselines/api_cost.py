@@ -25,7 +25,14 @@ def request_budget(settings: ApiSettings, accept_rate: float = 0.5) -> dict:
     """LLM requests and CALPHAD calls: minimum, expected at ``accept_rate``, maximum."""
     n = settings.n
     if settings.method not in AGENT_METHODS:
-        return {"llm_min": n, "llm_expected": n, "llm_max": n, "calphad_min": 0, "calphad_expected": 0, "calphad_max": 0}
+        return {
+            "llm_min": n,
+            "llm_expected": n,
+            "llm_max": n,
+            "calphad_min": 0,
+            "calphad_expected": 0,
+            "calphad_max": 0,
+        }
     if not 0 < accept_rate <= 1:
         raise ValueError(f"accept_rate {accept_rate} is not within (0, 1]")
     loops = settings.max_loops if settings.max_loops is not None else 20 * n
@@ -52,7 +59,9 @@ def paper_table(accept_rate: float = 0.5) -> str:
     ]
     for label, method, models in rows:
         name = {"agent_llm_judge": "x_llm_judge", "agent_calphad_judge": "x_calphad_judge"}.get(method, "x")
-        b = request_budget(ApiSettings.from_config(name, {"base_url": "-", "model": "-", "method": method, "n": 1000}), accept_rate)
+        b = request_budget(
+            ApiSettings.from_config(name, {"base_url": "-", "model": "-", "method": method, "n": 1000}), accept_rate
+        )
         lines.append(
             f"| {label} | {models * b['llm_min']:,.0f} | {models * b['llm_expected']:,.0f} | {models * b['llm_max']:,.0f} "
             f"| {models * b['calphad_expected']:,.0f} |"

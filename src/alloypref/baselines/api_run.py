@@ -28,7 +28,9 @@ from alloypref.lm.sampling import parse_samples
 log = logging.getLogger(__name__)
 
 
-def base_prompt(settings: ApiSettings, exemplar_rewards: pd.DataFrame, elements: list[str], seed: int, known: tuple | None) -> str:
+def base_prompt(
+    settings: ApiSettings, exemplar_rewards: pd.DataFrame, elements: list[str], seed: int, known: tuple | None
+) -> str:
     """The Fig. 5 (one-shot) or Fig. 6 (every other method) prompt for this source."""
     if settings.method == "one_shot":
         return prompts.one_shot_prompt(elements, prompts.one_shot_exemplar(exemplar_rewards, seed), known)
@@ -62,9 +64,13 @@ def run_api_baseline(
             judge = calphad_judge(score)
         else:
             judge = llm_judge(client, elements, settings.judge_model, settings.judge_temperature)
-        texts, counts = run_agent(client, prompt, elements, judge, settings.n, settings.max_generations, settings.max_loops, progress)
+        texts, counts = run_agent(
+            client, prompt, elements, judge, settings.n, settings.max_generations, settings.max_loops, progress
+        )
         if len(texts) < settings.n:
-            log.warning("%s: only %d of %d triples accepted in %d loops", settings.name, len(texts), settings.n, counts.loops)
+            log.warning(
+                "%s: only %d of %d triples accepted in %d loops", settings.name, len(texts), settings.n, counts.loops
+            )
         request_prompts = [prompt] * len(texts)
     else:
         request_prompts = [

@@ -84,7 +84,9 @@ def tuned_prompt(settings: ApiSettings, base_prompt: str, elements: list[str], c
     signature = dspy.Signature("request_id -> generation", base_prompt)
     program = dspy.Predict(signature)
     # 50 request ids: MIPROv2 keeps 80 % for validation, which must cover its minibatch of 35
-    trainset = [dspy.Example(request_id=uuid_suffix(seed, 1_000_000_000 + i)).with_inputs("request_id") for i in range(50)]
+    trainset = [
+        dspy.Example(request_id=uuid_suffix(seed, 1_000_000_000 + i)).with_inputs("request_id") for i in range(50)
+    ]
 
     def metric(example, prediction, trace=None):
         return distinct_elements(prediction.generation, elements)
@@ -100,4 +102,3 @@ def tuned_prompt(settings: ApiSettings, base_prompt: str, elements: list[str], c
     path.write_text(json.dumps({"made_of": made_of, "prompt": prompt}, indent=2))
     log.info("%s: tuned prompt saved to %s", settings.name, path)
     return prompt
-

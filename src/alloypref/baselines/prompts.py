@@ -35,7 +35,9 @@ def format_triple(bcc: str, b2: str, b2_volume_percent: float) -> str:
 
 
 def _parsed_rows(rewards: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in ("candidate_id", "bcc", "b2", "b2_volume_percent", "reward", "status") if c not in rewards.columns]
+    missing = [
+        c for c in ("candidate_id", "bcc", "b2", "b2_volume_percent", "reward", "status") if c not in rewards.columns
+    ]
     if missing:
         raise ValueError(f"exemplar rewards table lacks columns {missing}")
     rows = rewards[rewards["status"] != "invalid"].copy()
@@ -74,7 +76,10 @@ def _examples(rows: pd.DataFrame) -> str:
 def few_shot_prompt(elements: Iterable[str], good: pd.DataFrame, bad: pd.DataFrame, known: tuple | None = None) -> str:
     """Fig. 6 filled in; ``known`` is (known BCC, known B2) for the optional lines."""
     return template("few_shot").format(
-        elements=", ".join(elements), good=_examples(good), bad=_examples(bad), known=known_block(*(known or (None, None)))
+        elements=", ".join(elements),
+        good=_examples(good),
+        bad=_examples(bad),
+        known=known_block(*(known or (None, None))),
     )
 
 

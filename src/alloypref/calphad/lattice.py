@@ -104,9 +104,7 @@ def lattice_parameter(sublattice_1: Mapping[str, float], sublattice_2: Mapping[s
     second = _normalised(sublattice_2, "sublattice 2")
     elements = sorted(set(first) | set(second))
     vegard = sum(0.5 * (first.get(el, 0.0) + second.get(el, 0.0)) * elemental_lattice_constant(el) for el in elements)
-    excess = sum(
-        y1 * y2 * pair_deviation(e1, e2) for e1, y1 in first.items() for e2, y2 in second.items() if e1 != e2
-    )
+    excess = sum(y1 * y2 * pair_deviation(e1, e2) for e1, y1 in first.items() for e2, y2 in second.items() if e1 != e2)
     return vegard + excess
 
 

@@ -305,7 +305,11 @@ class PycalphadBackend:
             }
             env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
             child = subprocess.run(
-                [sys.executable, "-c", "from alloypref.calphad.pycalphad_backend import _build_system_main; _build_system_main()"],
+                [
+                    sys.executable,
+                    "-c",
+                    "from alloypref.calphad.pycalphad_backend import _build_system_main; _build_system_main()",
+                ],
                 input=pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL),
                 env=env,
                 capture_output=True,
@@ -546,7 +550,9 @@ class PycalphadBackend:
                 if chosen[index] is None:
                     retry = self._per_temperature(self._equilibrium(system, composition, temperatures[index]), 1)
                     gibbs = retry["GM"][0]
-                    chosen[index] = (retry, 0) if np.isfinite(gibbs) and gibbs <= hull[index] + HULL_TOLERANCE_J_PER_MOL else None
+                    chosen[index] = (
+                        (retry, 0) if np.isfinite(gibbs) and gibbs <= hull[index] + HULL_TOLERANCE_J_PER_MOL else None
+                    )
         except Exception as exc:
             raise CalphadError(f"pycalphad failed: {type(exc).__name__}: {exc}") from exc
         components = list(system.phase_records.nonvacant_elements)
@@ -584,7 +590,9 @@ def _nudged_compositions(composition: Mapping[str, float], elements: Sequence[st
                 yield nudged
 
 
-def build_system(dbf, database: str, elements: tuple[str, ...], phases: list[str], pressure_Pa: float) -> CompiledSystem:
+def build_system(
+    dbf, database: str, elements: tuple[str, ...], phases: list[str], pressure_Pa: float
+) -> CompiledSystem:
     """Models, phase records and every callback the solver can ask for, compiled now.
 
     Compiling everything here (instead of lazily during a solve) keeps every compiled function in
@@ -616,9 +624,7 @@ def _build_system_main() -> None:
     """Entry of the child interpreter of :meth:`PycalphadBackend._build_with_fixed_hash_seed`."""
     request = pickle.loads(sys.stdin.buffer.read())
     dbf = load_database(request["spec"], request["cache_dir"])
-    compiled = build_system(
-        dbf, request["spec"].name, request["elements"], request["phases"], request["pressure_Pa"]
-    )
+    compiled = build_system(dbf, request["spec"].name, request["elements"], request["phases"], request["pressure_Pa"])
     if not store_cached(request["out"], request["out_root"], compiled):  # cache disk full or read-only
         store_cached(request["scratch"] / "system.pkl", request["scratch"], compiled)
 

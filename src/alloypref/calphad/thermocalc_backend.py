@@ -43,7 +43,9 @@ class ThermoCalcBackend:
 
     name = "thermocalc"
 
-    def __init__(self, database: str = "TCHEA7", order_threshold: float = DEFAULT_ORDER_THRESHOLD, elements: Iterable[str] = ()):
+    def __init__(
+        self, database: str = "TCHEA7", order_threshold: float = DEFAULT_ORDER_THRESHOLD, elements: Iterable[str] = ()
+    ):
         self.tc = _tc_python()
         self.database_name = database
         self.order_threshold = order_threshold

@@ -86,7 +86,9 @@ class SolverWorker:
 
     def _start(self) -> None:
         ours, theirs = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(self.backend, theirs), daemon=True, name="alloypref-solver")
+        process = self._context.Process(
+            target=_serve, args=(self.backend, theirs), daemon=True, name="alloypref-solver"
+        )
         process.start()
         theirs.close()
         self._process, self._connection = process, ours

@@ -232,7 +232,11 @@ def source_metrics(
     valid_fp = fingerprints(valid_masters) if valid_masters else np.empty((0, reference_fp.shape[1]))
     cov = coverage(valid_fp, reference_fp, cutoff)
     n = len(rewards)
-    novelty = float((nearest_distances(generated_fp, known_fp)[0] > novelty_cutoff).mean()) if len(parsed) and len(known_fp) else np.nan
+    novelty = (
+        float((nearest_distances(generated_fp, known_fp)[0] > novelty_cutoff).mean())
+        if len(parsed) and len(known_fp)
+        else np.nan
+    )
     reward = rewards["reward"].where(rewards["status"] == "ok", worst_reward).fillna(worst_reward)
     scored = rewards[rewards["database"] != ""]
     row = {

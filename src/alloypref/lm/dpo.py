@@ -36,7 +36,9 @@ def make_dpo_trainer(
     tokenizer, model = load_trained(spec, sft_dir, trainable=True)
     ref_model = None if spec.uses_lora else load_trained(spec, sft_dir)[1]
     train, evaluation = split_eval(pairs[["prompt", "chosen", "rejected"]], eval_fraction, seed)
-    args = DPOConfig(**common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None), beta=spec.dpo.beta)
+    args = DPOConfig(
+        **common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None), beta=spec.dpo.beta
+    )
     trainer = DPOTrainer(
         model=model,
         ref_model=ref_model,
@@ -51,7 +53,11 @@ def make_dpo_trainer(
 
         # the policy and the reference (a second model, or the "ref" adapter of the same one) alike
         models = [trainer.model] + ([trainer.ref_model] if trainer.ref_model is not None else [])
-        log.info("model %s: shared-prompt DPO %s", spec.name, "on" if all(enable_shared_prompt(m) for m in models) else "unsupported")
+        log.info(
+            "model %s: shared-prompt DPO %s",
+            spec.name,
+            "on" if all(enable_shared_prompt(m) for m in models) else "unsupported",
+        )
     return trainer
 
 

@@ -73,7 +73,9 @@ def build_pairs(
     # Rank on rewards rounded to 1e-6 (as win/draw/loss does): solver noise of ~1e-12 must neither
     # reorder candidates nor turn a tie into a pair.
     scored = scored[trustworthy(scored)].assign(reward=lambda f: f["reward"].round(6))
-    ranked = scored.sort_values(["reward", "candidate_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    ranked = scored.sort_values(["reward", "candidate_id"], ascending=[False, True], kind="stable").reset_index(
+        drop=True
+    )
     n_top = int(math.floor(top_fraction * len(ranked)))
     rewards = ranked["reward"].to_numpy()
     databases = ranked["database"].to_numpy()

@@ -93,11 +93,15 @@ def make_sft_trainer(spec: ModelSpec, triples: pd.DataFrame, work_dir: Path, see
     if spec.shared_prompt:
         from alloypref.lm.shared_prompt import enable_shared_prompt
 
-        log.info("model %s: shared-prompt SFT %s", spec.name, "on" if enable_shared_prompt(trainer.model) else "unsupported")
+        log.info(
+            "model %s: shared-prompt SFT %s", spec.name, "on" if enable_shared_prompt(trainer.model) else "unsupported"
+        )
     return trainer
 
 
-def train_sft(spec: ModelSpec, triples: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05):
+def train_sft(
+    spec: ModelSpec, triples: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05
+):
     """Fine-tune ``spec`` on the SFT triples; save model (or adapter) and tokenizer in ``output_dir``.
 
     Returns the trainer's log history.
