@@ -27,7 +27,7 @@ rule api_baseline:
         mem_mb=2000,
         runtime=240,
     params:
-        code=EVAL_CODE,
+        code=code_version("api_baseline.py"),
         prompts=API_PROMPTS,
         settings=lambda wildcards: config["baselines"]["api"][wildcards.name],
         calphad=api_calphad,

@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from alloypref.calphad import cache as cache_module
+from alloypref.calphad import pycalphad_backend
 from alloypref.calphad.cache import CacheTrustError, check_cache_dir, load_cached, store_cached
 from alloypref.calphad.databases import DatabaseSpec, load_database
 from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
@@ -122,6 +123,8 @@ def test_full_disk_degrades_to_computing_without_the_cache(tmp_path, monkeypatch
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(cache_module, "atomic_write_bytes", disk_full)
+    # compile in this process (as under PYTHONHASHSEED=0), where the full disk is simulated
+    monkeypatch.setattr(pycalphad_backend, "builds_in_process", lambda: True)
     backend = PycalphadBackend([NIAL], PycalphadSettings(pdens_fine=0), tmp_path / "cache")
     with caplog.at_level(logging.WARNING):
         rewards, tables = score_triples(triples([("c", "Ni", "NiAl", 60.0)]), backend, OPTIONS)

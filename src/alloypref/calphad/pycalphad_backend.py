@@ -286,7 +286,7 @@ class PycalphadBackend:
         seed 0, else a child process) and loaded from the pickle: the answer no longer depends on
         the seed of the process that scores.
         """
-        if sys.flags.hash_randomization == 0:  # PYTHONHASHSEED=0 here already: build in-process
+        if builds_in_process():  # PYTHONHASHSEED=0 here already: build in-process
             compiled = build_system(self.database(database), database, elements, phases, self.settings.pressure_Pa)
             if path is not None:
                 store_cached(path, self.cache_dir, compiled)  # a failed write only costs speed
@@ -314,9 +314,13 @@ class PycalphadBackend:
                 env=env,
                 capture_output=True,
             )
+            messages = child.stderr.decode(errors="replace").strip().splitlines()
             if child.returncode != 0:
-                tail = child.stderr.decode(errors="replace").strip().splitlines()[-5:]
-                raise CalphadError(f"building the {database} system {'-'.join(elements)} failed: {' | '.join(tail)}")
+                raise CalphadError(
+                    f"building the {database} system {'-'.join(elements)} failed: {' | '.join(messages[-5:])}"
+                )
+            for message in messages:  # the child's warnings (a cache it could not write) reach this log
+                log.warning("building the %s system %s: %s", database, "-".join(elements), message)
             if path is not None:
                 compiled = load_cached(path, self.cache_dir)
                 if compiled is not None:
@@ -618,6 +622,11 @@ def build_system(
             for per_formula_unit in (True, False):
                 factory.get_phase_formula_moles_element(name, element, per_formula_unit)
     return compiled
+
+
+def builds_in_process() -> bool:
+    """True when this interpreter already runs with hash seed 0, so systems are compiled here."""
+    return sys.flags.hash_randomization == 0
 
 
 def _build_system_main() -> None:
