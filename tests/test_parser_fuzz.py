@@ -60,8 +60,13 @@ volumes = st.one_of(
     st.text(max_size=6),
     st.floats(0, 100).map(lambda v: f"{v:.2f}"),
 )
+def tagged(bcc, b2, volume):
+    return f"<BCC>{bcc}</BCC><B2>{b2}</B2><B2 Volume>{volume}</B2 Volume>"
+
+
 completions = st.one_of(
-    st.builds(lambda b, c, v: f"<BCC>{b}</BCC><B2>{c}</B2><B2 Volume>{v}</B2 Volume>", texts, texts, volumes),
+    st.builds(tagged, texts, texts, volumes),
+    st.builds(tagged, good_formulas, good_formulas, st.floats(0, 100).map(lambda v: f"{v:.2f}")),  # mostly ok
     texts,
 )
 FUZZ = settings(
