@@ -67,7 +67,10 @@ def copy_workflow(tmp_path: Path) -> Path:
 
 
 def tiny_config(work: Path) -> dict:
-    """The tiny CI config plus a second model (`mini`, fewer samples), so that model isolation is visible."""
+    """The tiny CI config plus a second model (`mini`, fewer samples), so that model isolation is visible.
+
+    Written with yaml.safe_dump, which sorts keys: `mini` is the first model, whose sample count the
+    random baseline follows (baselines.random_n: null)."""
     config = yaml.safe_load((work / "tests/config/config.yaml").read_text())
     mini = copy.deepcopy(config["models"]["tiny"])
     mini["sampling"] = {**mini["sampling"], "n": 16, "batch_size": 16}  # enough for some pairs
@@ -124,7 +127,7 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert re.search(r"sampling tiny-sft: 32/32 samples done", (work / "results/logs/sample/tiny-sft.log").read_text())
     # evaluation: Table 1, comparisons, summary, and the HTML report with captions
     table = pd.read_parquet(work / "results/metrics/table1.parquet")
-    assert list(table.source) == ["tiny-sft", "tiny-dpo", "mini-sft", "mini-dpo", "random"]
+    assert list(table.source) == ["mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "random"]
     assert table.parse_rate.between(0, 1).all() and table.validity.between(0, 1).all()
     assert "## Table 1" in (work / "results/summary.md").read_text()
     assert json.loads((work / "results/manifest.json").read_text())["config"]["seed"] == 42
@@ -238,7 +241,7 @@ CONFIG_EDITS = {
     ),
     "design_space.volume.scheme": ("uniform", {"enumerate_triples"} | model_jobs("tiny") | model_jobs("mini") | TAIL),
     "models.tiny.sft.epochs": (30, model_jobs("tiny") | TAIL),
-    "models.mini.sampling.n": (6, model_jobs("mini") - {"sft[mini]"} | TAIL),
+    "models.tiny.sampling.n": (30, model_jobs("tiny") - {"sft[tiny]"} | TAIL),
     "reward.weight_b2_room_temp": (20, after_scoring() | TAIL),
     "calphad.temperatures_K": ([373.15, 1273.15, 1873.15], after_scoring() | TAIL),
     "pairs.k": (3, {"pairs[tiny]", "pairs[mini]"} | after_dpo("tiny") | after_dpo("mini") | TAIL),
