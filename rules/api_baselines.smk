@@ -1,6 +1,6 @@
 # Language models behind an OpenAI-compatible endpoint as sources (config baselines.api; Appendix
 # A.1.2-A.1.4). With baselines.api empty (the default) nothing here runs. Each request's answer is
-# kept in results/api_requests/{name}.jsonl; that log is not an output, so a failed, killed or
+# kept in <results_dir>/api_requests/{name}.jsonl; that log is not an output, so a failed, killed or
 # reconfigured job keeps it and a rerun sends only what was never answered.
 
 
@@ -10,19 +10,19 @@ include: "api_common.smk"
 rule api_baseline:
     input:
         exemplars=api_exemplars,
-        enumeration="results/design_space/enumeration_counts.json",
+        enumeration=results_path("design_space/enumeration_counts.json"),
         known=api_known_lists,
     output:
-        samples="results/baselines/{name}.parquet",
-        report="results/baselines/{name}_api.json",
+        samples=results_path("baselines/{name}.parquet"),
+        report=results_path("baselines/{name}_api.json"),
     log:
-        "results/logs/api_baseline/{name}.log",
+        results_path("logs/api_baseline/{name}.log"),
     benchmark:
-        "results/benchmarks/api_baseline/{name}.tsv"
+        results_path("benchmarks/api_baseline/{name}.tsv")
     wildcard_constraints:
         name="|".join(API) if API else "^$",
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/alloypref.yaml"
     resources:
         mem_mb=2000,
         runtime=240,
@@ -32,6 +32,6 @@ rule api_baseline:
         settings=lambda wildcards: config["baselines"]["api"][wildcards.name],
         calphad=api_calphad,
         seed=config["seed"],
-        requests=lambda wildcards: f"results/api_requests/{wildcards.name}.jsonl",
+        requests=lambda wildcards: results_path(f"api_requests/{wildcards.name}.jsonl"),
     script:
         "../workflow_scripts/api_baseline.py"

@@ -13,7 +13,7 @@ API_PROMPTS = hashlib.sha256(
 def api_exemplars(wildcards):
     """The scored samples the exemplars come from: exemplars_from, else the first model's SFT samples."""
     source = config["baselines"]["api"][wildcards.name].get("exemplars_from") or f"{MODELS[0]}-sft"
-    return f"results/scores/{source}/rewards.parquet"
+    return results_path(f"scores/{source}/rewards.parquet")
 
 
 def api_calphad(wildcards):
@@ -26,5 +26,5 @@ def api_calphad(wildcards):
 def api_known_lists(wildcards):
     """The curated BCC and B2 lists, for a source that adds Figs. 5-6's optional Known lines."""
     if config["baselines"]["api"][wildcards.name].get("known_lists"):
-        return ["results/design_space/bcc.parquet", "results/design_space/b2.parquet"]
+        return [results_path("design_space/bcc.parquet"), results_path("design_space/b2.parquet")]
     return []

@@ -11,8 +11,10 @@ import yaml
 
 from .conftest import REPO
 
-# imported only where the proprietary Thermo-Calc backend is selected (tc-python ships with Thermo-Calc)
-OPTIONAL_IMPORTS = {"tc_python"}
+# imported only where selected, each with a message naming what to install: the proprietary
+# Thermo-Calc backend (tc-python ships with Thermo-Calc), vLLM sampling on a GPU machine
+# (models.*.sampling.backend: vllm), and DSPy prompt tuning (the `dspy` extra, which brings optuna)
+OPTIONAL_IMPORTS = {"tc_python", "vllm", "dspy", "optuna"}
 
 
 def normalise(name: str) -> str:

@@ -60,6 +60,8 @@ volumes = st.one_of(
     st.text(max_size=6),
     st.floats(0, 100).map(lambda v: f"{v:.2f}"),
 )
+
+
 def tagged(bcc, b2, volume):
     return f"<BCC>{bcc}</BCC><B2>{b2}</B2><B2 Volume>{volume}</B2 Volume>"
 

@@ -2,15 +2,17 @@
 
 import json
 import logging
+from types import SimpleNamespace
 
-from _common import setup_logging, validated_config
-from tqdm import tqdm
+from _common import setup_logging
+from _settings import calphad_settings
 
 from alloypref.baselines.api_config import ApiSettings
 from alloypref.baselines.api_run import run_api_baseline
 from alloypref.design_space import FILTER_SCHEMA
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.lm.sampling import SAMPLES_SCHEMA
+from alloypref.progress import ProgressLog
 from alloypref.scoring import REWARDS_SCHEMA
 
 log = setup_logging(snakemake)  # noqa: F821 - injected by Snakemake
@@ -26,10 +28,9 @@ if settings.known_lists:
 score = None
 if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: the reward is the judge
     from alloypref.calphad.factory import make_backend
-    from alloypref.config import calphad_settings
     from alloypref.scoring import ScoringOptions, score_one
 
-    calphad = calphad_settings(validated_config(snakemake))  # noqa: F821
+    calphad = calphad_settings(SimpleNamespace(**snakemake.params.calphad))  # noqa: F821
     backend = make_backend(calphad)
     options = ScoringOptions(
         temperatures_K=calphad.temperatures_K,
@@ -43,17 +44,17 @@ if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: th
 
 
 exemplars = read_parquet(snakemake.input.exemplars, REWARDS_SCHEMA)  # noqa: F821
-with tqdm(total=settings.n, desc=f"{name} ({settings.method})", unit="triple") as bar:
-    samples, report = run_api_baseline(
-        settings,
-        exemplars,
-        elements,
-        snakemake.params.requests,
-        snakemake.params.seed,
-        known,
-        score,
-        bar.update,  # noqa: F821
-    )
+progress = ProgressLog(settings.n, f"{name} ({settings.method})", log, unit="triples")
+samples, report = run_api_baseline(
+    settings,
+    exemplars,
+    elements,
+    snakemake.params.requests,  # noqa: F821
+    snakemake.params.seed,  # noqa: F821
+    known,
+    score,
+    progress,
+)
 write_parquet(samples, snakemake.output.samples, SAMPLES_SCHEMA)  # noqa: F821
 atomic_write_text(snakemake.output.report, json.dumps(report, indent=2))  # noqa: F821
 log.info(
