@@ -205,28 +205,17 @@ def project_loss(model, prompt, ids, mask):
     return shared_prompt.sft_loss(model, prompt, ids, mask)
 
 
-def with_kernel(kernel: str, fn):
-    """``fn`` run with the shared-prefix attention kernel ``kernel`` ("sdpa" or "manual")."""
+def with_setting(name: str, value: str, fn):
+    """``fn`` run with the module setting ``shared_prompt.<name>`` (KERNEL: "sdpa" or "manual"; SAMPLER:
+    "multinomial" or "race") set to ``value``, restored afterwards."""
 
     def run(*args):
-        saved, shared_prompt.KERNEL = shared_prompt.KERNEL, kernel
+        saved = getattr(shared_prompt, name)
+        setattr(shared_prompt, name, value)
         try:
             return fn(*args)
         finally:
-            shared_prompt.KERNEL = saved
-
-    return run
-
-
-def with_sampler(sampler: str, fn):
-    """``fn`` run with the token-drawing rule ``sampler`` ("race" or "multinomial")."""
-
-    def run(*args):
-        saved, shared_prompt.SAMPLER = shared_prompt.SAMPLER, sampler
-        try:
-            return fn(*args)
-        finally:
-            shared_prompt.SAMPLER = saved
+            setattr(shared_prompt, name, saved)
 
     return run
 
@@ -526,7 +515,7 @@ def main(argv=None) -> int:
                 train_phase,
                 f"project_sft_{kernels[0]}",
                 model,
-                with_kernel(kernels[0], project_loss),
+                with_setting("KERNEL", kernels[0], project_loss),
                 batches,
                 batch,
                 args.steps,
@@ -545,7 +534,7 @@ def main(argv=None) -> int:
                 train_phase,
                 f"project_sft_{kernel}",
                 model,
-                with_kernel(kernel, project_loss),
+                with_setting("KERNEL", kernel, project_loss),
                 batches,
                 best_batch,
                 args.steps,
@@ -563,7 +552,7 @@ def main(argv=None) -> int:
                     train_phase,
                     f"project_sft_{kernels[0]}_liger",
                     model,
-                    with_kernel(kernels[0], project_loss),
+                    with_setting("KERNEL", kernels[0], project_loss),
                     batches,
                     best_batch,
                     args.steps,
@@ -613,7 +602,7 @@ def main(argv=None) -> int:
         for batch in sample_batches:
             result = guarded(
                 f"project_sample_{samplers[0]}_b{batch}",
-                with_sampler(samplers[0], sample_phase),
+                with_setting("SAMPLER", samplers[0], sample_phase),
                 model,
                 batches,
                 batch,
@@ -626,7 +615,7 @@ def main(argv=None) -> int:
         for sampler in samplers[1:]:
             guarded(
                 f"project_sample_{sampler}_b{sample_batches[0]}",
-                with_sampler(sampler, sample_phase),
+                with_setting("SAMPLER", sampler, sample_phase),
                 model,
                 batches,
                 sample_batches[0],
