@@ -38,6 +38,7 @@ include: "rules/pairs.smk"
 include: "rules/evaluate.smk"
 include: "rules/api_baselines.smk"
 include: "rules/provenance.smk"
+include: "rules/databases.smk"
 
 
 check_local_models()
@@ -72,3 +73,4 @@ rule all:
         expand(results_path("models/{model}/{stage}_curves.parquet"), model=MODELS, stage=STAGES),
         expand(results_path("samples/{model}/{stage}.parquet"), model=MODELS, stage=STAGES),
         expand(results_path("pairs/{model}.parquet"), model=MODELS),
+        expand(results_path("databases/{name}.parquet"), name=["report_card", "pair_summary"]),

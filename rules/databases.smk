@@ -1,0 +1,41 @@
+# Database report card: known phase facts (pure elements and pairs of the design space) scored on
+# every configured database; the per-pair summary says which pairs each database can be trusted on.
+
+
+def facts_input(wildcards):
+    """The facts file of report_card.facts, or the one shipped with the package."""
+    return config["report_card"]["facts"] or str(PACKAGE / "data" / "phase_facts.csv")
+
+
+rule database_report_card:
+    input:
+        facts=facts_input,
+    output:
+        card=results_path("databases/report_card.parquet"),
+        summary=results_path("databases/pair_summary.parquet"),
+        html=report(
+            results_path("databases/report_card.html"), caption="../report/report_card.rst", category="Databases"
+        ),
+        figure=report(
+            results_path("figures/databases/agreement.png"),
+            caption="../report/report_card_heat_map.rst",
+            category="Databases",
+        ),
+    log:
+        results_path("logs/database_report_card.log"),
+    benchmark:
+        results_path("benchmarks/database_report_card.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        code=code_version("database_report_card.py"),
+        elements=config["design_space"]["elements"],
+        report_card=_without(config["report_card"], "facts"),
+        element_roles=config["element_roles"],
+        calphad=backend_settings(),
+    script:
+        "../workflow_scripts/database_report_card.py"
