@@ -9,14 +9,23 @@ database computing it gets right. ``--out`` writes the card and the pair summary
 Run (one core, ~1 h cold; the compiled systems are cached under ``--cache``)::
 
     PYTHONHASHSEED=0 python benchmarks/report_card_all.py --out results/databases/paper_scale
+
+or one process per database, then the figures of both cards::
+
+    PYTHONHASHSEED=0 python benchmarks/report_card_all.py --database mc_ni --out results/databases/paper_scale/mc_ni
+    PYTHONHASHSEED=0 python benchmarks/report_card_all.py --database cost507 --out results/databases/paper_scale/cost507
+    python benchmarks/report_card_all.py --summarise results/databases/paper_scale/*/report_card.parquet
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 import warnings
 from pathlib import Path
+
+import pandas as pd
 
 from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
 from alloypref.calphad.report_card import (
@@ -30,7 +39,8 @@ from alloypref.calphad.report_card import (
     report_card_settings,
 )
 from alloypref.config import calphad_settings, load
-from alloypref.io import write_parquet
+from alloypref.io import read_parquet, write_parquet
+from alloypref.progress import ProgressLog
 
 warnings.filterwarnings("ignore")
 
@@ -41,34 +51,62 @@ def main() -> None:
     parser.add_argument("--facts", default=None, help="facts file (default: the shipped one)")
     parser.add_argument("--cache", default="results/cache/calphad", help="compiled-system cache folder")
     parser.add_argument("--out", default=None, help="folder for report_card.parquet and pair_summary.parquet")
+    parser.add_argument("--database", action="append", help="evaluate only this configured database (repeatable)")
+    parser.add_argument(
+        "--summarise", nargs="+", metavar="CARD", help="solve nothing: print the figures of report_card.parquet files"
+    )
     args = parser.parse_args()
+    if args.summarise:
+        card = pd.concat([read_parquet(path, REPORT_CARD_SCHEMA) for path in args.summarise], ignore_index=True)
+        card["agrees"] = card["agrees"].astype("boolean")
+        print(f"facts {card['fact_id'].nunique()}, databases {sorted(card['database'].unique())}")
+        print_figures(card)
+        return
 
     config = load(args.config)
     cal = calphad_settings(config)
     settings = report_card_settings(config["report_card"])
+    databases = [spec for spec in cal.databases if not args.database or spec.name in args.database]
+    if not databases:
+        parser.error(f"--database {args.database}: none of the configured databases {[s.name for s in cal.databases]}")
     backend = PycalphadBackend(
-        cal.databases,
+        databases,
         PycalphadSettings(**cal.pycalphad, order_threshold=cal.order_threshold),
         cache_dir=args.cache,
         b2_formers=cal.b2_formers,
     )
     facts = load_facts(args.facts or config["report_card"]["facts"])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    progress = ProgressLog(len(facts) * len(databases), "report card", unit="facts")
     start = time.perf_counter()
-    card = evaluate(facts, backend, settings)
+    out = Path(args.out) if args.out else None
+    parts = []
+    # one element set at a time, so a run stopped early leaves the card of what it finished
+    for _, group in facts.groupby("elements", sort=True):
+        parts.append(evaluate(group, backend, settings, progress))
+        if out is not None:
+            write_parquet(pd.concat(parts, ignore_index=True), out / "report_card.partial.parquet", REPORT_CARD_SCHEMA)
+    card = pd.concat(parts, ignore_index=True)
+    card["agrees"] = card["agrees"].astype("boolean")
     elapsed = time.perf_counter() - start
     summary = pair_summary(card, settings.min_agreement)
-    if args.out:
-        out = Path(args.out)
+    if out is not None:
         write_parquet(card, out / "report_card.parquet", REPORT_CARD_SCHEMA)
         write_parquet(summary, out / "pair_summary.parquet", PAIR_SUMMARY_SCHEMA)
+        (out / "report_card.partial.parquet").unlink()
 
     print(f"facts {len(facts)}, databases {list(backend.specs)}, wall {elapsed:.0f} s")
+    print_figures(card)
+
+
+def print_figures(card: pd.DataFrame) -> None:
+    """Agreement per database, of the best database per fact, and the facts no database gets right."""
     for row in agreement_by_database(card).itertuples():
         print(f"agreement {row.database}: {row.n_agree}/{row.n_facts} = {row.agreement:.3f}")
     computable = card[card["agrees"].notna()]
     best = computable.groupby("fact_id")["agrees"].agg(lambda s: bool(s.astype(bool).any()))
     print(f"agreement best database per fact: {int(best.sum())}/{len(best)} = {best.mean():.3f}")
-    uncomputable = sorted(set(facts["fact_id"]) - set(computable["fact_id"]))
+    uncomputable = sorted(set(card["fact_id"]) - set(computable["fact_id"]))
     print(f"facts no database computes: {uncomputable}")
     wrong = facts_no_database_gets(card)
     print(f"facts no database gets right: {wrong['fact_id'].nunique()}")

@@ -163,6 +163,11 @@ def seed_list_inputs(wildcards):
     return [path for path in config["design_space"]["seed_lists"].values() if path]
 
 
+def facts_input(wildcards):
+    """The phase facts of the database report card: report_card.facts, or the ones shipped with the package."""
+    return config["report_card"]["facts"] or str(PACKAGE / "data" / "phase_facts.csv")
+
+
 def triples_input(wildcards):
     """The triples a source is scored from: a model's samples, or the example triples."""
     if wildcards.source == "example":

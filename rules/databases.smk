@@ -2,11 +2,6 @@
 # every configured database; the per-pair summary says which pairs each database can be trusted on.
 
 
-def facts_input(wildcards):
-    """The facts file of report_card.facts, or the one shipped with the package."""
-    return config["report_card"]["facts"] or str(PACKAGE / "data" / "phase_facts.csv")
-
-
 rule database_report_card:
     input:
         facts=facts_input,
