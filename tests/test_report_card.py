@@ -110,6 +110,12 @@ def test_report_card_on_the_nial_assessment(reference_backend, tmp_path):
     assert rows.loc[("Al", "Fe"), "n_facts"] == 0
     trust = pair_trust(summary)
     assert trust == {("nial", "Al", "Fe"): False, ("nial", "Al", "Ni"): False, ("nial", "Ni", "Ni"): False}
+    complete = pair_summary(card.reset_index(), elements=["Al", "Ni", "Ti"], databases=["nial"])
+    assert len(complete) == 6 + 1  # Al, Ni, Ti and their three pairs, plus Al-Fe from the card
+    assert complete.set_index(["element_a", "element_b"]).loc[("Ni", "Ti"), ["n_facts", "trusted"]].tolist() == [
+        0,
+        False,
+    ]
     lenient = pair_trust(pair_summary(card.reset_index(), min_agreement=0.5))
     assert lenient[("nial", "Al", "Ni")] is True
     assert lenient[("nial", "Al", "Fe")] is False  # no computable fact: never trusted

@@ -30,7 +30,7 @@ if not hasattr(backend, "specs"):
 log.info("%d facts within %s on databases %s", len(facts), elements, list(backend.specs))
 progress = ProgressLog(len(facts) * len(backend.specs), "report card", log, unit="facts")
 card = evaluate(facts, backend, settings, progress)
-summary = pair_summary(card, settings.min_agreement)
+summary = pair_summary(card, settings.min_agreement, elements, backend.specs)
 write_parquet(card, snakemake.output.card, REPORT_CARD_SCHEMA)
 write_parquet(summary, snakemake.output.summary, PAIR_SUMMARY_SCHEMA)
 heat_map(summary, elements, snakemake.output.figure)

@@ -328,8 +328,18 @@ def _pair(elements: str) -> tuple[str, str]:
     return (parts[0], parts[-1])
 
 
-def pair_summary(card: pd.DataFrame, min_agreement: float = 1.0) -> pd.DataFrame:
-    """Per database and element pair: computable facts, agreeing facts, agreement, trusted (schema above)."""
+def pair_summary(
+    card: pd.DataFrame,
+    min_agreement: float = 1.0,
+    elements: Iterable[str] | None = None,
+    databases: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Per database and element pair: computable facts, agreeing facts, agreement, trusted (schema above).
+
+    With ``elements`` and ``databases``, every pure element and pair of ``elements`` gets a row on
+    every database, those without a computable fact with ``n_facts`` 0 (never trusted), so a reader
+    finds each pair of the design space.
+    """
     rows = []
     for (database, element_a, element_b), group in card.groupby(["database", "element_a", "element_b"], sort=True):
         computable = group["agrees"].notna()
@@ -347,7 +357,24 @@ def pair_summary(card: pd.DataFrame, min_agreement: float = 1.0) -> pd.DataFrame
                 "trusted": bool(n_facts > 0 and agreement >= min_agreement - 1e-12),
             }
         )
+    if elements is not None and databases is not None:
+        have = {(r["database"], r["element_a"], r["element_b"]) for r in rows}
+        for database in databases:
+            for element_a, element_b in pairs_of(elements):
+                if (database, element_a, element_b) not in have:
+                    rows.append(
+                        {
+                            "database": database,
+                            "element_a": element_a,
+                            "element_b": element_b,
+                            "n_facts": 0,
+                            "n_agree": 0,
+                            "agreement": float("nan"),
+                            "trusted": False,
+                        }
+                    )
     summary = pd.DataFrame(rows, columns=PAIR_SUMMARY_SCHEMA.names)
+    summary = summary.sort_values(["database", "element_a", "element_b"]).reset_index(drop=True)
     return summary.astype({"n_facts": "int64", "n_agree": "int64", "agreement": "float64", "trusted": "bool"})
 
 
