@@ -15,6 +15,9 @@ or one process per database, then the figures of both cards::
     PYTHONHASHSEED=0 python benchmarks/report_card_all.py --database mc_ni --out results/databases/paper_scale/mc_ni
     PYTHONHASHSEED=0 python benchmarks/report_card_all.py --database cost507 --out results/databases/paper_scale/cost507
     python benchmarks/report_card_all.py --summarise results/databases/paper_scale/*/report_card.parquet
+
+``--summarise`` keeps the last row of each fact and database (so a card of re-solved facts can follow
+the full ones) and only facts of the current facts file.
 """
 
 from __future__ import annotations
@@ -57,8 +60,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.summarise:
+        # later cards replace earlier rows of the same fact and database; rows of facts that are no
+        # longer in the facts file (or changed composition or temperature) are dropped
         card = pd.concat([read_parquet(path, REPORT_CARD_SCHEMA) for path in args.summarise], ignore_index=True)
+        card = card.drop_duplicates(["fact_id", "database"], keep="last")
+        current = load_facts(args.facts)[["fact_id", "composition", "temperature_K"]]
+        card = card.merge(current, on=["fact_id", "composition", "temperature_K"], how="inner")
         card["agrees"] = card["agrees"].astype("boolean")
+        if args.out:
+            summary = pair_summary(card, report_card_settings(load(args.config)["report_card"]).min_agreement)
+            write_parquet(card, Path(args.out) / "report_card.parquet", REPORT_CARD_SCHEMA)
+            write_parquet(summary, Path(args.out) / "pair_summary.parquet", PAIR_SUMMARY_SCHEMA)
         print(f"facts {card['fact_id'].nunique()}, databases {sorted(card['database'].unique())}")
         print_figures(card)
         return
