@@ -11,6 +11,7 @@ from alloypref.calphad.report_card import (
     PAIR_SUMMARY_SCHEMA,
     FactsError,
     ReportCardSettings,
+    card_html,
     evaluate,
     facts_within,
     load_facts,
@@ -100,6 +101,10 @@ def test_report_card_on_the_nial_assessment(reference_backend, tmp_path):
     assert card.loc["ni-melt-wrong", "agrees"] == False  # noqa: E712
     assert pd.isna(card.loc["alfe-b2", "agrees"])
     assert card.loc["alfe-b2", "status"] == "not_computable"
+
+    html = card_html(card.reset_index())
+    assert "<td>nial</td>" in html and "<td>0.600</td>" in html  # 3 of the 5 computable facts agree
+    assert "not computable" in html
 
     summary = pair_summary(card.reset_index())
     assert list(summary.columns) == PAIR_SUMMARY_SCHEMA.names

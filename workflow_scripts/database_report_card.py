@@ -9,6 +9,7 @@ from alloypref.calphad.report_card import (
     PAIR_SUMMARY_SCHEMA,
     REPORT_CARD_SCHEMA,
     agreement_by_database,
+    card_html,
     evaluate,
     facts_within,
     heat_map,
@@ -34,13 +35,7 @@ summary = pair_summary(card, settings.min_agreement, elements, backend.specs)
 write_parquet(card, snakemake.output.card, REPORT_CARD_SCHEMA)
 write_parquet(summary, snakemake.output.summary, PAIR_SUMMARY_SCHEMA)
 heat_map(summary, elements, snakemake.output.figure)
+atomic_write_text(snakemake.output.html, card_html(card))
 rates = agreement_by_database(card)
-html = (
-    "<h3>Agreement per database</h3>"
-    + rates.to_html(index=False, float_format="%.3f")
-    + "<h3>Facts</h3>"
-    + card.drop(columns=["source"]).to_html(index=False, float_format="%.2f", na_rep="not computable")
-)
-atomic_write_text(snakemake.output.html, html)
 for row in rates.itertuples():
     log.info("agreement %s: %d/%d = %.3f", row.database, row.n_agree, row.n_facts, row.agreement)

@@ -392,9 +392,34 @@ def pair_trust(summary_df: pd.DataFrame) -> dict[tuple[str, str, str], bool]:
 def agreement_by_database(card: pd.DataFrame) -> pd.DataFrame:
     """Per database: computable facts, agreeing facts and the agreement rate (0-1)."""
     computable = card[card["agrees"].notna()]
-    out = computable.groupby("database")["agrees"].agg(n_facts="size", n_agree=lambda s: int(s.astype(bool).sum()))
+    agrees = computable["agrees"].astype("int64")  # a boolean column would keep its sums boolean
+    out = pd.DataFrame(
+        {
+            "n_facts": agrees.groupby(computable["database"]).size(),
+            "n_agree": agrees.groupby(computable["database"]).sum(),
+        }
+    )
+    out = out.astype("int64")
     out["agreement"] = out["n_agree"] / out["n_facts"]
-    return out.reset_index()
+    return out.rename_axis("database").reset_index()
+
+
+def card_html(card: pd.DataFrame) -> str:
+    """The report's table: agreement per database, then every fact on every database."""
+
+    def three_digits(x: float) -> str:
+        return f"{x:.3f}"
+
+    rates = agreement_by_database(card)
+    shown = card.astype({"agrees": "object"})
+    shown["agrees"] = [("not computable" if pd.isna(a) else str(bool(a))) for a in card["agrees"]]
+    shown["predicted"] = shown["predicted"].fillna("")
+    return (
+        "<h3>Agreement per database</h3>"
+        + rates.to_html(index=False, float_format=three_digits)
+        + "<h3>Facts</h3>"
+        + shown.to_html(index=False, float_format=three_digits)
+    )
 
 
 def facts_no_database_gets(card: pd.DataFrame) -> pd.DataFrame:
