@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--cache", default="results/cache/calphad", help="compiled-system cache folder")
     parser.add_argument("--out", default=None, help="folder for report_card.parquet and pair_summary.parquet")
     parser.add_argument("--database", action="append", help="evaluate only this configured database (repeatable)")
+    parser.add_argument("--shard", default="1/1", help="i/n: solve only every n-th element set from the i-th")
     parser.add_argument(
         "--summarise", nargs="+", metavar="CARD", help="solve nothing: print the figures of report_card.parquet files"
     )
@@ -89,12 +90,21 @@ def main() -> None:
     )
     facts = load_facts(args.facts or config["report_card"]["facts"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    progress = ProgressLog(len(facts) * len(databases), "report card", unit="facts")
+    progress = ProgressLog(
+        len(facts) * len(databases) // max(1, int(args.shard.split("/")[1])), "report card", unit="facts"
+    )
     start = time.perf_counter()
     out = Path(args.out) if args.out else None
     parts = []
+    partial = out / "report_card.partial.parquet" if out is not None else None
+    if partial is not None and partial.is_file():  # resume: element sets already solved are kept
+        parts.append(read_parquet(partial, REPORT_CARD_SCHEMA))
+        facts = facts[~facts["fact_id"].isin(set(parts[0]["fact_id"]))]
+    groups = [group for _, group in facts.groupby("elements", sort=True)]
+    shard, n_shards = (int(x) for x in args.shard.split("/"))
+    groups = groups[shard - 1 :: n_shards]
     # one element set at a time, so a run stopped early leaves the card of what it finished
-    for _, group in facts.groupby("elements", sort=True):
+    for group in groups:
         parts.append(evaluate(group, backend, settings, progress))
         if out is not None:
             write_parquet(pd.concat(parts, ignore_index=True), out / "report_card.partial.parquet", REPORT_CARD_SCHEMA)
