@@ -33,7 +33,9 @@ include: "rules/common.smk"
 include: "rules/design_space.smk"
 include: "rules/train.smk"
 include: "rules/sample.smk"
+include: "rules/databases.smk"
 include: "rules/score.smk"
+include: "rules/cross_database.smk"
 include: "rules/pairs.smk"
 include: "rules/evaluate.smk"
 include: "rules/api_baselines.smk"
@@ -72,3 +74,4 @@ rule all:
         expand(results_path("models/{model}/{stage}_curves.parquet"), model=MODELS, stage=STAGES),
         expand(results_path("samples/{model}/{stage}.parquet"), model=MODELS, stage=STAGES),
         expand(results_path("pairs/{model}.parquet"), model=MODELS),
+        results_path("databases/cross_database_agreement.parquet"),

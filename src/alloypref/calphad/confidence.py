@@ -95,15 +95,12 @@ def read_pair_summary(path: str | Path) -> PairTrust:
     """The verdicts of a pair summary Parquet file (:data:`PAIR_SUMMARY_SCHEMA`).
 
     A row with ``n_facts == 0`` says nothing and is skipped. Raises ``ValueError`` naming the file
-    for missing columns or a (database, pair) that repeats.
+    for missing columns or a (database, pair) that repeats, ``FileNotFoundError`` when it is absent.
     """
-    import pandas as pd
+    from alloypref.io import read_parquet
 
     path = Path(path)
-    frame = pd.read_parquet(path)
-    missing = [name for name in PAIR_SUMMARY_SCHEMA.names if name not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: pair summary lacks columns {missing} (needs {PAIR_SUMMARY_SCHEMA.names})")
+    frame = read_parquet(path, PAIR_SUMMARY_SCHEMA)
     verdicts: dict[str, dict[frozenset[str], bool]] = {}
     for row in frame.itertuples(index=False):
         if int(row.n_facts) == 0:
