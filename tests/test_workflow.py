@@ -264,7 +264,10 @@ CONFIG_EDITS = {
     "pairs.k": (3, {"pairs[tiny]", "pairs[mini]"} | after_dpo("tiny") | after_dpo("mini") | TAIL),
     "models.tiny.dpo.beta": (0.2, after_dpo("tiny") | TAIL),
     "evaluation.coverage_cutoff": (5.0, TAIL),
-    "cross_database.sample_per_source": (8, {f"cross_database[{source}]" for source in EVALUATED} | TAIL),
+    "cross_database.sample_per_source": (
+        8,
+        {f"cross_database[{source}]" for source in EVALUATED} | {"summary", "manifest", "all"},
+    ),
 }
 
 
