@@ -1,5 +1,5 @@
-# Database trust: the per-pair verdicts of the known phase facts that scoring chooses databases by,
-# and the cross-database agreement of a sample of each source's candidates.
+# Database trust: the per-pair verdicts of the known phase facts that scoring chooses databases by.
+# Without a facts table the summary is empty: every covered element pair counts as untested.
 
 
 rule pair_summary_without_facts:
