@@ -33,7 +33,9 @@ include: "rules/common.smk"
 include: "rules/design_space.smk"
 include: "rules/train.smk"
 include: "rules/sample.smk"
+include: "rules/databases.smk"
 include: "rules/score.smk"
+include: "rules/cross_database.smk"
 include: "rules/pairs.smk"
 include: "rules/evaluate.smk"
 include: "rules/api_baselines.smk"
@@ -74,3 +76,4 @@ rule all:
         expand(results_path("samples/{model}/{stage}.parquet"), model=MODELS, stage=STAGES),
         expand(results_path("pairs/{model}.parquet"), model=MODELS),
         expand(results_path("databases/{name}.parquet"), name=["report_card", "pair_summary"]),
+        results_path("databases/cross_database_agreement.parquet"),

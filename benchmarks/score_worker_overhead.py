@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
+from alloypref.calphad.confidence import DatabaseChoice
 from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
 from alloypref.calphad.tables import Structure, phase_table
 from alloypref.reward import RewardConfig
@@ -63,6 +64,9 @@ class ReadyBackend:
 
     def choose_database(self, composition):
         return "ready", 1.0
+
+    def database_choices(self, composition, trust=None, untested_weight=0.5):
+        return [DatabaseChoice("ready", 1.0, 1.0)]
 
     def phase_table(self, composition, temperatures_K, database):
         return self.table

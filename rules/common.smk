@@ -125,7 +125,7 @@ def _without(block, *keys):
 # design_space keys read after the enumeration (curation filter, SFT triples)
 _LATER_DESIGN_KEYS = ("filter", "volume", "prompt_template")
 # calphad keys only the scorer reads (the design-space filter has its own temperatures and limit)
-_SCORING_CALPHAD_KEYS = ("temperatures_K", "timeout_s", "min_coverage")
+_SCORING_CALPHAD_KEYS = ("temperatures_K", "timeout_s", "min_coverage", "min_confidence", "untested_pair_weight")
 # model keys of one stage each; the rest (source, path, size, LoRA, precision, threads) is shared
 _MODEL_STAGE_KEYS = ("sft", "dpo", "sampling")
 # evaluation keys of one rule each; the rest are Table 1 settings (rule metrics)

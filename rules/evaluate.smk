@@ -208,6 +208,7 @@ rule summary:
         kl=expand(results_path("metrics/{model}/kl.parquet"), model=MODELS),
         figures=expand(results_path("figures/top/{source}.png"), source=EVAL_SOURCES),
         manifest=results_path("manifest.json"),
+        cross_database=results_path("databases/cross_database.md"),
     output:
         results_path("summary.md"),
     log:

@@ -44,7 +44,9 @@ rule split_for_scoring:
 
 rule score:
     input:
-        results_path("scores/{source}/shards/{scatteritem}.triples.parquet"),
+        triples=results_path("scores/{source}/shards/{scatteritem}.triples.parquet"),
+        # the report card's verdicts decide the database: new facts or databases rescore
+        pair_summary=results_path("databases/pair_summary.parquet"),
     output:
         rewards=results_path("scores/{source}/shards/{scatteritem}.rewards.parquet"),
         tables=results_path("scores/{source}/shards/{scatteritem}.phase_tables.parquet"),

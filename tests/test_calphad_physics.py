@@ -5,6 +5,7 @@ import pytest
 from pycalphad.core.utils import filter_phases, unpack_species
 
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
+from alloypref.calphad.confidence import PairTrust
 from alloypref.calphad.databases import DatabaseSpec, apply_bcc_fix, load_database
 from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
 from alloypref.calphad.tables import Structure
@@ -106,6 +107,17 @@ def test_routing_picks_mc_ni_for_a_nickel_aluminide(open_backend):
 def test_routing_picks_cost507_for_an_iron_aluminide(open_backend):
     database, _ = open_backend.choose_database(master_from_text("Cr33Fe67", "MnAl2Fe", 61.65))
     assert database == "cost507"
+
+
+def test_confidence_routing_follows_the_verdicts_on_the_shipped_databases(open_backend):
+    """No facts: the coverage choice at half the coverage. A verdict against mc_ni's Ni-Al (and the
+    pure elements it would otherwise keep) moves a nickel aluminide to cost507."""
+    master = master_from_text("Cr33Fe67", "NiAl", 30)
+    choices = open_backend.database_choices(master)
+    database, coverage = open_backend.choose_database(master)
+    assert choices[0].database == database and choices[0].confidence == pytest.approx(coverage / 2)
+    distrust = PairTrust({"mc_ni": {frozenset({element}): False for element in master}})
+    assert open_backend.database_choices(master, distrust)[0].database == "cost507"
 
 
 def test_fig9_example_on_cost507_matches_thermocalc(open_backend):

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from alloypref.calphad.backend import CalphadError
+from alloypref.calphad.confidence import DatabaseChoice
 from alloypref.calphad.tables import Structure, phase_table
 from alloypref.io import read_parquet
 from alloypref.reward import RewardConfig
@@ -36,6 +37,9 @@ class FakeBackend:
 
     def choose_database(self, composition):
         return ("fakedb", 1.0) if set(composition) <= self.elements() else (None, 0.0)
+
+    def database_choices(self, composition, trust=None, untested_weight=0.5):
+        return [DatabaseChoice("fakedb", 1.0, 1.0)] if set(composition) <= self.elements() else []
 
     def phase_table(self, composition, temperatures_K, database):
         key = "-".join(sorted(composition))

@@ -95,6 +95,9 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert by_id.loc["bad", "status"] == "invalid"
     assert (by_id.loc[["nial_a", "nial_b", "nial_dup"], "status"] == "ok").all()
     assert by_id.loc["nial_b", "reward"] == by_id.loc["nial_dup", "reward"]
+    # no phase facts (the pair summary is empty): every covered pair counts half
+    ok = rewards[rewards.status == "ok"]
+    assert (ok.confidence == ok.coverage / 2).all() and (ok.low_confidence == (ok.confidence < 0.5)).all()
     assert (work / "results/logs/score/example/1-of-2.log").is_file()
     assert (work / "results/benchmarks/score/example/1-of-2.tsv").is_file()
     tables = pd.read_parquet(work / "results/scores/example/phase_tables.parquet")
@@ -130,10 +133,14 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert list(table.source) == ["mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "random"]
     assert table.parse_rate.between(0, 1).all() and table.validity.between(0, 1).all()
     assert "## Table 1" in (work / "results/summary.md").read_text()
+    # one database: nothing to compare, but every evaluated source has its (empty) cross-database table
+    assert "## Cross-database agreement" in (work / "results/summary.md").read_text()
+    assert pd.read_parquet(work / "results/databases/cross_database/random.parquet").empty
     assert json.loads((work / "results/manifest.json").read_text())["config"]["seed"] == 42
     run(["--report", "results/report.html", "--configfile", "tiny.yaml"], cwd=work)
     html = (work / "results/report.html").read_text()
     assert "coverage_curves.png" in html and "Table 1 of the paper" in html
+    assert "cross_database.html" in html
     assert "AlloyPref run report" in html  # the workflow description
     assert "sft_curves.png" in html and "dpo_curves.png" in html
     # nothing to do on a second run
@@ -193,8 +200,8 @@ SCORED = ("prepare_triples", "split_for_scoring", "score", "gather_scores", "top
 
 
 def branch(source: str) -> set[str]:
-    """The jobs that sample (model sources) and score one source."""
-    jobs = {f"{rule}[{source}]" for rule in SCORED}
+    """The jobs that sample (model sources), score and cross-check one source."""
+    jobs = {f"{rule}[{source}]" for rule in SCORED} | {f"cross_database[{source}]"}
     if source.endswith(("-sft", "-dpo")):
         jobs.add(f"sample[{source}]")
     return jobs
@@ -221,16 +228,26 @@ def after_scoring() -> set[str]:
         "score[random]",
         "gather_scores[random]",
         "top_candidates[random]",
+        "cross_database[random]",
     }
     for model in ("tiny", "mini"):
         jobs |= {
             f"score[{model}-sft]",
             f"gather_scores[{model}-sft]",
             f"top_candidates[{model}-sft]",
+            f"cross_database[{model}-sft]",
             f"pairs[{model}]",
         }
         jobs |= after_dpo(model)
     return jobs
+
+
+def with_cross_summary(jobs: set[str]) -> set[str]:
+    """A rerun cross-database check of any source reruns their summary table."""
+    return jobs | ({"cross_database_summary"} if any(job.startswith("cross_database[") for job in jobs) else set())
+
+
+EVALUATED = ["mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "random"]
 
 
 # key path in the config -> new value -> the jobs a dry run must schedule (stage + downstream only)
@@ -247,6 +264,10 @@ CONFIG_EDITS = {
     "pairs.k": (3, {"pairs[tiny]", "pairs[mini]"} | after_dpo("tiny") | after_dpo("mini") | TAIL),
     "models.tiny.dpo.beta": (0.2, after_dpo("tiny") | TAIL),
     "evaluation.coverage_cutoff": (5.0, TAIL),
+    "cross_database.sample_per_source": (
+        8,
+        {f"cross_database[{source}]" for source in EVALUATED} | {"summary", "manifest", "all"},
+    ),
 }
 
 
@@ -261,7 +282,7 @@ def test_a_config_edit_reruns_its_stage_and_what_follows_only(tiny_run, key):
     block[leaf] = value
     name = f"edit-{key}.yaml"
     (tiny_run / name).write_text(yaml.safe_dump(config))
-    assert dry_run_jobs(tiny_run, name) == expected
+    assert dry_run_jobs(tiny_run, name) == with_cross_summary(expected)
 
 
 # package file -> the jobs whose code it is, and what follows (the manifest records the package hash)
@@ -286,7 +307,7 @@ def test_a_package_edit_reruns_the_rules_that_import_it(tiny_run, module):
     if module == "io.py":  # every script reads or writes through io.py: the whole DAG
         assert jobs == dry_run_jobs(tiny_run, "tiny.yaml", "--forceall")
     else:
-        assert jobs == CODE_EDITS[module]
+        assert jobs == with_cross_summary(CODE_EDITS[module])
 
 
 def dry_run_blocks(text: str) -> list[str]:

@@ -37,6 +37,8 @@ if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: th
         reward=calphad.reward,
         min_coverage=calphad.min_coverage,
         timeout_s=calphad.timeout_s,
+        min_confidence=calphad.min_confidence,
+        untested_pair_weight=calphad.untested_pair_weight,
     )
 
     def score(bcc, b2, volume):

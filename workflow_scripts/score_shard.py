@@ -3,6 +3,7 @@
 from _common import setup_logging
 from _settings import calphad_settings
 
+from alloypref.calphad.confidence import read_pair_summary
 from alloypref.calphad.factory import make_backend
 from alloypref.scoring import ScoringOptions, score_file
 
@@ -14,12 +15,15 @@ options = ScoringOptions(
     min_coverage=settings.min_coverage,
     timeout_s=settings.timeout_s,
     checkpoint_every=snakemake.params.checkpoint_every,
+    min_confidence=settings.min_confidence,
+    untested_pair_weight=settings.untested_pair_weight,
 )
 score_file(
-    snakemake.input[0],
+    snakemake.input.triples,
     snakemake.output.rewards,
     snakemake.output.tables,
     make_backend(settings),
     options,
     key_extra=dict(snakemake.params.items()),  # noqa: F821 - the code version: a checkpoint of other code is discarded
+    trust=read_pair_summary(snakemake.input.pair_summary),
 )

@@ -14,7 +14,13 @@ model_tables = {
     for model, wdl, change, top, kl in zip(params.models, inputs.comparisons, inputs.rules, inputs.top_bcc, inputs.kl)
 }
 text = render_summary(
-    Path(inputs.table).read_text(), params.models, params.sources, model_tables, Path(inputs.manifest), params.results
+    Path(inputs.table).read_text(),
+    params.models,
+    params.sources,
+    model_tables,
+    Path(inputs.manifest),
+    params.results,
+    Path(inputs.cross_database).read_text(),
 )
 atomic_write_text(snakemake.output[0], text)
 log.info("summary written to %s", snakemake.output[0])

@@ -54,6 +54,7 @@ def _jsonable(value):
 def _score(args: argparse.Namespace) -> int:
     from alloypref import config as config_module
     from alloypref.calphad.cache import CacheTrustError
+    from alloypref.calphad.confidence import read_pair_summary
     from alloypref.calphad.databases import DatabaseError
     from alloypref.calphad.factory import make_backend
     from alloypref.composition import FormulaError, master_from_text
@@ -76,9 +77,21 @@ def _score(args: argparse.Namespace) -> int:
     except FormulaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    options = ScoringOptions(settings.temperatures_K, settings.reward, settings.min_coverage, settings.timeout_s)
+    options = ScoringOptions(
+        settings.temperatures_K,
+        settings.reward,
+        settings.min_coverage,
+        settings.timeout_s,
+        min_confidence=settings.min_confidence,
+        untested_pair_weight=settings.untested_pair_weight,
+    )
     try:
-        row, table = score_one(args.bcc, args.b2, args.volume, make_backend(settings), options)
+        trust = read_pair_summary(args.pair_summary) if args.pair_summary else None
+    except (OSError, ValueError) as exc:
+        print(f"error: --pair-summary {args.pair_summary}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        row, table = score_one(args.bcc, args.b2, args.volume, make_backend(settings), options, trust)
     except (DatabaseError, CacheTrustError) as exc:  # configuration, not the candidate
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -94,7 +107,8 @@ def _score(args: argparse.Namespace) -> int:
         print(f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition']}")
         print(
             f"database {row['database'] or '-'}  coverage {row['coverage']:.2f}"
-            f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}  status {row['status']}"
+            f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}  confidence {row['confidence']:.2f}"
+            f"{'  (LOW CONFIDENCE)' if row['low_confidence'] else ''}  status {row['status']}"
             f"{'  ' + row['reason'] if row['reason'] else ''}\n"
         )
         if not table.empty:
@@ -130,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         "--cache-dir",
         default=None,
         help=f"CALPHAD cache folder (default: ${CACHE_ENV}, else calphad.cache_dir of --config, else the user cache folder)",
+    )
+    score.add_argument(
+        "--pair-summary",
+        default=None,
+        help="the database report card's pair summary (results/databases/pair_summary.parquet) whose verdicts "
+        "set the confidence; without it every covered pair counts as untested",
     )
     score.add_argument("--json", action="store_true", help="print the result row and the phase table as JSON")
     score.add_argument("-v", "--verbose", action="store_true")

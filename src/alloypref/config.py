@@ -164,13 +164,16 @@ def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = N
 class CalphadSettings:
     """Everything the scorer needs, typed. A job that only builds the backend (the design-space
     enumeration and filter) is given the ``calphad`` block without the scoring keys
-    (``temperatures_K``, ``timeout_s``, ``min_coverage``) and no ``reward``: those fields are None."""
+    (``temperatures_K``, ``timeout_s``, ``min_coverage``, ``min_confidence``, ``untested_pair_weight``)
+    and no ``reward``: those fields are None."""
 
     backend: str
     temperatures_K: tuple[float, ...] | None
     databases: tuple[DatabaseSpec, ...]
     b2_formers: B2Formers
     min_coverage: float | None
+    min_confidence: float | None
+    untested_pair_weight: float | None
     order_threshold: float
     timeout_s: float | None
     cache_dir: Path
@@ -200,6 +203,8 @@ def calphad_settings(config: Mapping[str, Any]) -> CalphadSettings:
             frozenset(roles["b2_a_site"]), frozenset(roles["b2_b_site"]), frozenset(roles["b2_either_site"])
         ),
         min_coverage=float(cal["min_coverage"]) if "min_coverage" in cal else None,
+        min_confidence=float(cal["min_confidence"]) if "min_confidence" in cal else None,
+        untested_pair_weight=float(cal["untested_pair_weight"]) if "untested_pair_weight" in cal else None,
         order_threshold=float(cal["order_threshold"]),
         timeout_s=float(cal["timeout_s"]) if "timeout_s" in cal else None,
         cache_dir=Path(cal["cache_dir"]),

@@ -9,9 +9,11 @@
 * A triple whose text the sampler could not parse cleanly (``parse_status`` other than ``ok``, e.g.
   ``unknown_element``: an element outside the design space) is an ``invalid`` row whose reason
   starts with that status; it is never scored as if it were a well-formed alloy.
+* Each candidate is scored on the database most trustworthy for its element pairs (highest
+  confidence, :mod:`alloypref.calphad.confidence`), or on a forced one (the cross-database check).
 * Progress is checkpointed every ``checkpoint_every`` candidates beside the output; a rerun after a
-  crash resumes from the checkpoint only when it was made from the same triples, settings, databases
-  and code (a hash of them is stored with it); any other checkpoint is discarded.
+  crash resumes from the checkpoint only when it was made from the same triples, settings, databases,
+  phase-fact verdicts and code (a hash of them is stored with it); any other checkpoint is discarded.
 
 Rewards table (one row per input triple):
 
@@ -28,6 +30,10 @@ reason                    string    why not ok; "" when ok
 database                  string    database used; "" when none
 coverage                  float64   share of element pairs that database covers (0-1)
 low_coverage              bool      coverage below ``calphad.min_coverage``
+confidence                float64   share of element pairs that database is trusted with: covered
+                                    and its phase facts agree (0-1; see calphad.confidence)
+low_confidence            bool      confidence below ``calphad.min_confidence`` (True when no
+                                    database was used)
 reward                    float64   Eq. 1; the worst reward unless ok
 bcc_b2_exist ...          bool      the four rule flags (``others_exceed_10`` True = violated)
 min_lattice_mismatch_A    float64   Å (``reward.mismatch: absolute``) or dimensionless (``relative``);
@@ -60,6 +66,7 @@ import pyarrow as pa
 
 from alloypref.calphad.backend import CalphadBackend, CalphadError
 from alloypref.calphad.cache import CacheTrustError
+from alloypref.calphad.confidence import DEFAULT_UNTESTED_WEIGHT, DatabaseChoice, PairTrust
 from alloypref.calphad.databases import DatabaseError
 from alloypref.calphad.tables import PHASE_TABLE_SCHEMA
 from alloypref.calphad.worker import SolverWorker
@@ -91,6 +98,8 @@ REWARDS_SCHEMA = pa.schema(
         ("database", pa.string()),
         ("coverage", pa.float64()),
         ("low_coverage", pa.bool_()),
+        ("confidence", pa.float64()),
+        ("low_confidence", pa.bool_()),
         ("reward", pa.float64()),
         ("bcc_b2_exist", pa.bool_()),
         ("bcc_forms_first", pa.bool_()),
@@ -126,10 +135,12 @@ class ScoringOptions:
     timeout_s: float = 300.0
     checkpoint_every: int = 10
     isolate: bool = True
+    min_confidence: float = 0.5
+    untested_pair_weight: float = DEFAULT_UNTESTED_WEIGHT
 
 
 #: Bump when the checkpoint layout changes: part of the checkpoint key.
-CHECKPOINT_FORMAT = 2
+CHECKPOINT_FORMAT = 3
 
 
 def read_triples(path: str | Path) -> pd.DataFrame:
@@ -209,6 +220,8 @@ def _base_row(triple, options: ScoringOptions) -> dict:
         "database": "",
         "coverage": 0.0,
         "low_coverage": True,
+        "confidence": 0.0,
+        "low_confidence": True,
         "reward": worst,
         "bcc_b2_exist": False,
         "bcc_forms_first": False,
@@ -223,22 +236,34 @@ def _base_row(triple, options: ScoringOptions) -> dict:
 
 
 def score_one(
-    bcc: str, b2: str, b2_volume_percent: float, backend: CalphadBackend, options: ScoringOptions
+    bcc: str,
+    b2: str,
+    b2_volume_percent: float,
+    backend: CalphadBackend,
+    options: ScoringOptions,
+    trust: PairTrust | None = None,
 ) -> tuple[dict, pd.DataFrame]:
     """Score one triple: its reward row (see module doc) and its phase table."""
     rows, tables = score_triples(
         pd.DataFrame([{"candidate_id": "cli", "bcc": bcc, "b2": b2, "b2_volume_percent": b2_volume_percent}]),
         backend,
         options,
+        trust=trust,
     )
     row = rows.iloc[0].to_dict()
     return row, tables.drop(columns="candidate_id")
 
 
 def job_key(
-    triples: pd.DataFrame, backend: CalphadBackend, options: ScoringOptions, extra: Mapping | None = None
+    triples: pd.DataFrame,
+    backend: CalphadBackend,
+    options: ScoringOptions,
+    extra: Mapping | None = None,
+    trust: PairTrust | None = None,
+    database: str | None = None,
 ) -> str:
-    """SHA-256 of everything a shard's result depends on: triples, options, backend, ``extra`` (code).
+    """SHA-256 of everything a shard's result depends on: triples, options, backend, the phase-fact
+    verdicts ``trust``, a forced ``database`` and ``extra`` (code).
 
     A checkpoint is reused only under the same key. ``checkpoint_every`` and ``isolate`` change how,
     not what, is computed, so they are left out.
@@ -250,6 +275,8 @@ def job_key(
         "options": settings,
         "backend": fingerprint() if callable(fingerprint) else f"{type(backend).__module__}.{type(backend).__name__}",
         "extra": dict(extra or {}),
+        "trust": (trust or PairTrust()).fingerprint(),
+        "database": database,
     }
     digest = hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode())
     digest.update(triples[TRIPLES_SCHEMA.names].to_csv(index=False).encode())
@@ -289,9 +316,14 @@ def score_triples(
     checkpoint_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
     key_extra: Mapping | None = None,
+    trust: PairTrust | None = None,
+    database: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rewards and phase tables of every triple (input order kept).
 
+    Each candidate is scored on the first of ``backend.database_choices`` under the phase-fact
+    verdicts ``trust`` (none: every covered pair untested), or on ``database`` when given; a
+    candidate that database cannot compute (an element it lacks) is an ``invalid`` row.
     With ``checkpoint_dir``, finished candidates are saved there every ``options.checkpoint_every``
     candidates with the :func:`job_key` of this call (``key_extra`` joins it: the code version, say),
     and skipped when a call with the same key is repeated after a crash.
@@ -301,7 +333,7 @@ def score_triples(
     key = ""
     if checkpoint_dir is not None:
         checkpoint_dir = Path(checkpoint_dir)
-        key = job_key(triples, backend, options, key_extra)
+        key = job_key(triples, backend, options, key_extra, trust, database)
         done_rows, done_tables = _load_checkpoint(checkpoint_dir, key)
     done_ids = {row["candidate_id"] for row in done_rows}
 
@@ -351,13 +383,15 @@ def score_triples(
             log.warning("could not write checkpoint %s (%s); continuing without it", checkpoint_dir, exc)
 
     # Solve grouped by (database, element set) so each compiled system is loaded once.
-    choices = {k: backend.choose_database(compositions[k]) for k in pending}
+    choices = {k: _choice(backend, compositions[k], options, trust, database) for k in pending}
     solver = SolverWorker(backend, options.timeout_s) if options.isolate else backend
     with solver if isinstance(solver, SolverWorker) else contextlib.nullcontext():
-        for group in sorted(pending, key=lambda k: (choices[k][0] or "", tuple(el for el, _ in k))):
+        for group in sorted(
+            pending, key=lambda k: (choices[k].database if choices[k] else "", tuple(el for el, _ in k))
+        ):
             rows = pending[group]
             first = rows[0]
-            table = _solve(first, compositions[group], choices[group], solver, options)
+            table = _solve(first, compositions[group], choices[group], solver, options, database)
             for row in rows:
                 if row is not first:
                     for column in REWARDS_SCHEMA.names:
@@ -387,21 +421,44 @@ def score_triples(
     return rewards, tables
 
 
-def _solve(row: dict, master: dict[str, float], choice: tuple[str | None, float], solver, options: ScoringOptions):
+def _choice(
+    backend: CalphadBackend,
+    master: dict[str, float],
+    options: ScoringOptions,
+    trust: PairTrust | None,
+    database: str | None,
+) -> DatabaseChoice | None:
+    """The database a master composition is scored on (None: no configured database can compute it)."""
+    choices = backend.database_choices(master, trust, options.untested_pair_weight)
+    if database is not None:
+        choices = [choice for choice in choices if choice.database == database]
+    return choices[0] if choices else None
+
+
+def _solve(
+    row: dict,
+    master: dict[str, float],
+    choice: DatabaseChoice | None,
+    solver,
+    options: ScoringOptions,
+    forced: str | None = None,
+) -> pd.DataFrame | None:
     """Fill ``row`` (status, reason, database, reward and flags, seconds) for one master composition.
 
     Returns its phase table (partial on failure, None when nothing was computed).
     """
     started = time.perf_counter()
-    database, coverage = choice
     table = None
-    if database is None:
-        row["status"], row["reason"] = "invalid", f"no configured database holds all of {sorted(master)}"
+    if choice is None:
+        holder = f"database {forced!r} does not" if forced else "no configured database"
+        row["status"], row["reason"] = "invalid", f"{holder} hold all of {sorted(master)}"
     else:
-        row["database"], row["coverage"] = database, float(coverage)
-        row["low_coverage"] = bool(coverage < options.min_coverage)
+        row["database"], row["coverage"] = choice.database, float(choice.coverage)
+        row["low_coverage"] = bool(choice.coverage < options.min_coverage)
+        row["confidence"] = float(choice.confidence)
+        row["low_confidence"] = bool(choice.confidence < options.min_confidence)
         try:
-            table = solver.phase_table(master, options.temperatures_K, database)
+            table = solver.phase_table(master, options.temperatures_K, choice.database)
             breakdown = compute_reward(table, options.reward)
             row.update(breakdown.as_dict())
             row["status"], row["reason"] = "ok", ""
@@ -432,6 +489,7 @@ def score_file(
     options: ScoringOptions,
     show_progress: bool = True,
     key_extra: Mapping | None = None,
+    trust: PairTrust | None = None,
 ) -> pd.DataFrame:
     """Score a triples file into the rewards and phase-table Parquet files, resuming a crashed run.
 
@@ -448,7 +506,7 @@ def score_file(
         if show_progress
         else None
     )
-    rewards, tables = score_triples(triples, backend, options, checkpoint_dir, progress, key_extra)
+    rewards, tables = score_triples(triples, backend, options, checkpoint_dir, progress, key_extra, trust)
     write_parquet(tables, tables_path, SCORED_TABLES_SCHEMA)
     write_parquet(rewards, rewards_path, REWARDS_SCHEMA)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from alloypref.calphad.confidence import DatabaseChoice, PairTrust
 
 #: The authors' Thermo-Calc grid (K): 373.15, 773.15, 1073.15, 1173.15, 1273.15, then every 50 K
 #: from 1373.15 to 2273.15 K — 24 temperatures.
@@ -34,7 +37,15 @@ class CalphadBackend(Protocol):
         ...
 
     def choose_database(self, composition: Mapping[str, float] | Iterable[str]) -> tuple[str | None, float]:
-        """The database to use for this composition (or element set) and its coverage score (0-1)."""
+        """The best-covering database for this composition (or element set) and its coverage score
+        (0-1); the design-space filter's choice, which has no phase facts to go by."""
+        ...
+
+    def database_choices(
+        self, composition: Mapping[str, float] | Iterable[str], trust: PairTrust | None, untested_weight: float
+    ) -> list[DatabaseChoice]:
+        """Every database that can compute the composition, most trustworthy first (the scorer's
+        choice is the first; see :mod:`alloypref.calphad.confidence`)."""
         ...
 
     def phase_table(

@@ -1,8 +1,9 @@
-"""Thermodynamic databases: loading (with the BCC fix), phase roles, and per-candidate choice by coverage.
+"""Thermodynamic databases: loading (with the BCC fix), phase roles, and the pair coverage of each.
 
 No single open database covers the BCC/B2 design space (mc_ni lacks Fe-Al/Mn-Al ordering, COST507
-is wrong for Ni-Al). Each candidate is therefore scored on the configured database that best covers
-its element pairs; the coverage score travels with every reward row.
+is wrong for Ni-Al). Coverage says whether a database *has* parameters for a candidate's element
+pairs; which database a candidate is scored on is decided by confidence, coverage checked against
+known phase facts (:mod:`alloypref.calphad.confidence`).
 """
 
 from __future__ import annotations
@@ -213,7 +214,8 @@ class B2Formers:
         return first != second and ((first in a_like and second in b_like) or (second in a_like and first in b_like))
 
 
-def _as_composition(composition: Mapping[str, float] | Iterable[str]) -> dict[str, float]:
+def composition_fractions(composition: Mapping[str, float] | Iterable[str]) -> dict[str, float]:
+    """Atomic fractions by capitalised symbol (zeros dropped); an element list gets equal fractions."""
     if isinstance(composition, Mapping):
         return {e.capitalize(): float(x) for e, x in composition.items() if x > 0}
     elements = {e.capitalize() for e in composition}
@@ -231,7 +233,7 @@ def coverage_score(
     elements costs more than one of a minor element. A bare element list weighs pairs equally.
     A candidate with an element the database lacks scores 0; a single element scores 1.
     """
-    fractions = _as_composition(composition)
+    fractions = composition_fractions(composition)
     if not set(fractions) <= coverage.elements:
         return 0.0
     total = covered = 0.0
@@ -254,7 +256,7 @@ def choose_database(
     Returns ``(None, 0.0)`` when no database holds every element.
     """
     best_name, best_score = None, -1.0
-    fractions = _as_composition(composition)
+    fractions = composition_fractions(composition)
     for name, coverage in coverages.items():
         if not set(fractions) <= coverage.elements:
             continue

@@ -44,6 +44,7 @@ from pycalphad.core.utils import filter_phases, instantiate_models, unpack_speci
 
 from alloypref.calphad.backend import CalphadError
 from alloypref.calphad.cache import check_cache_dir, load_cached, store_cached
+from alloypref.calphad.confidence import DEFAULT_UNTESTED_WEIGHT, DatabaseChoice, PairTrust, rank_databases
 from alloypref.calphad.databases import (
     DATABASE_FIX_VERSION,
     B2Formers,
@@ -236,6 +237,15 @@ class PycalphadBackend:
 
     def choose_database(self, composition: Mapping[str, float] | Iterable[str]) -> tuple[str | None, float]:
         return choose_database(composition, {name: self.coverage(name) for name in self.specs}, self.b2_formers)
+
+    def database_choices(
+        self,
+        composition: Mapping[str, float] | Iterable[str],
+        trust: PairTrust | None = None,
+        untested_weight: float = DEFAULT_UNTESTED_WEIGHT,
+    ) -> list[DatabaseChoice]:
+        coverages = {name: self.coverage(name) for name in self.specs}
+        return rank_databases(composition, coverages, self.b2_formers, trust, untested_weight)
 
     # -- compiled systems ------------------------------------------------------------------
     def _system_key(self, database: str, elements: tuple[str, ...], phases: list[str]) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 
 from alloypref.calphad.backend import CalphadError
+from alloypref.calphad.confidence import DatabaseChoice
 from alloypref.calphad.lattice import lattice_from_molar_volume
 from alloypref.calphad.ordering import DEFAULT_ORDER_THRESHOLD, is_ordered, order_parameter
 from alloypref.calphad.tables import Structure, phase_table
@@ -61,6 +62,10 @@ class ThermoCalcBackend:
     def choose_database(self, composition: Mapping[str, float] | Iterable[str]) -> tuple[str | None, float]:
         # One commercial database covers the design space; coverage is taken as complete.
         return self.database_name, 1.0
+
+    def database_choices(self, composition, trust=None, untested_weight=0.5) -> list[DatabaseChoice]:
+        # TCHEA7 was assessed for these alloys; the open databases' phase facts do not apply to it.
+        return [DatabaseChoice(self.database_name, 1.0, 1.0)]
 
     def phase_table(
         self, composition: Mapping[str, float], temperatures_K: Sequence[float], database: str

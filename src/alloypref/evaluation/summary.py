@@ -20,9 +20,12 @@ def render_summary(
     model_tables: Mapping[str, Mapping[str, Path]],
     manifest_path: Path,
     results_dir: str = "results",
+    cross_database_md: str | None = None,
 ) -> str:
     """The summary Markdown. ``model_tables[model]`` names that model's ``win_draw_loss``,
-    ``rule_change``, ``top_bcc`` and ``kl`` Parquet files; ``results_dir`` is where figures are cited."""
+    ``rule_change``, ``top_bcc`` and ``kl`` Parquet files; ``results_dir`` is where figures are cited;
+    ``cross_database_md`` is the cross-database agreement section
+    (:func:`alloypref.evaluation.cross_database.markdown`)."""
     manifest = json.loads(Path(manifest_path).read_text())
     lines = [
         "# AlloyPref run summary",
@@ -66,5 +69,7 @@ def render_summary(
             f"Figures: `{results_dir}/figures/{model}/` (win_draw_loss, rules, element_frequency, kl).",
             "",
         ]
+    if cross_database_md is not None:
+        lines += ["## Cross-database agreement", "", cross_database_md, ""]
     lines += ["## Top candidates", ""] + [f"- {s}: `{results_dir}/figures/top/{s}.png`" for s in sources] + [""]
     return "\n".join(lines)
