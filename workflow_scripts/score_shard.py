@@ -14,6 +14,7 @@ options = ScoringOptions(
     min_coverage=settings.min_coverage,
     timeout_s=settings.timeout_s,
     checkpoint_every=snakemake.params.checkpoint_every,
+    workers=snakemake.threads,  # one solver process per core the job was given
 )
 score_file(
     snakemake.input[0],
