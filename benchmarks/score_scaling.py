@@ -1,6 +1,6 @@
 """Paper-scale scoring cost: cold and warm candidates per CPU-second beside naive pycalphad, in one run.
 
-The sample: ``--sets`` element sets (default 13) with about 3.7 candidates each (default 48
+The sample: ``--sets`` element sets (default 11) with about 3.6 candidates each (default 40
 candidates), the ratio of the paper's scale (30,000 language-model candidates fall into ~8,000
 element sets). Each set pairs a BCC formula and a B2 formula enumerated from the shipped databases'
 elements with roles (:mod:`alloypref.design_space`, the default ``element_roles``): the number of
@@ -18,7 +18,7 @@ worker (``scoring.workers: 1``) over the authors' 24 temperatures on the default
   sampled again (they are not cached: see README) and candidates solved.
 * naive: what a pycalphad user writes without reuse: ``equilibrium()`` for one candidate at one
   temperature, no models or phase records passed in (so everything is compiled on every call). It
-  is timed on ``--naive-calls`` candidate-temperatures (default 4, the first candidate of the first
+  is timed on ``--naive-calls`` candidate-temperatures (default 3, the first candidate of the first
   sets, at 1273.15 K) and scaled to 24 temperatures per candidate (said in the output).
 
 CPU seconds are user + system time of the phase's process and every process it waited for
@@ -203,10 +203,10 @@ def run_phase(args, phase: str, triples_path: Path, cache_dir: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sets", type=int, default=13, help="element sets in the sample")
-    parser.add_argument("--candidates", type=int, default=48, help="candidates in the sample (>= 40)")
+    parser.add_argument("--sets", type=int, default=11, help="element sets in the sample")
+    parser.add_argument("--candidates", type=int, default=40, help="candidates in the sample (>= 40)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--naive-calls", type=int, default=4, help="candidate-temperatures timed for naive pycalphad")
+    parser.add_argument("--naive-calls", type=int, default=3, help="candidate-temperatures timed for naive pycalphad")
     parser.add_argument("--workers", type=int, default=1, help="solver workers of the cold and warm phases")
     parser.add_argument("--paper-candidates", type=int, default=30_000)
     parser.add_argument("--paper-sets", type=int, default=8_000)
