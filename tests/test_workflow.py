@@ -290,8 +290,10 @@ def test_a_package_edit_reruns_the_rules_that_import_it(tiny_run, module):
 
 
 def dry_run_blocks(text: str) -> list[str]:
-    """A dry run's job blocks: each starts at a timestamp line or after an empty line."""
-    return [b for b in re.split(r"\n(?:\s*\n|\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n)", text) if b.strip()]
+    """A dry run's job blocks: each starts at a timestamp line or after an empty line (a timestamp
+    right after an empty line, as before the first job, is dropped from the block's head)."""
+    blocks = re.split(r"\n(?:\s*\n|\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n)", text)
+    return [re.sub(r"^\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n", "", b) for b in blocks if b.strip()]
 
 
 def job_blocks(text: str, rule: str) -> list[str]:
