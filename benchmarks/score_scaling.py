@@ -9,8 +9,9 @@ BCC elements (1-3) and of B2 elements (2-4) uniform, then a formula of that size
 has its own BCC concentrations or volume. Seed ``--seed`` (default 0); sets no configured database
 holds are redrawn.
 
-Phases, each in a fresh interpreter (so CPU time and peak memory are its own), with one solver
-worker (``scoring.workers: 1``) over the authors' 24 temperatures on the default databases:
+Phases, each in a fresh interpreter (so CPU time and peak memory are its own; naive runs beside
+cold), with ``--workers`` solver workers (default 2; CPU time is summed over them) over the
+authors' 24 temperatures on the default databases:
 
 * cold: an empty system cache (databases already parsed): every element set's system is built,
   compiled and written to the disk cache, its grids sampled, its candidates solved.
@@ -175,8 +176,8 @@ def phase_naive(triples_path: str, cache_dir: str, calls: int) -> dict:
     return {"cpu_s_per_call": seconds}
 
 
-def run_phase(args, phase: str, triples_path: Path, cache_dir: Path) -> dict:
-    """Run one phase in a fresh interpreter and read back its JSON result."""
+def start_phase(args, phase: str, triples_path: Path, cache_dir: Path) -> tuple[subprocess.Popen, str]:
+    """Start one phase in a fresh interpreter; :func:`finish_phase` reads back its JSON result."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = handle.name
     command = [
@@ -195,7 +196,13 @@ def run_phase(args, phase: str, triples_path: Path, cache_dir: Path) -> dict:
         "--workers",
         str(args.workers),
     ]
-    subprocess.run(command, check=True)
+    return subprocess.Popen(command), out
+
+
+def finish_phase(started: tuple[subprocess.Popen, str]) -> dict:
+    process, out = started
+    if process.wait() != 0:
+        raise RuntimeError(f"phase {process.args[3]} failed (exit code {process.returncode})")
     result = json.loads(Path(out).read_text())
     os.unlink(out)
     return result
@@ -207,7 +214,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=40, help="candidates in the sample (>= 40)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--naive-calls", type=int, default=3, help="candidate-temperatures timed for naive pycalphad")
-    parser.add_argument("--workers", type=int, default=1, help="solver workers of the cold and warm phases")
+    parser.add_argument("--workers", type=int, default=2, help="solver workers of the cold and warm phases")
     parser.add_argument("--paper-candidates", type=int, default=30_000)
     parser.add_argument("--paper-sets", type=int, default=8_000)
     parser.add_argument("--phase", choices=["cold", "warm", "naive"], help=argparse.SUPPRESS)
@@ -230,9 +237,11 @@ def main() -> None:
         triples_path = Path(scratch) / "triples.csv"
         triples.to_csv(triples_path, index=False)
         print(f"sample: {len(triples)} candidates in {triples['candidate_id'].str[:3].nunique()} element sets")
-        cold = run_phase(args, "cold", triples_path, cache_dir)
-        warm = run_phase(args, "warm", triples_path, cache_dir)
-        naive = run_phase(args, "naive", triples_path, cache_dir)
+        # naive needs only the parsed databases: it runs beside the cold phase (each counts its own CPU)
+        naive_run = start_phase(args, "naive", triples_path, cache_dir)
+        cold = finish_phase(start_phase(args, "cold", triples_path, cache_dir))
+        warm = finish_phase(start_phase(args, "warm", triples_path, cache_dir))
+        naive = finish_phase(naive_run)
 
     n = cold["candidates"]
     print(f"element counts of the sets: {dict(sorted(cold['elements'].items()))}; statuses {cold['statuses']}")
@@ -249,8 +258,8 @@ def main() -> None:
         f"candidate-temperatures), x 24 temperatures = {naive_per_candidate:.0f} CPU s/candidate, "
         f"{1 / naive_per_candidate:.5f} candidates per CPU-second"
     )
-    # Cold cost split into a set's share and a further candidate's, by wall shares of the cold phase
-    # (one worker: wall ~ CPU of the worker), scaled to the phase's CPU seconds.
+    # Cold cost split into a set's share and a further candidate's, by shares of the candidates'
+    # solve times (wall seconds in their worker) in the cold phase, scaled to its CPU seconds.
     scale = cold["cpu_s"] / (cold["first_wall_s"] + cold["rest_wall_s"])
     per_extra = cold["rest_wall_s"] * scale / max(cold["rest_candidates"], 1)
     per_set = (cold["first_wall_s"] * scale - per_extra * cold["sets"]) / cold["sets"] + per_extra
