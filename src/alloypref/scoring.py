@@ -180,11 +180,12 @@ def read_triples(path: str | Path) -> pd.DataFrame:
 
 
 #: Estimated CPU seconds to build (or load) and sample a new element set's system, by element count,
-#: and to score one candidate once it is warm (``benchmarks/score_scaling.py`` measures both; at 4 / 5
-#: / 6 elements a new set costs 4-15 s, a warm candidate 0.5-1 s). They only weigh shards against each
-#: other, so rough values balance as well as exact ones; beyond 6 elements the cost keeps doubling.
-SET_COST_S = {1: 1.0, 2: 1.5, 3: 2.5, 4: 4.0, 5: 7.5, 6: 14.5}
-CANDIDATE_COST_S = 0.8
+#: and to score one further candidate of a set already built. ``benchmarks/score_scaling.py``
+#: measured 14.5 s per new set (mostly 5-element sets) and 0.73 s per further candidate; other
+#: element counts are scaled by ~1.9 per element (a larger system has more phases, sublattice species
+#: and grid points). They only weigh shards against each other, so rough values balance as well.
+SET_COST_S = {1: 2.0, 2: 3.0, 3: 4.5, 4: 8.0, 5: 14.5, 6: 28.0}
+CANDIDATE_COST_S = 0.73
 
 
 def estimated_cost_s(n_elements: int, n_candidates: int) -> float:
@@ -192,7 +193,7 @@ def estimated_cost_s(n_elements: int, n_candidates: int) -> float:
     if n_elements <= 0:
         return 0.01 * n_candidates  # unparseable rows: answered without a solve
     largest = max(SET_COST_S)
-    build = SET_COST_S.get(n_elements, SET_COST_S[largest] * 2.0 ** (n_elements - largest))
+    build = SET_COST_S.get(n_elements, SET_COST_S[largest] * 1.9 ** (n_elements - largest))
     return build + CANDIDATE_COST_S * n_candidates
 
 
