@@ -182,6 +182,16 @@ def test_split_balances_estimated_cost_not_rows():
     assert sorted(len(s) for s in shards) == [2, 12]  # 28 + 1.5 s against 4 x (4.5 + 2.2) s
 
 
+def test_split_cuts_only_a_set_that_alone_outweighs_a_fair_shard():
+    crowded = [(f"n{i:02d}", "Nb", "NiAl", 20.0 + i) for i in range(40)]  # 4.5 + 40 x 0.73 s
+    few = [(f"m{i}", "Mo", "NiAl", 20.0 + i) for i in range(2)]
+    shards = split_triples(triples(crowded + few), 2)
+    assert sorted(len(s) for s in shards) == [20, 22]  # 20 + 20 of Nb, the Mo set whole beside one half
+    mo = [s for s in shards if s.candidate_id.str.startswith("m").any()]
+    assert len(mo) == 1 and mo[0].candidate_id.str.startswith("m").sum() == 2
+    assert sorted(pd.concat(shards).candidate_id) == sorted(c[0] for c in crowded + few)
+
+
 def test_split_spreads_triples_without_a_solve():
     data = triples([(f"bad{i}", "Xx2", "NiAl", 30.0) for i in range(4)] + [("ok", "Nb", "NiAl", 30.0)])
     shards = split_triples(data, 4)

@@ -48,6 +48,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import shutil
 import time
 import warnings
@@ -55,6 +56,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -235,7 +237,9 @@ def split_triples(triples: pd.DataFrame, n_shards: int) -> list[pd.DataFrame]:
 
     A new element set costs far more than a candidate of a set already built (:data:`SET_COST_S`),
     so whole element sets are dealt to shards balanced by estimated cost
-    (:func:`balance_groups`): each system is built once in the whole run. Within a shard, rows
+    (:func:`balance_groups`): each system is built once in the whole run. Only a set whose
+    candidates alone outweigh a fair share (total / ``n_shards``) is cut, into as few pieces (by
+    ``candidate_id``) as fit one each, the set's build counted in every piece. Within a shard, rows
     are ordered by element set, then ``candidate_id``. Triples answered without a solve are
     spread one by one. A shard may be empty when there are fewer element sets than shards.
     """
@@ -248,11 +252,25 @@ def split_triples(triples: pd.DataFrame, n_shards: int) -> list[pd.DataFrame]:
     # an unsolved row is its own group, so they spread instead of filling one shard
     groups = [key if key else f"~{cid}" for key, cid in zip(keys, frame["candidate_id"].astype(str))]
     frame = frame.assign(_group=groups)
+
+    def cost(group: str, count: int) -> float:
+        return estimated_cost_s(0 if group.startswith("~") else len(group.split("#")[0].split("-")), count)
+
     sizes = frame["_group"].value_counts().to_dict()
-    costs = {
-        group: estimated_cost_s(0 if group.startswith("~") else len(group.split("-")), count)
-        for group, count in sizes.items()
-    }
+    fair = sum(cost(g, n) for g, n in sizes.items()) / n_shards
+    for group, count in sizes.items():
+        # a set whose candidates alone outweigh a fair shard (a model that collapsed onto few element
+        # sets) is cut into pieces that each fit one, each paying the set's build again
+        build = cost(group, 0)
+        capacity = math.floor((fair - build) / CANDIDATE_COST_S) if not group.startswith("~") else 0
+        pieces = math.ceil(count / capacity) if capacity >= 1 else 1
+        if pieces > 1:
+            rows = frame.index[frame["_group"] == group]
+            order = frame.loc[rows, "candidate_id"].astype(str).sort_values(kind="stable").index
+            for piece, chunk in enumerate(np.array_split(np.asarray(order), pieces)):
+                frame.loc[chunk, "_group"] = f"{group}#{piece}"
+    sizes = frame["_group"].value_counts().to_dict()
+    costs = {group: cost(group, count) for group, count in sizes.items()}
     shard_of = balance_groups(costs, n_shards)
     frame = frame.assign(_shard=frame["_group"].map(shard_of))
     shards = []
