@@ -207,6 +207,56 @@ def random_n():
     return SamplingSettings().n
 
 
+def expected_triples(source):
+    """How many triples a source is configured to make; None when only its file knows (example,
+    external CSVs)."""
+    model, _, stage = source.rpartition("-")
+    if model in MODELS and stage in STAGES:
+        sampling = config["models"][model].get("sampling", {})
+        if "n" in sampling:
+            return sampling["n"]
+        from alloypref.lm.registry import SamplingSettings
+
+        return SamplingSettings().n
+    if source == "random":
+        return random_n()
+    if source in API:
+        return config["baselines"]["api"][source]["n"]
+    return None
+
+
+# Margins of the scoring jobs' resources over the measured figures (README: cost model): memory 25 %
+# over the per-worker peak (config scoring.worker_mem_mb holds the measured value) plus the
+# scorer's own process; time twice the measured CPU cost (shards balanced by estimated cost differ
+# by up to a third; a shared node runs slower), plus one candidate running to its time limit.
+SCORE_MEM_MARGIN = 1.25
+SCORER_PROCESS_MB = 1000
+SCORE_TIME_MARGIN = 2.0
+SCORE_MIN_RUNTIME = 10
+
+
+def score_mem_mb(wildcards, threads):
+    """Memory of a scoring job: its solver workers (one per thread) and the scorer process."""
+    return int(SCORER_PROCESS_MB + SCORE_MEM_MARGIN * threads * config["scoring"]["worker_mem_mb"])
+
+
+def score_runtime(wildcards, threads):
+    """Minutes of a scoring job: its share of the source's cold CPU cost over its workers, with margin.
+
+    A source whose size only its file knows (example, external CSVs) gets the largest configured
+    source's size.
+    """
+    import math
+
+    n = expected_triples(wildcards.source)
+    if n is None:
+        n = max([expected_triples(s) or 0 for s in SOURCES] + [1])
+    per_shard = math.ceil(n / config["scoring"]["shards"])
+    cpu_s = per_shard * config["scoring"]["cpu_s_per_candidate"]
+    minutes = SCORE_TIME_MARGIN * cpu_s / threads / 60 + config["calphad"]["timeout_s"] / 60
+    return max(SCORE_MIN_RUNTIME, math.ceil(minutes))
+
+
 def check_local_models():
     """Stop at DAG build when a `source: local` model's folder is missing, naming the config key."""
     problems = []

@@ -1,5 +1,7 @@
-# CALPHAD scoring: triples -> shards -> rewards + phase tables. Shards are CPU jobs; the shard count
-# is config scoring.shards or --set-scatter score=N (new count, new file names: 1-of-N).
+# CALPHAD scoring: triples -> shards -> rewards + phase tables. Shards are CPU jobs that take whole
+# element sets; the shard count is config scoring.shards or --set-scatter score=N (new count, new
+# file names: 1-of-N). A job runs one solver worker per thread (config scoring.workers; fewer when
+# --cores gives it fewer); memory and time follow the measured per-worker and per-candidate costs.
 
 
 rule prepare_triples:
@@ -56,10 +58,11 @@ rule score:
         results_path("benchmarks/score/{source}/{scatteritem}.tsv")
     conda:
         "../envs/alloypref.yaml"
-    threads: 1
+    threads: config["scoring"]["workers"]
     resources:
-        mem_mb=6000,
-        runtime=240,
+        mem_mb=score_mem_mb,
+        runtime=score_runtime,
+        cpus_per_task=lambda wildcards, threads: threads,  # SLURM: a core per solver worker
     params:
         code=code_version("score_shard.py"),
         calphad=config["calphad"],

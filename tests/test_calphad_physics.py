@@ -148,3 +148,59 @@ def test_database_cache_round_trip(tmp_path):
     assert list((tmp_path / "databases").iterdir())
     second = load_database(spec, tmp_path)
     assert set(first.phases) == set(second.phases)
+
+
+def test_functions_compiled_while_solving_are_written_to_the_disk_cache(tmp_path, monkeypatch):
+    """A function the build did not compile (here: the Hessians, left out on purpose) is compiled
+    by the first solve, written back, and a second process loads it instead of compiling it."""
+    from alloypref.calphad import pycalphad_backend as module
+
+    monkeypatch.setattr(module, "builds_in_process", lambda: True)  # build here, where the patch applies
+    monkeypatch.setattr(module, "PRECOMPILED_PROPERTIES", module.PRECOMPILED_PROPERTIES[:3])
+    spec = DatabaseSpec(
+        "nial",
+        str(__import__("pathlib").Path(__file__).parent / "data" / "NI_AL_DUPIN_2001.TDB"),
+        {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"},
+    )
+    composition, grid = {"Ni": 0.5, "Al": 0.5}, (373.15, 1273.15)
+    first = PycalphadBackend([spec], PycalphadSettings(pdens_fine=0), tmp_path)
+    system = first.system("nial", composition)
+    built = module.compiled_keys(system.phase_records)
+    assert not any(key[0] == "property" and key[4] for key in built)  # no Hessian compiled at build
+    first.phase_table(composition, grid, "nial")
+    written = module.compiled_keys(system.phase_records) - built
+    assert any(key[0] == "property" and key[4] for key in written)  # the solve compiled Hessians
+
+    second = PycalphadBackend([spec], PycalphadSettings(pdens_fine=0), tmp_path)
+    loaded = second.system("nial", composition)
+    assert written <= module.compiled_keys(loaded.phase_records)  # they came from the disk cache
+    before = module.compiled_keys(loaded.phase_records)
+    second.phase_table(composition, grid, "nial")
+    assert module.compiled_keys(loaded.phase_records) == before  # the second process compiled nothing
+    assert second.persist_new_callbacks(loaded) == frozenset()
+
+
+def test_a_function_compiled_outside_the_builder_is_recompiled_there_and_cached(tmp_path, monkeypatch):
+    """The write-back goes through the hash-seed-0 builder (a child process here): the disk copy holds
+    the canonical function, and this process takes it."""
+    from alloypref.calphad import pycalphad_backend as module
+
+    spec = DatabaseSpec(
+        "nial",
+        str(__import__("pathlib").Path(__file__).parent / "data" / "NI_AL_DUPIN_2001.TDB"),
+        {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"},
+    )
+    backend = PycalphadBackend([spec], PycalphadSettings(pdens_fine=0), tmp_path)
+    if module.builds_in_process():
+        pytest.skip("this interpreter runs under hash seed 0: the builder is not a child process")
+    with monkeypatch.context() as patch:  # the first build in this process (saves a child start)
+        patch.setattr(module, "builds_in_process", lambda: True)
+        system = backend.system("nial", {"Ni": 0.5, "Al": 0.5})
+    extra = ("property", "LIQUID", "G", True, True)  # gradient and Hessian in one: never precompiled
+    assert extra not in module.compiled_keys(system.phase_records)
+    module._compile(system.phase_records, extra)  # as a lazy solve would, under this process's seed
+    records_before = system.phase_records
+    assert backend.persist_new_callbacks(system) == {extra}
+    assert system.phase_records is not records_before  # replaced by the builder's canonical copy
+    reloaded = PycalphadBackend([spec], PycalphadSettings(pdens_fine=0), tmp_path).system("nial", {"Ni": 1, "Al": 1})
+    assert extra in module.compiled_keys(reloaded.phase_records)

@@ -1,6 +1,7 @@
 """Scoring: recorded failures, deduplication, checkpoints and resume, atomic outputs."""
 
 import dataclasses
+import os
 import time
 
 import pandas as pd
@@ -14,6 +15,7 @@ from alloypref.reward import RewardConfig
 from alloypref.scoring import (
     REWARDS_SCHEMA,
     ScoringOptions,
+    balance_groups,
     read_triples,
     score_file,
     score_triples,
@@ -166,6 +168,81 @@ def test_killed_run_resumes_without_recomputing(tmp_path):
 def test_split_keeps_element_sets_together_and_every_row():
     data = triples([(f"c{i}", ["Nb", "Mo", "Ti"][i % 3], "NiAl", 30.0) for i in range(10)])
     shards = split_triples(data, 3)
-    assert [len(s) for s in shards] == [3, 3, 4]
+    assert sorted(len(s) for s in shards) == [3, 3, 4]
+    for shard in shards:  # one element set per shard here: three sets, three shards
+        assert shard.bcc.nunique() == 1
+        assert list(shard.candidate_id) == sorted(shard.candidate_id)
     assert sorted(pd.concat(shards).candidate_id) == sorted(data.candidate_id)
     assert len(split_triples(data, 20)) == 20
+
+
+def test_split_balances_estimated_cost_not_rows():
+    """A 6-element set costs more to build than many candidates of a 3-element one."""
+    big = [(f"big{i}", "Nb40Mo20Cr40", "CoAlTi2", 20.0 + i) for i in range(2)]  # 6 elements
+    small = [(f"s{e}{i}", e, "NiAl", 20.0 + i) for e in ("Nb", "Mo", "Ti", "V") for i in range(3)]  # 3 each
+    shards = split_triples(triples(big + small), 2)
+    with_big = [s for s in shards if s.candidate_id.str.startswith("big").any()]
+    assert len(with_big) == 1 and with_big[0].candidate_id.str.startswith("big").sum() == 2
+    assert sorted(len(s) for s in shards) == [2, 12]  # 28 + 1.5 s against 4 x (4.5 + 2.2) s
+
+
+def test_split_cuts_only_a_set_that_alone_outweighs_a_fair_shard():
+    crowded = [(f"n{i:02d}", "Nb", "NiAl", 20.0 + i) for i in range(40)]  # 4.5 + 40 x 0.73 s
+    few = [(f"m{i}", "Mo", "NiAl", 20.0 + i) for i in range(2)]
+    shards = split_triples(triples(crowded + few), 2)
+    assert sorted(len(s) for s in shards) == [20, 22]  # 20 + 20 of Nb, the Mo set whole beside one half
+    mo = [s for s in shards if s.candidate_id.str.startswith("m").any()]
+    assert len(mo) == 1 and mo[0].candidate_id.str.startswith("m").sum() == 2
+    assert sorted(pd.concat(shards).candidate_id) == sorted(c[0] for c in crowded + few)
+
+
+def test_split_spreads_triples_without_a_solve():
+    data = triples([(f"bad{i}", "Xx2", "NiAl", 30.0) for i in range(4)] + [("ok", "Nb", "NiAl", 30.0)])
+    shards = split_triples(data, 4)
+    assert sorted(len(s) for s in shards) == [1, 1, 1, 2]
+
+
+def test_balance_groups_is_longest_first_and_deterministic():
+    assert balance_groups({"a": 5.0, "b": 4.0, "c": 3.0, "d": 3.0}, 2) == {"a": 0, "b": 1, "c": 1, "d": 0}
+    with pytest.raises(ValueError, match="shards must be >= 1"):
+        balance_groups({"a": 1.0}, 0)
+
+
+class PidBackend(FakeBackend):
+    """Writes which process solved which element set (the solve runs in a forked worker)."""
+
+    def __init__(self, log_path, **kwargs):
+        super().__init__(**kwargs)
+        self.log_path = log_path
+
+    def phase_table(self, composition, temperatures_K, database):
+        with open(self.log_path, "a") as handle:
+            handle.write(f"{os.getpid()} {'-'.join(sorted(composition))}\n")
+        time.sleep(0.05)
+        return super().phase_table(composition, temperatures_K, database)
+
+
+def test_workers_take_whole_element_sets_and_agree_with_one_worker(tmp_path):
+    data = triples([(f"{e}{i}", e, "NiAl", 20.0 + 5 * i) for e in ("Nb", "Mo", "Ti") for i in range(3)])
+    one, _ = score_triples(data, PidBackend(tmp_path / "one.log"), ISOLATED)
+    backend = PidBackend(tmp_path / "three.log", hang_on={"Al-Ni-Ti"})
+    three, tables = score_triples(data, backend, dataclasses.replace(ISOLATED, workers=3))
+    solved = [line.split() for line in (tmp_path / "three.log").read_text().splitlines()]
+    sets_of = {}
+    for pid, elements in solved:
+        sets_of.setdefault(elements, set()).add(pid)
+    assert all(len(pids) == 1 for elements, pids in sets_of.items() if elements != "Al-Ni-Ti")  # one worker each
+    assert len({pid for pids in sets_of.values() for pid in pids}) >= 3  # the sets ran in parallel
+    by_id = three.set_index("candidate_id")
+    assert (by_id.loc[["Ti0", "Ti1", "Ti2"], "status"] == "failed").all()  # each timed out alone
+    assert by_id.loc[["Ti0", "Ti1", "Ti2"], "reason"].str.contains("timed out").all()
+    others = [c for c in data.candidate_id if not c.startswith("Ti")]
+    assert (by_id.loc[others, "status"] == "ok").all()
+    columns = ["candidate_id", "status", "reward", "database"]
+    assert (
+        three.loc[three.candidate_id.isin(others), columns]
+        .reset_index(drop=True)
+        .equals(one.loc[one.candidate_id.isin(others), columns].reset_index(drop=True))
+    )
+    assert list(three.candidate_id) == list(data.candidate_id)
+    assert set(tables.candidate_id) == set(others)

@@ -311,8 +311,10 @@ def test_a_package_edit_reruns_the_rules_that_import_it(tiny_run, module):
 
 
 def dry_run_blocks(text: str) -> list[str]:
-    """A dry run's job blocks: each starts at a timestamp line or after an empty line."""
-    return [b for b in re.split(r"\n(?:\s*\n|\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n)", text) if b.strip()]
+    """A dry run's job blocks: each starts at a timestamp line or after an empty line (a timestamp
+    right after an empty line, as before the first job, is dropped from the block's head)."""
+    blocks = re.split(r"\n(?:\s*\n|\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n)", text)
+    return [re.sub(r"^\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n", "", b) for b in blocks if b.strip()]
 
 
 def job_blocks(text: str, rule: str) -> list[str]:
@@ -322,25 +324,66 @@ def job_blocks(text: str, rule: str) -> list[str]:
     return [b for b in blocks if any(line.startswith(heads) for line in b.splitlines()[:2])]
 
 
-def paper_config_with_model_folders(tmp_path: Path) -> Path:
-    """config/paper.yaml with its local model paths pointed at stand-in Hugging Face folders."""
-    config = yaml.safe_load((REPO / "config/paper.yaml").read_text())
-    for name, entry in config["models"].items():
-        folder = tmp_path / "models" / name
+def paper_config_with_model_folders(tmp_path: Path, name: str = "paper") -> Path:
+    """config/<name>.yaml with its local model paths pointed at stand-in Hugging Face folders."""
+    config = yaml.safe_load((REPO / f"config/{name}.yaml").read_text())
+    for model, entry in config["models"].items():
+        if entry.get("source") != "local":
+            continue
+        folder = tmp_path / "models" / model
         folder.mkdir(parents=True)
         (folder / "config.json").write_text("{}")
         entry["path"] = str(folder)
-    path = tmp_path / "paper.yaml"
+    path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
 
-def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path):
-    paper = paper_config_with_model_folders(tmp_path)
+def job_resources(block: str) -> dict[str, str]:
+    """The ``resources:`` line of a dry-run job block as a mapping."""
+    line = next(line for line in block.splitlines() if line.strip().startswith("resources:"))
+    return dict(item.split("=", 1) for item in line.split(":", 1)[1].replace(" ", "").split(","))
+
+
+def check_score_resources(text: str, config_file: Path) -> None:
+    """Scoring jobs ask for their workers' measured memory and CPU time, within the stated margins."""
+    from alloypref.config import load
+
+    config = load(config_file)
+    scoring, workers = config["scoring"], config["scoring"]["workers"]
+    sizes = {
+        f"{m}-{stage}": e["sampling"].get("n", 128) for m, e in config["models"].items() for stage in ("sft", "dpo")
+    }
+    sizes["random"] = config["baselines"]["random_n"] or next(iter(sizes.values()))
+    blocks = job_blocks(text, "score")
+    assert blocks
+    for block in blocks:
+        source = re.search(r"wildcards: source=([^,\s]+)", block).group(1)
+        largest = sizes.get(source, max(sizes.values()))  # example, external: the largest source's size
+        resources = job_resources(block)
+        assert int(resources["cpus_per_task"]) == workers, block  # a core per solver worker
+        measured_mb = workers * scoring["worker_mem_mb"]
+        assert measured_mb <= int(resources["mem_mb"]) <= 1.25 * measured_mb + 1000, block  # README: margins
+        cpu_min = -(-largest // scoring["shards"]) * scoring["cpu_s_per_candidate"] / workers / 60
+        allowed = 2 * cpu_min + config["calphad"]["timeout_s"] / 60
+        assert cpu_min <= int(resources["runtime"]) <= max(10, allowed + 1), block
+
+
+SLURM_CONFIGS = ["paper", "medium"]
+
+
+@pytest.mark.parametrize("name", SLURM_CONFIGS)
+def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
+    if not (REPO / f"config/{name}.yaml").is_file():
+        pytest.skip(f"config/{name}.yaml is not in this checkout")
+    paper = paper_config_with_model_folders(tmp_path, name)
     result = run(["-n", "--profile", "profiles/slurm", "--workflow-profile", "none", "--configfile", str(paper)])
     text = result.stdout + result.stderr
     assert "workflow specific profile" not in text  # the local gpu=1 cap is not inherited
-    for rule in ("sft", "dpo", "sample", "kl"):
+    check_score_resources(text, paper)
+    models = yaml.safe_load(paper.read_text())["models"]
+    gpu_rules = ("sft", "dpo", "sample", "kl") if any(m.get("gpu") for m in models.values()) else ()
+    for rule in gpu_rules:
         blocks = job_blocks(text, rule)
         assert blocks, rule
         for block in blocks:
@@ -367,12 +410,12 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path):
     assert names - {"all", "import_external"} <= {
         block.split()[1].rstrip(":") for block in dry_run_blocks(text) if block.startswith("rule ")
     }
-    assert {"model=llama", "model=gemma", "model=olmo"} <= {
-        w for w in ("model=llama", "model=gemma", "model=olmo") if w in text
-    }
-    assert "model=tiny" not in text  # paper.yaml replaces, not extends, the default config
+    assert all(f"model={model}" in text for model in models)
+    if "tiny" not in models:
+        assert "model=tiny" not in text  # a --configfile replaces, not extends, the default config
+    root = yaml.safe_load(paper.read_text())["results_dir"].rstrip("/") + "/"
     outputs = re.findall(r"^\s+output: (\S+?)[,\n]", text, flags=re.M)
-    assert outputs and all(path.startswith("results/paper/") for path in outputs)  # its own results root
+    assert outputs and all(path.startswith(root) for path in outputs)  # its own results root
 
 
 def test_missing_local_model_folder_is_reported_at_dag_build_with_its_key():

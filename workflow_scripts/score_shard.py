@@ -17,6 +17,7 @@ options = ScoringOptions(
     checkpoint_every=snakemake.params.checkpoint_every,
     min_confidence=settings.min_confidence,
     untested_pair_weight=settings.untested_pair_weight,
+    workers=snakemake.threads,  # one solver process per core the job was given
 )
 score_file(
     snakemake.input.triples,

@@ -54,6 +54,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import shutil
 import time
 import warnings
@@ -61,6 +62,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -69,9 +71,9 @@ from alloypref.calphad.cache import CacheTrustError
 from alloypref.calphad.confidence import DEFAULT_UNTESTED_WEIGHT, DatabaseChoice, PairTrust
 from alloypref.calphad.databases import DatabaseError
 from alloypref.calphad.tables import PHASE_TABLE_SCHEMA
-from alloypref.calphad.worker import SolverWorker
+from alloypref.calphad.worker import solve_groups
 from alloypref.composition import FormulaError, canonical_formula, master_from_text, rounded
-from alloypref.io import atomic_write_text, read_parquet, split_contiguous, write_parquet
+from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.reward import RewardConfig, compute_reward
 
 log = logging.getLogger(__name__)
@@ -126,7 +128,8 @@ class ScoringOptions:
 
     ``isolate``: solve in a worker process that is killed after ``timeout_s`` (the default). Without
     it candidates are solved in this process and ``timeout_s`` is not enforced (debugging, or a
-    backend that cannot be forked).
+    backend that cannot be forked). ``workers``: solver processes run at once (isolated only), each
+    taking whole element sets; each holds its own compiled systems, so memory grows with it.
     """
 
     temperatures_K: tuple[float, ...]
@@ -137,6 +140,7 @@ class ScoringOptions:
     isolate: bool = True
     min_confidence: float = 0.5
     untested_pair_weight: float = DEFAULT_UNTESTED_WEIGHT
+    workers: int = 1
 
 
 #: Bump when the checkpoint layout changes: part of the checkpoint key.
@@ -188,22 +192,103 @@ def read_triples(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def split_triples(triples: pd.DataFrame, n_shards: int) -> list[pd.DataFrame]:
-    """Cut triples into ``n_shards`` contiguous pieces after sorting by element set.
+#: Estimated CPU seconds to build (or load) and sample a new element set's system, by element count,
+#: and to score one further candidate of a set already built. ``benchmarks/score_scaling.py``
+#: measured 14.5 s per new set (mostly 5-element sets) and 0.73 s per further candidate; other
+#: element counts are scaled by ~1.9 per element (a larger system has more phases, sublattice species
+#: and grid points). They only weigh shards against each other, so rough values balance as well.
+SET_COST_S = {1: 2.0, 2: 3.0, 3: 4.5, 4: 8.0, 5: 14.5, 6: 28.0}
+CANDIDATE_COST_S = 0.73
 
-    Candidates of one element set share a compiled system, so keeping them together saves
-    compilations; sizes differ by at most one row.
+
+def estimated_cost_s(n_elements: int, n_candidates: int) -> float:
+    """Estimated CPU seconds (see :data:`SET_COST_S`) to score ``n_candidates`` of one element set."""
+    if n_elements <= 0:
+        return 0.01 * n_candidates  # unparseable rows: answered without a solve
+    largest = max(SET_COST_S)
+    build = SET_COST_S.get(n_elements, SET_COST_S[largest] * 1.9 ** (n_elements - largest))
+    return build + CANDIDATE_COST_S * n_candidates
+
+
+def element_set_key(bcc, b2, b2_volume_percent, parse_status: str = "ok") -> str:
+    """The candidate's element set (the union of its BCC and B2 elements, "-"-joined, sorted).
+
+    "" for a triple the scorer answers without a solve (unparsed, or formulas it cannot read).
+    Every database choice is made for one composition of one element set, so keeping element sets
+    whole also keeps every (database, element set) system whole.
     """
+    if str(parse_status or "ok") != "ok":
+        return ""
+    try:
+        return "-".join(master_from_text(bcc, b2, b2_volume_percent))
+    except FormulaError:
+        return ""
 
-    def element_key(row) -> str:
-        try:
-            return "-".join(master_from_text(row.bcc, row.b2, row.b2_volume_percent))
-        except FormulaError:
-            return "~invalid"
 
-    keys = [element_key(row) for row in triples.itertuples(index=False)]
-    shards = split_contiguous(triples.assign(_key=keys), n_shards, ["_key", "candidate_id"])
-    return [shard.drop(columns="_key") for shard in shards]
+def balance_groups(costs: Mapping[str, float], n_bins: int) -> dict[str, int]:
+    """Assign each group (by name) to one of ``n_bins`` bins, balancing summed cost.
+
+    Longest-processing-time first: groups by decreasing cost (ties: by name) each go to the bin
+    with the least cost so far (ties: the lowest index); deterministic, and within 4/3 of the best
+    possible largest bin.
+    """
+    if n_bins < 1:
+        raise ValueError(f"number of shards must be >= 1, got {n_bins}")
+    loads = [0.0] * n_bins
+    assigned: dict[str, int] = {}
+    for name in sorted(costs, key=lambda k: (-costs[k], k)):
+        target = min(range(n_bins), key=lambda i: (loads[i], i))
+        assigned[name] = target
+        loads[target] += costs[name]
+    return assigned
+
+
+def split_triples(triples: pd.DataFrame, n_shards: int) -> list[pd.DataFrame]:
+    """Cut triples into ``n_shards`` shards, each element set whole in one shard.
+
+    A new element set costs far more than a candidate of a set already built (:data:`SET_COST_S`),
+    so whole element sets are dealt to shards balanced by estimated cost
+    (:func:`balance_groups`): each system is built once in the whole run. Only a set whose
+    candidates alone outweigh a fair share (total / ``n_shards``) is cut, into as few pieces (by
+    ``candidate_id``) as fit one each, the set's build counted in every piece. Within a shard, rows
+    are ordered by element set, then ``candidate_id``. Triples answered without a solve are
+    spread one by one. A shard may be empty when there are fewer element sets than shards.
+    """
+    status = triples["parse_status"] if "parse_status" in triples.columns else pd.Series("ok", index=triples.index)
+    keys = [
+        element_set_key(row.bcc, row.b2, row.b2_volume_percent, parse)
+        for row, parse in zip(triples.itertuples(index=False), status)
+    ]
+    frame = triples.assign(_key=keys)
+    # an unsolved row is its own group, so they spread instead of filling one shard
+    groups = [key if key else f"~{cid}" for key, cid in zip(keys, frame["candidate_id"].astype(str))]
+    frame = frame.assign(_group=groups)
+
+    def cost(group: str, count: int) -> float:
+        return estimated_cost_s(0 if group.startswith("~") else len(group.split("#")[0].split("-")), count)
+
+    sizes = frame["_group"].value_counts().to_dict()
+    fair = sum(cost(g, n) for g, n in sizes.items()) / n_shards
+    for group, count in sizes.items():
+        # a set whose candidates alone outweigh a fair shard (a model that collapsed onto few element
+        # sets) is cut into pieces that each fit one, each paying the set's build again
+        build = cost(group, 0)
+        capacity = math.floor((fair - build) / CANDIDATE_COST_S) if not group.startswith("~") else 0
+        pieces = math.ceil(count / capacity) if capacity >= 1 else 1
+        if pieces > 1:
+            rows = frame.index[frame["_group"] == group]
+            order = frame.loc[rows, "candidate_id"].astype(str).sort_values(kind="stable").index
+            for piece, chunk in enumerate(np.array_split(np.asarray(order), pieces)):
+                frame.loc[chunk, "_group"] = f"{group}#{piece}"
+    sizes = frame["_group"].value_counts().to_dict()
+    costs = {group: cost(group, count) for group, count in sizes.items()}
+    shard_of = balance_groups(costs, n_shards)
+    frame = frame.assign(_shard=frame["_group"].map(shard_of))
+    shards = []
+    for index in range(n_shards):
+        shard = frame[frame["_shard"] == index].sort_values(["_key", "candidate_id"], kind="stable")
+        shards.append(shard.drop(columns=["_key", "_group", "_shard"]).reset_index(drop=True))
+    return shards
 
 
 def _base_row(triple, options: ScoringOptions) -> dict:
@@ -266,10 +351,11 @@ def job_key(
     verdicts ``trust``, a forced ``database`` and ``extra`` (code).
 
     A checkpoint is reused only under the same key. ``checkpoint_every`` and ``isolate`` change how,
-    not what, is computed, so they are left out.
+    not what, is computed, so they are left out; so is ``workers``.
     """
     fingerprint = getattr(backend, "fingerprint", None)
-    settings = {k: v for k, v in dataclasses.asdict(options).items() if k not in ("checkpoint_every", "isolate")}
+    how = ("checkpoint_every", "isolate", "workers")
+    settings = {k: v for k, v in dataclasses.asdict(options).items() if k not in how}
     described = {
         "format": CHECKPOINT_FORMAT,
         "options": settings,
@@ -382,34 +468,47 @@ def score_triples(
         except OSError as exc:  # a full disk loses the ability to resume, not the run
             log.warning("could not write checkpoint %s (%s); continuing without it", checkpoint_dir, exc)
 
-    # Solve grouped by (database, element set) so each compiled system is loaded once.
+    # Solve grouped by (database, element set): each group goes whole to one worker, which builds
+    # or loads its compiled system once; the costliest groups start first.
     choices = {k: _choice(backend, compositions[k], options, trust, database) for k in pending}
-    solver = SolverWorker(backend, options.timeout_s) if options.isolate else backend
-    with solver if isinstance(solver, SolverWorker) else contextlib.nullcontext():
-        for group in sorted(
-            pending, key=lambda k: (choices[k].database if choices[k] else "", tuple(el for el, _ in k))
-        ):
-            rows = pending[group]
-            first = rows[0]
-            table = _solve(first, compositions[group], choices[group], solver, options, database)
-            for row in rows:
-                if row is not first:
-                    for column in REWARDS_SCHEMA.names:
-                        if column not in ("candidate_id", "bcc", "b2", "b2_volume_percent", "seconds"):
-                            row[column] = first[column]
-                new_rows.append(row)
-                if table is not None and not table.empty:
-                    new_tables.append(table.assign(candidate_id=row["candidate_id"]))
-            if first["status"] != "ok":
-                log.warning(
-                    "candidate %s (%s): %s", first["candidate_id"], first["master_composition"], first["reason"]
-                )
+    holder = f"database {database!r} does not" if database else "no configured database"
+    for k in [k for k in pending if choices[k] is None]:  # nothing to solve: answered now
+        for row in pending.pop(k):
+            row["status"], row["reason"] = "invalid", f"{holder} hold all of {sorted(compositions[k])}"
+            new_rows.append(row)
             if progress:
-                progress(len(rows))
-            since_checkpoint += len(rows)
-            if since_checkpoint >= options.checkpoint_every:
-                checkpoint()
-                since_checkpoint = 0
+                progress(1)
+    by_system: dict[tuple, list[tuple]] = {}
+    for k in sorted(pending, key=lambda k: (choices[k].database, tuple(el for el, _ in k), k)):
+        by_system.setdefault((choices[k].database, tuple(el for el, _ in k)), []).append(k)
+    systems = sorted(by_system, key=lambda s: (-estimated_cost_s(len(s[1]), len(by_system[s])), s))
+    groups = [by_system[s] for s in systems]
+    requests = [[(compositions[k], options.temperatures_K, choices[k].database) for k in group] for group in groups]
+    if options.isolate:
+        answers = solve_groups(backend, requests, options.workers, options.timeout_s)
+    else:
+        answers = _solve_here(backend, requests)
+    for g, r, answer, seconds in answers:
+        key_of_master = groups[g][r]
+        rows = pending[key_of_master]
+        first = rows[0]
+        table = _record(first, choices[key_of_master], answer, seconds, options)
+        for row in rows:
+            if row is not first:
+                for column in REWARDS_SCHEMA.names:
+                    if column not in ("candidate_id", "bcc", "b2", "b2_volume_percent", "seconds"):
+                        row[column] = first[column]
+            new_rows.append(row)
+            if table is not None and not table.empty:
+                new_tables.append(table.assign(candidate_id=row["candidate_id"]))
+        if first["status"] != "ok":
+            log.warning("candidate %s (%s): %s", first["candidate_id"], first["master_composition"], first["reason"])
+        if progress:
+            progress(len(rows))
+        since_checkpoint += len(rows)
+        if since_checkpoint >= options.checkpoint_every:
+            checkpoint()
+            since_checkpoint = 0
 
     order = {cid: i for i, cid in enumerate(triples["candidate_id"].astype(str))}
     rewards = pd.DataFrame(done_rows + new_rows, columns=REWARDS_SCHEMA.names)
@@ -435,42 +534,44 @@ def _choice(
     return choices[0] if choices else None
 
 
-def _solve(
-    row: dict,
-    master: dict[str, float],
-    choice: DatabaseChoice | None,
-    solver,
-    options: ScoringOptions,
-    forced: str | None = None,
-) -> pd.DataFrame | None:
-    """Fill ``row`` (status, reason, database, reward and flags, seconds) for one master composition.
+def _solve_here(backend: CalphadBackend, groups: list[list[tuple]]):
+    """:func:`alloypref.calphad.worker.solve_groups` in this process (no time limit), same answers."""
+    for g, group in enumerate(groups):
+        for r, (composition, temperatures, database) in enumerate(group):
+            started = time.perf_counter()
+            try:
+                answer = backend.phase_table(composition, temperatures, database)
+            except CalphadError as exc:
+                answer = exc
+            except (CacheTrustError, DatabaseError):
+                raise  # not about this candidate: stop the job with its message
+            except Exception as exc:  # a solver crash is a recorded failure, never a dead shard
+                answer = CalphadError(f"{type(exc).__name__}: {exc}")
+            yield g, r, answer, time.perf_counter() - started
 
-    Returns its phase table (partial on failure, None when nothing was computed).
+
+def _record(row: dict, choice: DatabaseChoice, answer, seconds: float, options: ScoringOptions):
+    """Fill ``row`` (status, reason, database, reward and flags, seconds) from one solver answer.
+
+    ``answer`` is a phase table or a :class:`CalphadError`. Returns the phase table (partial on
+    failure, None when nothing was computed).
     """
-    started = time.perf_counter()
-    table = None
-    if choice is None:
-        holder = f"database {forced!r} does not" if forced else "no configured database"
-        row["status"], row["reason"] = "invalid", f"{holder} hold all of {sorted(master)}"
-    else:
-        row["database"], row["coverage"] = choice.database, float(choice.coverage)
-        row["low_coverage"] = bool(choice.coverage < options.min_coverage)
-        row["confidence"] = float(choice.confidence)
-        row["low_confidence"] = bool(choice.confidence < options.min_confidence)
-        try:
-            table = solver.phase_table(master, options.temperatures_K, choice.database)
-            breakdown = compute_reward(table, options.reward)
-            row.update(breakdown.as_dict())
-            row["status"], row["reason"] = "ok", ""
-        except CalphadError as exc:
-            row["status"], row["reason"] = "failed", exc.reason
-            table = exc.partial_table
-        except (CacheTrustError, DatabaseError):
-            raise  # not about this candidate: stop the job with its message
-        except Exception as exc:  # a solver crash is a recorded failure, never a dead shard
-            row["status"], row["reason"] = "failed", f"{type(exc).__name__}: {exc}"
-    row["seconds"] = time.perf_counter() - started
-    return table
+    row["database"], row["coverage"] = choice.database, float(choice.coverage)
+    row["low_coverage"] = bool(choice.coverage < options.min_coverage)
+    row["confidence"] = float(choice.confidence)
+    row["low_confidence"] = bool(choice.confidence < options.min_confidence)
+    row["seconds"] = float(seconds)
+    if isinstance(answer, CalphadError):
+        row["status"], row["reason"] = "failed", answer.reason
+        return answer.partial_table
+    try:
+        breakdown = compute_reward(answer, options.reward)
+    except Exception as exc:  # a table the reward cannot read is this candidate's failure
+        row["status"], row["reason"] = "failed", f"{type(exc).__name__}: {exc}"
+        return answer
+    row.update(breakdown.as_dict())
+    row["status"], row["reason"] = "ok", ""
+    return answer
 
 
 def concat_tables(tables: list[pd.DataFrame], schema: pa.Schema = SCORED_TABLES_SCHEMA) -> pd.DataFrame:

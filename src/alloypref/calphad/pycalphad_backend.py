@@ -3,8 +3,12 @@
 ``equilibrium()`` recompiles every Gibbs-energy function on each call unless models and phase
 records are passed in. Here they are built once per (database, element set), kept in a bounded
 in-memory LRU (a compiled 8-element system holds ~5 GB) and pickled on disk, so a later process
-loads them in well under a second. The sampled energy grid of a system depends on the temperatures
-but not on the composition, so it too is computed once per system and reused by every candidate.
+loads them in well under a second. Every function is compiled at build time; one a solve compiles
+later is written back (:meth:`PycalphadBackend.persist_new_callbacks`), so a process that loads a
+system compiles nothing. The sampled energy grid of a system depends on the temperatures but not on
+the composition, so it too is computed once per system and process and reused by every candidate;
+grids are not written to disk (tens of MB per system, for thousands of element sets at the paper's
+scale, against seconds to sample once per set and run).
 
 Two pycalphad pitfalls are handled:
 
@@ -203,6 +207,8 @@ class PycalphadBackend:
         self._databases: dict[str, object] = {}
         self._coverages: dict[str, PairCoverage] = {}
         self._systems: OrderedDict[tuple, CompiledSystem] = OrderedDict()
+        # (database, elements) -> (disk-cache path, phases, compiled functions the disk copy holds)
+        self._persisted: dict[tuple, tuple[Path | None, list[str], frozenset]] = {}
 
     def fingerprint(self) -> dict:
         """What this backend's answers depend on (scoring checkpoints are keyed by it)."""
@@ -280,12 +286,46 @@ class PycalphadBackend:
         if compiled is None:
             compiled = self._build_with_fixed_hash_seed(database, elements, phases, path)
         self._systems[memory_key] = compiled
+        self._persisted[memory_key] = (path, phases, compiled_keys(compiled.phase_records))
         while len(self._systems) > max(1, self.settings.max_systems_in_memory):
             self._systems.popitem(last=False)
         return compiled
 
+    def persist_new_callbacks(self, system: CompiledSystem) -> frozenset:
+        """Write functions compiled during solves back to the disk cache; the new keys (usually none).
+
+        :func:`build_system` compiles what the solver is known to request, but a pycalphad code
+        path it does not foresee compiles lazily in the scoring process, and a later process would
+        compile the same again. Such functions are compiled again with the system in the hash-seed-0
+        builder (the canonical callbacks, so answers stay independent of the seed) and the cache
+        file is replaced; this process takes the canonical models and phase records and keeps its
+        sampled grids. Each occurrence is logged: it means :data:`PRECOMPILED_PROPERTIES` misses one.
+        """
+        memory_key = (system.database, system.elements)
+        path, phases, stored = self._persisted.get(memory_key, (None, system.phases, frozenset()))
+        new = compiled_keys(system.phase_records) - stored
+        if not new:
+            return frozenset()
+        log.warning(
+            "the %s system %s compiled %d function(s) while solving (e.g. %s); writing them to the disk cache",
+            system.database,
+            "-".join(system.elements),
+            len(new),
+            sorted(map(str, new))[0],
+        )
+        if path is not None:
+            if builds_in_process():  # compiled under hash seed 0 already: the copy in memory is canonical
+                store_cached(path, self.cache_dir, system)
+            else:
+                rebuilt = self._build_with_fixed_hash_seed(
+                    system.database, system.elements, phases, path, extra=sorted(new)
+                )
+                system.models, system.phase_records = rebuilt.models, rebuilt.phase_records
+        self._persisted[memory_key] = (path, phases, compiled_keys(system.phase_records))
+        return frozenset(new)
+
     def _build_with_fixed_hash_seed(
-        self, database: str, elements: tuple[str, ...], phases: list[str], path: Path | None
+        self, database: str, elements: tuple[str, ...], phases: list[str], path: Path | None, extra: Sequence = ()
     ) -> CompiledSystem:
         """Build (and write to ``path``) a compiled system in an interpreter with PYTHONHASHSEED=0.
 
@@ -294,10 +334,12 @@ class PycalphadBackend:
         near-degenerate candidate the solver amplifies that into a different equilibrium. So every
         callback is compiled in one canonical interpreter (this one when it already runs with hash
         seed 0, else a child process) and loaded from the pickle: the answer no longer depends on
-        the seed of the process that scores.
+        the seed of the process that scores. ``extra``: further functions to compile (memo keys).
         """
         if builds_in_process():  # PYTHONHASHSEED=0 here already: build in-process
-            compiled = build_system(self.database(database), database, elements, phases, self.settings.pressure_Pa)
+            compiled = build_system(
+                self.database(database), database, elements, phases, self.settings.pressure_Pa, extra
+            )
             if path is not None:
                 store_cached(path, self.cache_dir, compiled)  # a failed write only costs speed
             return compiled
@@ -309,6 +351,7 @@ class PycalphadBackend:
                 "elements": elements,
                 "phases": phases,
                 "pressure_Pa": self.settings.pressure_Pa,
+                "extra": list(extra),
                 "out": target,
                 "out_root": self.cache_dir if path is not None else Path(scratch),
                 "scratch": Path(scratch),
@@ -569,6 +612,8 @@ class PycalphadBackend:
                     )
         except Exception as exc:
             raise CalphadError(f"pycalphad failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.persist_new_callbacks(system)  # even a failed solve may have compiled something
         components = list(system.phase_records.nonvacant_elements)
         rows: list[dict] = []
         for index, temperature in enumerate(temperatures):
@@ -604,13 +649,44 @@ def _nudged_compositions(composition: Mapping[str, float], elements: Sequence[st
                 yield nudged
 
 
+#: The properties compiled for every phase at build time, as ``(property, gradient, Hessian)``:
+#: what ``PhaseRecord`` and the solver request (GM values, G values, G gradients, G Hessians).
+PRECOMPILED_PROPERTIES = (("GM", False, False), ("G", False, False), ("G", True, False), ("G", False, True))
+
+
+def compiled_keys(factory) -> frozenset:
+    """The compiled functions a :class:`PicklablePhaseRecordFactory` holds (its memo keys; the
+    ``PhaseRecord`` objects built from them are left out: they are not pickled)."""
+    return frozenset(key for key in getattr(factory, "_memo", {}) if key[0] != "record")
+
+
+def _compile(factory, key: tuple) -> None:
+    """Compile the function a memo key of :class:`PicklablePhaseRecordFactory` names."""
+    kind, *args = key
+    if kind == "constraints":
+        factory.get_phase_constraints(*args)
+    elif kind == "moles":
+        factory.get_phase_formula_moles_element(*args)
+    elif kind == "property":
+        factory.get_phase_property(*args)
+    else:
+        raise ValueError(f"not a compiled function: {key!r}")
+
+
 def build_system(
-    dbf, database: str, elements: tuple[str, ...], phases: list[str], pressure_Pa: float
+    dbf,
+    database: str,
+    elements: tuple[str, ...],
+    phases: list[str],
+    pressure_Pa: float,
+    extra: Sequence[tuple] = (),
 ) -> CompiledSystem:
     """Models, phase records and every callback the solver can ask for, compiled now.
 
     Compiling everything here (instead of lazily during a solve) keeps every compiled function in
-    the pickle, so a process that loads it never compiles one of its own.
+    the pickle, so a process that loads it never compiles one of its own. ``extra``: memo keys of
+    further functions to compile (ones a solve was found to need, see
+    :meth:`PycalphadBackend.persist_new_callbacks`).
     """
     components = [e.upper() for e in elements] + ["VA"]
     models = instantiate_models(dbf, components, phases)
@@ -625,12 +701,13 @@ def build_system(
     compiled = CompiledSystem(database, elements, components, phases, models, factory, layout)
     for name in phases:
         factory.get_phase_constraints(name)
-        # what PhaseRecord and the solver request: GM values, G values, G gradients, G Hessians
-        for prop, grad, hess in (("GM", False, False), ("G", False, False), ("G", True, False), ("G", False, True)):
+        for prop, grad, hess in PRECOMPILED_PROPERTIES:
             factory.get_phase_property(name, prop, grad, hess)
         for element in factory.nonvacant_elements:
             for per_formula_unit in (True, False):
                 factory.get_phase_formula_moles_element(name, element, per_formula_unit)
+    for key in extra:
+        _compile(factory, tuple(key))
     return compiled
 
 
@@ -643,7 +720,9 @@ def _build_system_main() -> None:
     """Entry of the child interpreter of :meth:`PycalphadBackend._build_with_fixed_hash_seed`."""
     request = pickle.loads(sys.stdin.buffer.read())
     dbf = load_database(request["spec"], request["cache_dir"])
-    compiled = build_system(dbf, request["spec"].name, request["elements"], request["phases"], request["pressure_Pa"])
+    compiled = build_system(
+        dbf, request["spec"].name, request["elements"], request["phases"], request["pressure_Pa"], request["extra"]
+    )
     if not store_cached(request["out"], request["out_root"], compiled):  # cache disk full or read-only
         store_cached(request["scratch"] / "system.pkl", request["scratch"], compiled)
 

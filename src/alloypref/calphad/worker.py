@@ -2,9 +2,11 @@
 
 A signal alarm raised inside the solver is an ordinary exception, and any broad ``except`` on the way
 (pycalphad has some, cache loading has some) swallows it: the candidate then runs to the end. A
-process is stopped whatever it is doing. One worker serves a whole shard and keeps its compiled
-systems warm between candidates; it is killed and replaced only when a candidate overruns its time
-(or the process dies), and the replacement reloads systems from the disk cache.
+process is stopped whatever it is doing. A worker keeps its compiled systems warm between
+candidates; it is killed and replaced only when a candidate overruns its time (or the process
+dies), and the replacement reloads systems from the disk cache. :func:`solve_groups` runs several
+workers at once (one per core of a job), each taking whole element sets, so a system is built or
+loaded by one worker only.
 
 The worker is forked, so it inherits the backend with every database the parent has already loaded;
 a round trip costs a pickle of the phase table through a pipe (milliseconds).
@@ -16,7 +18,9 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from multiprocessing.connection import wait
 
 import pandas as pd
 
@@ -116,16 +120,11 @@ class SolverWorker:
                 pass
         self._kill()
 
-    def phase_table(
-        self, composition: Mapping[str, float], temperatures_K: Sequence[float], database: str
-    ) -> pd.DataFrame:
-        """The backend's phase table, computed in the worker.
+    def submit(self, composition: Mapping[str, float], temperatures_K: Sequence[float], database: str) -> None:
+        """Send one request to the worker (started, or restarted after a kill, as needed).
 
         Raises:
-            CandidateTimeout: no answer within ``timeout_s``; the worker was killed (and is restarted
-                on the next call).
-            WorkerDied: the worker ended without answering.
-            CalphadError: the backend's own failure (or any exception of the solver, named).
+            WorkerDied: the request could not be sent.
         """
         if self._process is None or not self._process.is_alive():
             if self._process is not None:
@@ -134,13 +133,27 @@ class SolverWorker:
             self._start()
         try:
             self._connection.send((dict(composition), tuple(temperatures_K), database))
-            ready = self._connection.poll(self.timeout_s if self.timeout_s > 0 else None)
         except OSError as exc:
             code = self._kill()
             raise WorkerDied(f"solver process stopped (exit code {code}): {exc}") from None
-        if not ready:
-            self._kill()
-            raise CandidateTimeout(f"timed out after {self.timeout_s:g} s (solver process killed)")
+
+    @property
+    def connection(self):
+        """The pipe end an answer arrives on (for :func:`multiprocessing.connection.wait`)."""
+        return self._connection
+
+    def timed_out(self) -> CandidateTimeout:
+        """Kill the worker whose request ran past its time; the error to record for that request."""
+        self._kill()
+        return CandidateTimeout(f"timed out after {self.timeout_s:g} s (solver process killed)")
+
+    def receive(self) -> pd.DataFrame:
+        """The answer to the request sent last (waits for it).
+
+        Raises:
+            WorkerDied: the worker ended without answering.
+            CalphadError: the backend's own failure (or any exception of the solver, named).
+        """
         try:
             answer = self._connection.recv()
         except (EOFError, OSError):
@@ -152,3 +165,91 @@ class SolverWorker:
         if kind == "fatal":
             raise answer[1]
         raise CalphadError(answer[1], answer[2])
+
+    def phase_table(
+        self, composition: Mapping[str, float], temperatures_K: Sequence[float], database: str
+    ) -> pd.DataFrame:
+        """The backend's phase table, computed in the worker.
+
+        Raises:
+            CandidateTimeout: no answer within ``timeout_s``; the worker was killed (and is restarted
+                on the next call).
+            WorkerDied: the worker ended without answering.
+            CalphadError: the backend's own failure (or any exception of the solver, named).
+        """
+        self.submit(composition, temperatures_K, database)
+        try:
+            ready = self._connection.poll(self.timeout_s if self.timeout_s > 0 else None)
+        except OSError as exc:
+            code = self._kill()
+            raise WorkerDied(f"solver process stopped (exit code {code}): {exc}") from None
+        if not ready:
+            raise self.timed_out()
+        return self.receive()
+
+
+#: One solve: (composition as fractions, temperatures in K, database name).
+Request = tuple[Mapping[str, float], Sequence[float], str]
+
+
+def solve_groups(
+    backend: CalphadBackend, groups: Sequence[Sequence[Request]], workers: int, timeout_s: float
+) -> Iterator[tuple[int, int, pd.DataFrame | CalphadError, float]]:
+    """Solve groups of requests on ``workers`` killable processes; yield answers as they arrive.
+
+    A group (the candidates of one element set on one database) is solved whole by one worker, in
+    order, so its system is built or loaded once; an idle worker takes the next group in the order
+    given (put the costliest first). Yields ``(group index, request index, answer, seconds)``: the
+    answer is a phase table, or the :class:`CalphadError` that request ended with (a timeout kills
+    and replaces only that worker); ``seconds`` is its wall time. Errors in :data:`FATAL` are raised.
+    The workers are forked from the calling thread only (never from a helper thread).
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    queue = [g for g in range(len(groups)) if groups[g]]
+    queue.reverse()  # pop() from the end takes the first group
+    pool = [SolverWorker(backend, timeout_s) for _ in range(min(workers, len(queue)))]
+    busy: dict[int, tuple[int, int, float]] = {}  # worker -> (group, request, started at)
+    done: list[tuple[int, int, int, pd.DataFrame | CalphadError, float]] = []  # (worker, group, request, ...)
+
+    def feed(index: int, group: int, request: int) -> None:
+        composition, temperatures, database = groups[group][request]
+        started = time.monotonic()
+        try:
+            pool[index].submit(composition, temperatures, database)
+        except CalphadError as exc:  # could not even send it: that request's answer
+            done.append((index, group, request, exc, time.monotonic() - started))
+        else:
+            busy[index] = (group, request, started)
+
+    try:
+        for index in range(len(pool)):
+            feed(index, queue.pop(), 0)
+        while busy or done:
+            if not done:
+                deadlines = [started + timeout_s for _, _, started in busy.values()]
+                wait_s = max(0.0, min(deadlines) - time.monotonic()) if timeout_s > 0 else None
+                ready = wait([pool[i].connection for i in busy], wait_s)
+                for index, (group, request, started) in list(busy.items()):
+                    if pool[index].connection in ready:
+                        try:
+                            answer = pool[index].receive()
+                        except FATAL:
+                            raise
+                        except CalphadError as exc:
+                            answer = exc
+                    elif timeout_s > 0 and time.monotonic() - started >= timeout_s:
+                        answer = pool[index].timed_out()
+                    else:
+                        continue
+                    del busy[index]
+                    done.append((index, group, request, answer, time.monotonic() - started))
+            index, group, request, answer, seconds = done.pop(0)
+            yield group, request, answer, seconds
+            if request + 1 < len(groups[group]):
+                feed(index, group, request + 1)
+            elif queue:
+                feed(index, queue.pop(), 0)
+    finally:
+        for worker in pool:
+            worker.close()
