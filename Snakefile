@@ -48,6 +48,7 @@ localrules:
     all,
     split_for_curation,
     curate,
+    shipped_design_space,
     enumerate_triples,
     prepare_triples,
     split_for_scoring,
