@@ -301,9 +301,12 @@ def job_blocks(text: str, rule: str) -> list[str]:
     return [b for b in blocks if any(line.startswith(heads) for line in b.splitlines()[:2])]
 
 
-def paper_config_with_model_folders(tmp_path: Path) -> Path:
-    """config/paper.yaml with its local model paths pointed at stand-in Hugging Face folders."""
+def paper_config_with_model_folders(tmp_path: Path, curated: str | None = None) -> Path:
+    """config/paper.yaml with its local model paths pointed at stand-in Hugging Face folders (and
+    with ``curated``, its design_space.curated switch set)."""
     config = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    if curated is not None:
+        config["design_space"]["curated"] = curated
     for name, entry in config["models"].items():
         folder = tmp_path / "models" / name
         folder.mkdir(parents=True)
@@ -315,7 +318,7 @@ def paper_config_with_model_folders(tmp_path: Path) -> Path:
 
 
 def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path):
-    paper = paper_config_with_model_folders(tmp_path)
+    paper = paper_config_with_model_folders(tmp_path, curated="compute")  # the curation jobs too
     result = run(["-n", "--profile", "profiles/slurm", "--workflow-profile", "none", "--configfile", str(paper)])
     text = result.stdout + result.stderr
     assert "workflow specific profile" not in text  # the local gpu=1 cap is not inherited
@@ -343,7 +346,7 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path):
         "summary",
     } <= names
     assert not names & {"score", "filter_candidates", "sft", "dpo", "sample", "kl", "metrics", "compare"}
-    assert names - {"all", "import_external"} <= {
+    assert names - {"all", "import_external", "shipped_design_space"} <= {
         block.split()[1].rstrip(":") for block in dry_run_blocks(text) if block.startswith("rule ")
     }
     assert {"model=llama", "model=gemma", "model=olmo"} <= {

@@ -66,7 +66,8 @@ def curation_settings(config: Mapping[str, Any]) -> dict:
 
     Elements, roles, BCC size, seed lists (by content hash), the filter's temperatures (K) and
     threshold (0-1), and the CALPHAD backend with each database by content hash: not the number of
-    shards, time limits or the cache folder, which change how the lists are computed, not what they hold.
+    shards, time limits, the cache folder or the in-memory system count, which change how the lists
+    are computed, not what they hold.
     """
     from alloypref.config import calphad_settings
 
@@ -85,7 +86,8 @@ def curation_settings(config: Mapping[str, Any]) -> dict:
             for spec in specs
         ],
         "order_threshold": calphad["order_threshold"],
-        "pycalphad": dict(calphad["pycalphad"]),
+        # how many compiled systems a worker keeps changes speed and memory, not results
+        "pycalphad": {key: value for key, value in calphad["pycalphad"].items() if key != "max_systems_in_memory"},
     }
     if calphad["backend"] != "pycalphad":
         backend["thermocalc_database"] = calphad["thermocalc_database"]
