@@ -5,6 +5,9 @@
 
 if SHIPPED_DESIGN_SPACE:
 
+    localrules:
+        shipped_design_space,
+
     # The curated lists shipped with the package (design_space.curated: shipped): the same six
     # artifacts as the curation rules below, copied instead of computed.
     rule shipped_design_space:
@@ -35,6 +38,10 @@ if SHIPPED_DESIGN_SPACE:
             "../workflow_scripts/shipped_design_space.py"
 
 else:
+
+    localrules:
+        split_for_curation,
+        curate,
 
     rule enumerate_candidates:
         input:

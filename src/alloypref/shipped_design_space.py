@@ -33,6 +33,8 @@ from alloypref.design_space import CANDIDATES_SCHEMA, FILTER_SCHEMA, DesignSpace
 FILES = ("curation.parquet", "bcc.parquet", "b2.parquet", "provenance.json")
 #: Version of the provenance layout; bump when its keys change.
 PROVENANCE_VERSION = 1
+#: Status of a candidate whose filter shard never ran (a curation stopped early); never kept.
+NOT_FILTERED = "not_filtered"
 
 
 def shipped_dir(name: str) -> Path:
@@ -197,8 +199,31 @@ def _benchmark_seconds(paths: Sequence[Path]) -> dict[str, float]:
     }
 
 
+def curation_so_far(candidates: pd.DataFrame, shards: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The curation table of a run stopped before every filter shard ran: the finished shards' rows,
+    and every other candidate with status ``not_filtered`` (not kept), so the table still holds the
+    whole enumeration and says what was not filtered."""
+    done = pd.concat(list(shards), ignore_index=True) if shards else pd.DataFrame(columns=FILTER_SCHEMA.names)
+    key = ["kind", "composition"]
+    missing = candidates.merge(done[key], on=key, how="left", indicator=True)
+    missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
+    missing = missing.assign(
+        database="",
+        coverage=float("nan"),  # unknown, so not counted as low coverage
+        min_bcc_fraction=float("nan"),
+        min_b2_fraction=float("nan"),
+        status=NOT_FILTERED,
+        reason="the curation run stopped before this candidate's filter shard ran",
+        keep=False,
+    )
+    table = pd.concat([done, missing[FILTER_SCHEMA.names]], ignore_index=True)
+    return table.sort_values(["elements", "kind", "formula"], kind="stable").reset_index(drop=True)
+
+
 def write_shipped(config: Mapping[str, Any], results_dir: Path, out_dir: Path, repo: Path) -> dict:
-    """Package a finished curation run (``results_dir/design_space``) as a shipped design space.
+    """Package a curation run (``results_dir/design_space``) as a shipped design space: its
+    ``curation.parquet``, or, when the run stopped before ``curate``, its finished filter shards and
+    the other candidates as ``not_filtered`` (:func:`curation_so_far`).
 
     Returns the provenance written to ``out_dir/provenance.json``.
     """
@@ -209,7 +234,11 @@ def write_shipped(config: Mapping[str, Any], results_dir: Path, out_dir: Path, r
     from alloypref.provenance import git_commit, package_versions
 
     design = Path(results_dir) / "design_space"
-    curation = read_parquet(design / "curation.parquet", FILTER_SCHEMA)
+    if (design / "curation.parquet").is_file():
+        curation = read_parquet(design / "curation.parquet", FILTER_SCHEMA)
+    else:
+        shards = [read_parquet(path, FILTER_SCHEMA) for path in sorted((design / "shards").glob("*.filtered.parquet"))]
+        curation = curation_so_far(read_parquet(design / "candidates.parquet", CANDIDATES_SCHEMA), shards)
     bcc, b2, counts = curated_lists(curation, config["calphad"]["min_coverage"])
     enumeration = json.loads((design / "enumeration_counts.json").read_text())
     roles = ElementRoles.from_config(config["element_roles"])
@@ -224,6 +253,8 @@ def write_shipped(config: Mapping[str, Any], results_dir: Path, out_dir: Path, r
         "uncovered_elements": sorted(wanted - set(covered)),
         "enumeration_counts": enumeration,
         "curation_counts": counts,
+        # candidates of shards a stopped curation never ran (status not_filtered): none when complete
+        "not_filtered": int((curation["status"] == NOT_FILTERED).sum()),
         "databases_used": curation.loc[curation["status"] == "ok", "database"].value_counts().sort_index().to_dict(),
         "filter_benchmark": _benchmark_seconds(
             sorted((Path(results_dir) / "benchmarks" / "filter_candidates").glob("*.tsv"))
