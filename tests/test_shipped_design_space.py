@@ -14,8 +14,10 @@ from alloypref import config as config_module
 from alloypref.config import calphad_settings
 from alloypref.design_space import CANDIDATES_SCHEMA, FILTER_SCHEMA, DesignSpaceError, curated_lists
 from alloypref.shipped_design_space import (
+    NOT_FILTERED,
     check_matches,
     curation_settings,
+    curation_so_far,
     load_shipped,
     materialize,
     shipped_dir,
@@ -117,6 +119,20 @@ def test_materialized_artifacts_are_what_the_curation_rules_write(shipped):
     assert len(artifacts["candidates"]) == len(shipped.curation)
     pd.testing.assert_frame_equal(artifacts["bcc"], shipped.bcc)
     assert artifacts["enumeration_counts"]["elements"] == shipped.provenance["elements"]
+
+
+def test_a_stopped_curation_ships_its_unfiltered_candidates_as_such(shipped):
+    finished = shipped.curation[shipped.curation["status"] != NOT_FILTERED]
+    done, rest = finished.iloc[: len(finished) // 2], finished.iloc[len(finished) // 2 :]
+    table = curation_so_far(shipped.curation[CANDIDATES_SCHEMA.names], [done])
+    assert len(table) == len(shipped.curation)
+    unfiltered = table[table["status"] == NOT_FILTERED]
+    assert set(unfiltered["composition"] + unfiltered["kind"]) >= set(rest["composition"] + rest["kind"])
+    assert not unfiltered["keep"].any()
+    kept = table.merge(done[["kind", "composition", "keep"]], on=["kind", "composition"], suffixes=("", "_done"))
+    assert (kept["keep"] == kept["keep_done"]).all() and len(kept) == len(done)
+    _, _, counts = curated_lists(table, 0.5)
+    assert counts["low_coverage"] == int((done["coverage"] < 0.5).sum())  # unknown coverage is not low
 
 
 def dry_run(*extra, configfile="config/medium.yaml"):
