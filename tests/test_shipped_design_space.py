@@ -175,13 +175,13 @@ def test_the_shipped_job_writes_the_shipped_lists(tmp_path, shipped):
     result = subprocess.run(
         [
             *SNAKEMAKE,
+            str(target),  # before --config, which would read it as a key=value
             "--cores",
             "1",
             "--configfile",
             "config/medium.yaml",
             "--config",
             f"results_dir={results}",
-            str(target),
         ],
         cwd=REPO,
         capture_output=True,
