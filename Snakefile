@@ -46,11 +46,10 @@ include: "rules/databases.smk"
 check_local_models()
 
 
-# Jobs of seconds that only split, gather or write small files run on the submitting host (SLURM).
+# Jobs of seconds that only split, gather or write small files run on the submitting host (SLURM);
+# those of the design space are named in rules/design_space.smk, which defines one set or the other.
 localrules:
     all,
-    split_for_curation,
-    curate,
     enumerate_triples,
     prepare_triples,
     split_for_scoring,

@@ -122,8 +122,9 @@ def _without(block, *keys):
     return {key: value for key, value in block.items() if key not in keys}
 
 
-# design_space keys read after the enumeration (curation filter, SFT triples)
-_LATER_DESIGN_KEYS = ("filter", "volume", "prompt_template")
+# design_space keys read after the enumeration (curation filter, SFT triples), and the switch
+# between shipped and computed lists (it picks rules; the enumeration does not depend on it)
+_LATER_DESIGN_KEYS = ("filter", "volume", "prompt_template", "curated", "shipped")
 # calphad keys only the scorer reads (the design-space filter has its own temperatures and limit)
 _SCORING_CALPHAD_KEYS = ("temperatures_K", "timeout_s", "min_coverage", "min_confidence", "untested_pair_weight")
 # model keys of one stage each; the rest (source, path, size, LoRA, precision, threads) is shared
@@ -275,3 +276,27 @@ def check_local_models():
         raise WorkflowError(
             f"local model folders missing (no model hub is reachable; download the weights and set the paths):\n  {listing}"
         )
+
+
+SHIPPED_DESIGN_SPACE = config["design_space"]["curated"] == "shipped"
+
+
+def shipped_design_space_files():
+    """The files of the shipped design space (config design_space.shipped), after checking at DAG
+    build that this config's curation settings are the ones it was curated with."""
+    from alloypref.design_space import DesignSpaceError
+    from alloypref.shipped_design_space import check_matches, load_shipped, shipped_files
+
+    name = config["design_space"]["shipped"]
+    try:
+        check_matches(config, load_shipped(name).provenance, name)
+        return [str(path) for path in shipped_files(name)]
+    except DesignSpaceError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+def shipped_curation_settings():
+    """The settings the shipped lists must match (their change reruns the job that copies them)."""
+    from alloypref.shipped_design_space import curation_settings
+
+    return curation_settings(config)

@@ -1,97 +1,135 @@
 # Design space (Appendix A.2): enumerate -> CALPHAD single-phase filter (scattered) -> curated
-# BCC and B2 lists -> SFT triples.
+# BCC and B2 lists -> SFT triples. With design_space.curated: shipped the curated lists come from the
+# package and the curation rules are not defined, so no curation job is ever scheduled.
 
 
-rule enumerate_candidates:
-    input:
-        seed_lists=seed_list_inputs,
-    output:
-        candidates=results_path("design_space/candidates.parquet"),
-        counts=results_path("design_space/enumeration_counts.json"),
-    log:
-        results_path("logs/enumerate_candidates.log"),
-    benchmark:
-        results_path("benchmarks/enumerate_candidates.tsv")
-    conda:
-        "../envs/alloypref.yaml"
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    params:
-        code=code_version("enumerate_candidates.py"),
-        design_space=enumeration_settings(),
-        element_roles=config["element_roles"],
-        calphad=backend_settings(),
-    script:
-        "../workflow_scripts/enumerate_candidates.py"
+if SHIPPED_DESIGN_SPACE:
 
+    localrules:
+        shipped_design_space,
 
-rule split_for_curation:
-    input:
-        results_path("design_space/candidates.parquet"),
-    output:
-        scatter.curate(results_path("design_space/shards/{scatteritem}.candidates.parquet")),
-    log:
-        results_path("logs/split_for_curation.log"),
-    benchmark:
-        results_path("benchmarks/split_for_curation.tsv")
-    conda:
-        "../envs/alloypref.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=code_version("split_for_curation.py"),
-    script:
-        "../workflow_scripts/split_for_curation.py"
+    # The curated lists shipped with the package (design_space.curated: shipped): the same six
+    # artifacts as the curation rules below, copied instead of computed.
+    rule shipped_design_space:
+        input:
+            shipped_design_space_files(),
+        output:
+            candidates=results_path("design_space/candidates.parquet"),
+            counts=results_path("design_space/enumeration_counts.json"),
+            filtered=results_path("design_space/curation.parquet"),
+            bcc=results_path("design_space/bcc.parquet"),
+            b2=results_path("design_space/b2.parquet"),
+            curation_counts=results_path("design_space/curation_counts.json"),
+        log:
+            results_path("logs/shipped_design_space.log"),
+        benchmark:
+            results_path("benchmarks/shipped_design_space.tsv")
+        conda:
+            "../envs/alloypref.yaml"
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        params:
+            code=code_version("shipped_design_space.py"),
+            name=config["design_space"]["shipped"],
+            settings=shipped_curation_settings(),
+            min_coverage=config["calphad"]["min_coverage"],
+        script:
+            "../workflow_scripts/shipped_design_space.py"
 
+else:
 
-rule filter_candidates:
-    input:
-        results_path("design_space/shards/{scatteritem}.candidates.parquet"),
-    output:
-        results_path("design_space/shards/{scatteritem}.filtered.parquet"),
-    log:
-        results_path("logs/filter_candidates/{scatteritem}.log"),
-    benchmark:
-        results_path("benchmarks/filter_candidates/{scatteritem}.tsv")
-    conda:
-        "../envs/alloypref.yaml"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=120,
-    params:
-        code=code_version("filter_candidates.py"),
-        filter=config["design_space"]["filter"],
-        element_roles=config["element_roles"],
-        calphad=backend_settings(),
-    script:
-        "../workflow_scripts/filter_candidates.py"
+    localrules:
+        split_for_curation,
+        curate,
 
+    rule enumerate_candidates:
+        input:
+            seed_lists=seed_list_inputs,
+        output:
+            candidates=results_path("design_space/candidates.parquet"),
+            counts=results_path("design_space/enumeration_counts.json"),
+        log:
+            results_path("logs/enumerate_candidates.log"),
+        benchmark:
+            results_path("benchmarks/enumerate_candidates.tsv")
+        conda:
+            "../envs/alloypref.yaml"
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        params:
+            code=code_version("enumerate_candidates.py"),
+            design_space=enumeration_settings(),
+            element_roles=config["element_roles"],
+            calphad=backend_settings(),
+        script:
+            "../workflow_scripts/enumerate_candidates.py"
 
-rule curate:
-    input:
-        gather.curate(results_path("design_space/shards/{scatteritem}.filtered.parquet")),
-    output:
-        filtered=results_path("design_space/curation.parquet"),
-        bcc=results_path("design_space/bcc.parquet"),
-        b2=results_path("design_space/b2.parquet"),
-        counts=results_path("design_space/curation_counts.json"),
-    log:
-        results_path("logs/curate.log"),
-    benchmark:
-        results_path("benchmarks/curate.tsv")
-    conda:
-        "../envs/alloypref.yaml"
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    params:
-        code=code_version("curate.py"),
-        min_coverage=config["calphad"]["min_coverage"],
-    script:
-        "../workflow_scripts/curate.py"
+    rule split_for_curation:
+        input:
+            results_path("design_space/candidates.parquet"),
+        output:
+            scatter.curate(results_path("design_space/shards/{scatteritem}.candidates.parquet")),
+        log:
+            results_path("logs/split_for_curation.log"),
+        benchmark:
+            results_path("benchmarks/split_for_curation.tsv")
+        conda:
+            "../envs/alloypref.yaml"
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            code=code_version("split_for_curation.py"),
+        script:
+            "../workflow_scripts/split_for_curation.py"
+
+    rule filter_candidates:
+        input:
+            results_path("design_space/shards/{scatteritem}.candidates.parquet"),
+        output:
+            results_path("design_space/shards/{scatteritem}.filtered.parquet"),
+        log:
+            results_path("logs/filter_candidates/{scatteritem}.log"),
+        benchmark:
+            results_path("benchmarks/filter_candidates/{scatteritem}.tsv")
+        conda:
+            "../envs/alloypref.yaml"
+        threads: 1
+        resources:
+            mem_mb=6000,
+            runtime=120,
+        params:
+            code=code_version("filter_candidates.py"),
+            filter=config["design_space"]["filter"],
+            element_roles=config["element_roles"],
+            calphad=backend_settings(),
+        script:
+            "../workflow_scripts/filter_candidates.py"
+
+    rule curate:
+        input:
+            gather.curate(results_path("design_space/shards/{scatteritem}.filtered.parquet")),
+        output:
+            filtered=results_path("design_space/curation.parquet"),
+            bcc=results_path("design_space/bcc.parquet"),
+            b2=results_path("design_space/b2.parquet"),
+            counts=results_path("design_space/curation_counts.json"),
+        log:
+            results_path("logs/curate.log"),
+        benchmark:
+            results_path("benchmarks/curate.tsv")
+        conda:
+            "../envs/alloypref.yaml"
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        params:
+            code=code_version("curate.py"),
+            min_coverage=config["calphad"]["min_coverage"],
+        script:
+            "../workflow_scripts/curate.py"
 
 
 rule enumerate_triples:

@@ -324,9 +324,12 @@ def job_blocks(text: str, rule: str) -> list[str]:
     return [b for b in blocks if any(line.startswith(heads) for line in b.splitlines()[:2])]
 
 
-def paper_config_with_model_folders(tmp_path: Path, name: str = "paper") -> Path:
-    """config/<name>.yaml with its local model paths pointed at stand-in Hugging Face folders."""
+def paper_config_with_model_folders(tmp_path: Path, name: str = "paper", curated: str | None = None) -> Path:
+    """config/<name>.yaml with its local model paths pointed at stand-in Hugging Face folders (and
+    with ``curated``, its design_space.curated switch set)."""
     config = yaml.safe_load((REPO / f"config/{name}.yaml").read_text())
+    if curated is not None:
+        config["design_space"]["curated"] = curated
     for model, entry in config["models"].items():
         if entry.get("source") != "local":
             continue
@@ -376,7 +379,7 @@ SLURM_CONFIGS = ["paper", "medium"]
 def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
     if not (REPO / f"config/{name}.yaml").is_file():
         pytest.skip(f"config/{name}.yaml is not in this checkout")
-    paper = paper_config_with_model_folders(tmp_path, name)
+    paper = paper_config_with_model_folders(tmp_path, name, curated="compute")  # the curation jobs too
     result = run(["-n", "--profile", "profiles/slurm", "--workflow-profile", "none", "--configfile", str(paper)])
     text = result.stdout + result.stderr
     assert "workflow specific profile" not in text  # the local gpu=1 cap is not inherited
@@ -396,8 +399,10 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
             assert "gpu=" not in block.replace("gpu=0", "") and "slurm_partition=cpu" in block, block
             assert "mem_mb=" in block and "runtime=" in block and "slurm_account=CHANGE_ME_account" in block
     # small jobs run on the submitting host: named in the Snakefile's localrules, never a heavy rule
-    local = re.search(r"^localrules:\n((?:    \w+,\n)+)", (REPO / "Snakefile").read_text(), flags=re.M)
-    names = set(re.findall(r"\w+", local.group(1)))
+    names = set()  # the Snakefile's list, and the design-space rules' in the branch that defines them
+    for path in (REPO / "Snakefile", REPO / "rules/design_space.smk"):
+        for local in re.finditer(r"^ *localrules:\n((?: +\w+,\n)+)", path.read_text(), flags=re.M):
+            names |= set(re.findall(r"\w+", local.group(1)))
     assert {
         "split_for_scoring",
         "gather_scores",
@@ -407,7 +412,7 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
         "summary",
     } <= names
     assert not names & {"score", "filter_candidates", "sft", "dpo", "sample", "kl", "metrics", "compare"}
-    assert names - {"all", "import_external"} <= {
+    assert names - {"all", "import_external", "shipped_design_space"} <= {
         block.split()[1].rstrip(":") for block in dry_run_blocks(text) if block.startswith("rule ")
     }
     assert all(f"model={model}" in text for model in models)

@@ -1,4 +1,5 @@
-"""Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table and reward."""
+"""Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table and reward;
+`alloypref ship-design-space RESULTS --config CONFIG` packages a curation run as shipped data."""
 
 from __future__ import annotations
 
@@ -126,6 +127,17 @@ def _score(args: argparse.Namespace) -> int:
     return 0 if row["status"] == "ok" else 1
 
 
+def _ship_design_space(args: argparse.Namespace) -> int:
+    from alloypref import config as config_module
+    from alloypref.shipped_design_space import write_shipped
+
+    config = config_module.load(args.config)
+    out = Path(args.out) if args.out else Path(__file__).parent / "data" / "design_space" / args.name
+    provenance = write_shipped(config, Path(args.results), out, Path(__file__).resolve().parents[2])
+    print(f"wrote {out}: {json.dumps(provenance['curation_counts'])}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alloypref", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"alloypref {__version__}")
@@ -153,12 +165,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     score.add_argument("--json", action="store_true", help="print the result row and the phase table as JSON")
     score.add_argument("-v", "--verbose", action="store_true")
+    ship = sub.add_parser(
+        "ship-design-space",
+        help="package a finished curation run (RESULTS/design_space) as a shipped design space with its provenance",
+    )
+    ship.add_argument("results", help="the run's results_dir, holding design_space/curation.parquet")
+    ship.add_argument("--config", required=True, help="the config YAML the curation ran with")
+    ship.add_argument("--name", default="paper", help="name of the shipped design space (default: paper)")
+    ship.add_argument("--out", default=None, help="output folder (default: the package's data/design_space/NAME)")
+    ship.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     if not args.verbose:
         warnings.filterwarnings("ignore", module="pycalphad")
     if args.command == "score":
         return _score(args)
+    if args.command == "ship-design-space":
+        return _ship_design_space(args)
     return 2
 
 
