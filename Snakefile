@@ -40,7 +40,6 @@ include: "rules/pairs.smk"
 include: "rules/evaluate.smk"
 include: "rules/api_baselines.smk"
 include: "rules/provenance.smk"
-include: "rules/databases.smk"
 
 
 check_local_models()
