@@ -183,7 +183,7 @@ def read_triples(path: str | Path) -> pd.DataFrame:
 
 #: Estimated CPU seconds to build (or load) and sample a new element set's system, by element count,
 #: and to score one further candidate of a set already built. ``benchmarks/score_scaling.py``
-#: measured 14.5 s per new set (mostly 5-element sets) and 0.73 s per further candidate; other
+#: measured 14.5-16.3 s per new set (mostly 5-element sets) and 0.73-0.82 s per further candidate; other
 #: element counts are scaled by ~1.9 per element (a larger system has more phases, sublattice species
 #: and grid points). They only weigh shards against each other, so rough values balance as well.
 SET_COST_S = {1: 2.0, 2: 3.0, 3: 4.5, 4: 8.0, 5: 14.5, 6: 28.0}
