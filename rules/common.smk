@@ -236,12 +236,20 @@ SCORE_TIME_MARGIN = 2.0
 SCORE_MIN_RUNTIME = 10
 
 
-def score_mem_mb(wildcards, threads):
-    """Memory of a scoring job: its solver workers (one per thread) and the scorer process."""
-    return int(SCORER_PROCESS_MB + SCORE_MEM_MARGIN * threads * config["scoring"]["worker_mem_mb"])
+# Scoring resources follow config scoring.workers, not the job's `threads`: a dry run (and a local
+# run) caps threads at --cores, which would size a cluster job for one worker.
+def score_cpus(wildcards):
+    """Cores of a scoring job: one per solver worker (SLURM cpus_per_task)."""
+    return config["scoring"]["workers"]
 
 
-def score_runtime(wildcards, threads):
+def score_mem_mb(wildcards):
+    """Memory of a scoring job: its solver workers and the scorer process."""
+    workers = config["scoring"]["workers"]
+    return int(SCORER_PROCESS_MB + SCORE_MEM_MARGIN * workers * config["scoring"]["worker_mem_mb"])
+
+
+def score_runtime(wildcards):
     """Minutes of a scoring job: its share of the source's cold CPU cost over its workers, with margin.
 
     A source whose size only its file knows (example, external CSVs) gets the largest configured
@@ -254,7 +262,7 @@ def score_runtime(wildcards, threads):
         n = max([expected_triples(s) or 0 for s in SOURCES] + [1])
     per_shard = math.ceil(n / config["scoring"]["shards"])
     cpu_s = per_shard * config["scoring"]["cpu_s_per_candidate"]
-    minutes = SCORE_TIME_MARGIN * cpu_s / threads / 60 + config["calphad"]["timeout_s"] / 60
+    minutes = SCORE_TIME_MARGIN * cpu_s / config["scoring"]["workers"] / 60 + config["calphad"]["timeout_s"] / 60
     return max(SCORE_MIN_RUNTIME, math.ceil(minutes))
 
 

@@ -62,7 +62,7 @@ rule score:
     resources:
         mem_mb=score_mem_mb,
         runtime=score_runtime,
-        cpus_per_task=lambda wildcards, threads: threads,  # SLURM: a core per solver worker
+        cpus_per_task=score_cpus,
     params:
         code=code_version("score_shard.py"),
         calphad=config["calphad"],

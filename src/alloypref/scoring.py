@@ -194,7 +194,7 @@ def read_triples(path: str | Path) -> pd.DataFrame:
 
 #: Estimated CPU seconds to build (or load) and sample a new element set's system, by element count,
 #: and to score one further candidate of a set already built. ``benchmarks/score_scaling.py``
-#: measured 14.5 s per new set (mostly 5-element sets) and 0.73 s per further candidate; other
+#: measured 14.5-16.3 s per new set (mostly 5-element sets) and 0.73-0.82 s per further candidate; other
 #: element counts are scaled by ~1.9 per element (a larger system has more phases, sublattice species
 #: and grid points). They only weigh shards against each other, so rough values balance as well.
 SET_COST_S = {1: 2.0, 2: 3.0, 3: 4.5, 4: 8.0, 5: 14.5, 6: 28.0}
@@ -249,8 +249,8 @@ def split_triples(triples: pd.DataFrame, n_shards: int) -> list[pd.DataFrame]:
     A new element set costs far more than a candidate of a set already built (:data:`SET_COST_S`),
     so whole element sets are dealt to shards balanced by estimated cost
     (:func:`balance_groups`): each system is built once in the whole run. Only a set whose
-    candidates alone outweigh a fair share (total / ``n_shards``) is cut, into as few pieces (by
-    ``candidate_id``) as fit one each, the set's build counted in every piece. Within a shard, rows
+    candidates alone outweigh a fair share (total / ``n_shards``) is cut (by ``candidate_id``), into
+    as many pieces as fair shares it spans, each paying the set's build again. Within a shard, rows
     are ordered by element set, then ``candidate_id``. Triples answered without a solve are
     spread one by one. A shard may be empty when there are fewer element sets than shards.
     """
@@ -274,7 +274,7 @@ def split_triples(triples: pd.DataFrame, n_shards: int) -> list[pd.DataFrame]:
         # sets) is cut into pieces that each fit one, each paying the set's build again
         build = cost(group, 0)
         capacity = math.floor((fair - build) / CANDIDATE_COST_S) if not group.startswith("~") else 0
-        pieces = math.ceil(count / capacity) if capacity >= 1 else 1
+        pieces = min(count, n_shards, math.ceil(cost(group, count) / fair)) if 1 <= capacity < count else 1
         if pieces > 1:
             rows = frame.index[frame["_group"] == group]
             order = frame.loc[rows, "candidate_id"].astype(str).sort_values(kind="stable").index
