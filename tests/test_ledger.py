@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from alloypref.ledger import LEDGER_SCHEMA, hit_curve, hits_per_1000, ledger_rows
+from alloypref.ledger import LEDGER_SCHEMA, budget_prefix, hit_curve, hits_per_1000, ledger_rows
 
 
 def _rows(triples):
@@ -63,3 +63,17 @@ def test_missing_columns_and_repeated_steps_are_named():
     rows = _rows([("NbMo", "AlNi", 40.0, True, True)])
     with pytest.raises(ValueError, match="repeat"):
         ledger_rows([("a", rows), ("a", rows)], "m")
+
+
+def test_budget_prefix_stops_at_the_budget_of_unique_calls():
+    pool = pd.DataFrame(
+        {
+            "bcc": ["NbMo", "NbMo", "Xx", "Nb", "Mo", "Ti"],
+            "b2": ["AlNi", "AlNi", "AlNi", "AlNi", "AlNi", "AlNi"],
+            "b2_volume_percent": [40.0, 40.0, 40.0, 30.0, 30.0, 30.0],
+            "status": ["ok", "ok", "unknown_element", "ok", "ok", "ok"],
+        }
+    )
+    # a repeat and an unparsed row ride along for free; the third unique candidate is where it stops
+    assert budget_prefix(pool, 2)["bcc"].tolist() == ["NbMo", "NbMo", "Xx", "Nb"]
+    assert len(budget_prefix(pool, 10)) == len(pool)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from alloypref.composition import FormulaError, canonical_formula, parse_formula
+from alloypref.composition import FormulaError, canonical_formula, master_from_text, parse_formula
 
 LEDGER_SCHEMA = pa.schema(
     [
@@ -59,16 +59,47 @@ def _formula_key(formula: str) -> str:
         return str(formula).strip()
 
 
+def _key(bcc: str, b2: str, volume: float) -> str:
+    return f"{_formula_key(bcc)}|{_formula_key(b2)}|{round(float(volume), VOLUME_DECIMALS):.{VOLUME_DECIMALS}f}"
+
+
 def candidate_keys(rewards: pd.DataFrame) -> pd.Series:
-    """The ledger key of each row (None for rows that never reach the solver)."""
-    keys = []
-    for row in rewards.itertuples(index=False):
-        if not row.master_composition:
-            keys.append(None)
-            continue
-        volume = round(float(row.b2_volume_percent), VOLUME_DECIMALS)
-        keys.append(f"{_formula_key(row.bcc)}|{_formula_key(row.b2)}|{volume:.{VOLUME_DECIMALS}f}")
+    """The ledger key of each scored row (None for rows that never reach the solver)."""
+    keys = [
+        _key(row.bcc, row.b2, row.b2_volume_percent) if row.master_composition else None
+        for row in rewards.itertuples(index=False)
+    ]
     return pd.Series(keys, index=rewards.index, dtype=object)
+
+
+def triple_keys(triples: pd.DataFrame) -> pd.Series:
+    """The ledger key of each row of a triples or samples table before scoring (None where the
+    scorer would not call the solver: a parse status other than ``ok``, or no master composition)."""
+    status = triples["status"] if "status" in triples.columns else pd.Series("ok", index=triples.index)
+    keys = []
+    for row, parsed in zip(triples.itertuples(index=False), status.fillna("ok") == "ok"):
+        try:
+            formed = parsed and bool(master_from_text(row.bcc, row.b2, row.b2_volume_percent))
+        except (FormulaError, TypeError, ValueError):
+            formed = False
+        keys.append(_key(row.bcc, row.b2, row.b2_volume_percent) if formed else None)
+    return pd.Series(keys, index=triples.index, dtype=object)
+
+
+def budget_prefix(pool: pd.DataFrame, budget: int) -> pd.DataFrame:
+    """The shortest prefix of ``pool`` (triples or samples, in drawing order) holding ``budget`` unique
+    candidates that reach the solver: a baseline given exactly the calls another method spent. A pool
+    with fewer unique candidates is returned whole (its ledger then shows the shortfall)."""
+    if budget < 0:
+        raise ValueError(f"a call budget cannot be negative, got {budget}")
+    seen: set[str] = set()
+    for position, key in enumerate(triple_keys(pool)):
+        if key is None or key in seen:
+            continue
+        if len(seen) == budget:
+            return pool.iloc[:position].reset_index(drop=True)
+        seen.add(key)
+    return pool.reset_index(drop=True)
 
 
 def _hit_flags(rewards: pd.DataFrame) -> np.ndarray:
