@@ -279,3 +279,64 @@ def check_local_models():
         raise WorkflowError(
             f"local model folders missing (no model hub is reachable; download the weights and set the paths):\n  {listing}"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Iterative DPO (rules/iterative_dpo.smk) and the simulator-call ledgers (rules/ledger.smk).
+
+
+def _decision(model, round_number):
+    return results_path(f"rounds/{model}/r{round_number}.json")
+
+
+def _history(wildcards, last):
+    """Decision of round `last` (if any) and the stages a round after it may continue from."""
+    stages = ["sft"] + [f"dpo_r{k}" for k in range(1, last + 1)]
+    inputs = {"decision": _decision(wildcards.model, last)} if last >= 1 else {}
+    return stages, inputs
+
+
+def pairs_inputs(wildcards):
+    """Samples and rewards of every stage round r may start from, and round r-1's decision."""
+    stages, inputs = _history(wildcards, int(wildcards.round) - 1)
+    for stage in stages:
+        inputs[f"samples_{stage}"] = results_path(f"samples/{wildcards.model}/{stage}.parquet")
+        inputs[f"rewards_{stage}"] = results_path(f"scores/{wildcards.model}-{stage}/rewards.parquet")
+    return inputs
+
+
+def dpo_round_inputs(wildcards):
+    """Round r's pairs, every policy it may start from, and round r-1's decision."""
+    stages, inputs = _history(wildcards, int(wildcards.round) - 1)
+    inputs["pairs"] = results_path(f"pairs/{wildcards.model}/r{wildcards.round}.parquet")
+    for stage in stages:
+        inputs[f"model_{stage}"] = results_path(f"models/{wildcards.model}/{stage}")
+    return inputs
+
+
+def final_inputs(wildcards):
+    """The last round's decision and every stage's model, curves and samples."""
+    stages, inputs = _history(wildcards, len(ROUNDS))
+    for stage in stages:
+        inputs[f"model_{stage}"] = results_path(f"models/{wildcards.model}/{stage}")
+        inputs[f"samples_{stage}"] = results_path(f"samples/{wildcards.model}/{stage}.parquet")
+        if stage != "sft":
+            inputs[f"curves_{stage}"] = results_path(f"models/{wildcards.model}/{stage}_curves.parquet")
+    return inputs
+
+
+def round_seed(wildcards):
+    """Seed of round r's pairs and training: the global seed in round 1, a new one in each later round."""
+    return config["seed"] + int(wildcards.round) - 1
+
+
+def ledger_steps(source):
+    """(step name, rewards file) of a method, in the order its calls were spent."""
+    model, _, stage = source.rpartition("-")
+    if model in MODELS and stage == "dpo":
+        steps = [("sft_samples", f"{model}-sft")] + [(f"round{r}", f"{model}-dpo_r{r}") for r in ROUNDS]
+    elif model in MODELS and stage == "sft":
+        steps = [("sft_samples", source)]
+    else:
+        steps = [("samples", source)]
+    return [(name, results_path(f"scores/{scored}/rewards.parquet")) for name, scored in steps]

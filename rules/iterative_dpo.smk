@@ -7,51 +7,6 @@
 # Rerun one round of one model like any rule: snakemake results/models/tiny/dpo_r2 -f
 
 
-def _decision(model, round_number):
-    return results_path(f"rounds/{model}/r{round_number}.json")
-
-
-def _history(wildcards, last):
-    """Decision of round `last` (if any) and the stages a round after it may continue from."""
-    stages = ["sft"] + [f"dpo_r{k}" for k in range(1, last + 1)]
-    inputs = {"decision": _decision(wildcards.model, last)} if last >= 1 else {}
-    return stages, inputs
-
-
-def pairs_inputs(wildcards):
-    """Samples and rewards of every stage round r may start from, and round r-1's decision."""
-    stages, inputs = _history(wildcards, int(wildcards.round) - 1)
-    for stage in stages:
-        inputs[f"samples_{stage}"] = results_path(f"samples/{wildcards.model}/{stage}.parquet")
-        inputs[f"rewards_{stage}"] = results_path(f"scores/{wildcards.model}-{stage}/rewards.parquet")
-    return inputs
-
-
-def dpo_round_inputs(wildcards):
-    """Round r's pairs, every policy it may start from, and round r-1's decision."""
-    stages, inputs = _history(wildcards, int(wildcards.round) - 1)
-    inputs["pairs"] = results_path(f"pairs/{wildcards.model}/r{wildcards.round}.parquet")
-    for stage in stages:
-        inputs[f"model_{stage}"] = results_path(f"models/{wildcards.model}/{stage}")
-    return inputs
-
-
-def final_inputs(wildcards):
-    """The last round's decision and every stage's model, curves and samples."""
-    stages, inputs = _history(wildcards, len(ROUNDS))
-    for stage in stages:
-        inputs[f"model_{stage}"] = results_path(f"models/{wildcards.model}/{stage}")
-        inputs[f"samples_{stage}"] = results_path(f"samples/{wildcards.model}/{stage}.parquet")
-        if stage != "sft":
-            inputs[f"curves_{stage}"] = results_path(f"models/{wildcards.model}/{stage}_curves.parquet")
-    return inputs
-
-
-def round_seed(wildcards):
-    """Seed of round r's pairs and training: the global seed in round 1, a new one in each later round."""
-    return config["seed"] + int(wildcards.round) - 1
-
-
 rule pairs:
     input:
         unpack(pairs_inputs),

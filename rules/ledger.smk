@@ -3,18 +3,6 @@
 # to as many calls as the model's DPO pipeline spent; and the headline table with bootstrap intervals.
 
 
-def ledger_steps(source):
-    """(step name, rewards file) of a method, in the order its calls were spent."""
-    model, _, stage = source.rpartition("-")
-    if model in MODELS and stage == "dpo":
-        steps = [("sft_samples", f"{model}-sft")] + [(f"round{r}", f"{model}-dpo_r{r}") for r in ROUNDS]
-    elif model in MODELS and stage == "sft":
-        steps = [("sft_samples", source)]
-    else:
-        steps = [("samples", source)]
-    return [(name, results_path(f"scores/{scored}/rewards.parquet")) for name, scored in steps]
-
-
 rule ledger:
     input:
         lambda wildcards: [path for _, path in ledger_steps(wildcards.source)],
@@ -102,9 +90,7 @@ rule headline:
         hits_figure=report(
             results_path("figures/hits_per_call.png"), caption="../report/hits_per_call.rst", category="Table 1"
         ),
-        rounds_figure=report(
-            results_path("figures/rounds.png"), caption="../report/rounds.rst", category="DPO vs SFT"
-        ),
+        rounds_figure=report(results_path("figures/rounds.png"), caption="../report/rounds.rst", category="DPO vs SFT"),
     log:
         results_path("logs/headline.log"),
     benchmark:

@@ -188,49 +188,59 @@ def dry_run_jobs(work: Path, configfile: str, *extra: str) -> set[str]:
     return parse_jobs(result.stdout + result.stderr)
 
 
-TAIL = {"metrics", "summary", "manifest", "all"}
-SCORED = ("prepare_triples", "split_for_scoring", "score", "gather_scores", "top_candidates")
+TAIL = {"metrics", "headline", "summary", "manifest", "all"}
+SCORED = ("prepare_triples", "split_for_scoring", "score", "gather_scores")
+ROUNDS = ("dpo_r1", "dpo_r2")  # iterative_dpo.rounds defaults to 2
 
 
 def branch(source: str) -> set[str]:
-    """The jobs that sample (model sources) and score one source."""
+    """The jobs that sample (model sources) and score one source (Table 1 sources: and draw it)."""
     jobs = {f"{rule}[{source}]" for rule in SCORED}
-    if source.endswith(("-sft", "-dpo")):
+    if not source.endswith(ROUNDS):
+        jobs.add(f"top_candidates[{source}]")
+    if source.endswith(("-sft", *ROUNDS)):
         jobs.add(f"sample[{source}]")
     return jobs
 
 
-def model_jobs(model: str) -> set[str]:
-    """Every job of one model: SFT, both branches, pairs, DPO, KL and the comparison."""
-    return (
-        {f"{rule}[{model}]" for rule in ("sft", "pairs", "dpo", "kl", "compare")}
-        | branch(f"{model}-sft")
-        | branch(f"{model}-dpo")
-    )
+def budget_jobs(model: str) -> set[str]:
+    """The budget-matched baselines of a model: cut to the DPO ledger, scored, ledgered."""
+    jobs = {f"budget_baseline[{model}]"}
+    for kind in ("bestofn", "random"):
+        jobs |= branch(f"{model}-{kind}") | {f"ledger[{model}-{kind}]"}
+    return jobs
 
 
 def after_dpo(model: str) -> set[str]:
-    return {f"dpo[{model}]", f"kl[{model}]", f"compare[{model}]"} | branch(f"{model}-dpo")
+    """A change to DPO training: every round, the final policy, and what reads the DPO ledger."""
+    jobs = {f"{rule}[{model}]" for rule in ("pairs", "dpo_round", "accept_round", "dpo", "kl", "compare")}
+    for stage in ROUNDS:
+        jobs |= branch(f"{model}-{stage}")
+    return jobs | branch(f"{model}-dpo") | {f"ledger[{model}-dpo]"} | budget_jobs(model)
+
+
+def model_jobs(model: str) -> set[str]:
+    """Every job of one model: SFT, its samples and pools, the rounds, KL and the comparison."""
+    return (
+        {f"sft[{model}]", f"sample[{model}-bestofn_pool]", f"ledger[{model}-sft]"}
+        | branch(f"{model}-sft")
+        | after_dpo(model)
+    )
 
 
 def after_scoring() -> set[str]:
     """A change to the scorer: every source rescored; pairs and everything after DPO follow."""
-    jobs = {
-        "score[example]",
-        "gather_scores[example]",
-        "score[random]",
-        "gather_scores[random]",
-        "top_candidates[random]",
-    }
+    jobs = {f"{rule}[{source}]" for rule in ("score", "gather_scores") for source in ("example", "random")}
+    jobs |= {"top_candidates[random]", "ledger[random]"}
     for model in ("tiny", "mini"):
-        jobs |= {
-            f"score[{model}-sft]",
-            f"gather_scores[{model}-sft]",
-            f"top_candidates[{model}-sft]",
-            f"pairs[{model}]",
-        }
+        jobs |= {f"{rule}[{model}-sft]" for rule in ("score", "gather_scores", "top_candidates", "ledger")}
         jobs |= after_dpo(model)
-    return jobs
+    return {job for job in jobs if not job.startswith(("prepare_triples", "split_for_scoring", "sample["))} | {
+        f"{rule}[{model}-{kind}]"
+        for rule in ("prepare_triples", "split_for_scoring")
+        for model in ("tiny", "mini")
+        for kind in ("bestofn", "random")
+    }
 
 
 # key path in the config -> new value -> the jobs a dry run must schedule (stage + downstream only)
@@ -241,10 +251,16 @@ CONFIG_EDITS = {
     ),
     "design_space.volume.scheme": ("uniform", {"enumerate_triples"} | model_jobs("tiny") | model_jobs("mini") | TAIL),
     "models.tiny.sft.epochs": (30, model_jobs("tiny") | TAIL),
-    "models.tiny.sampling.n": (30, model_jobs("tiny") - {"sft[tiny]"} | TAIL),
+    "models.tiny.sampling.n": (30, model_jobs("tiny") - {"sft[tiny]"} | {"random_pool[tiny]"} | TAIL),
     "reward.weight_b2_room_temp": (20, after_scoring() | TAIL),
     "calphad.temperatures_K": ([373.15, 1273.15, 1873.15], after_scoring() | TAIL),
-    "pairs.k": (3, {"pairs[tiny]", "pairs[mini]"} | after_dpo("tiny") | after_dpo("mini") | TAIL),
+    "pairs.k": (3, after_dpo("tiny") | after_dpo("mini") | TAIL),
+    "iterative_dpo.min_unique": (
+        0.95,
+        {f"{r}[{m}]" for r in ("accept_round", "pairs", "dpo_round", "dpo", "kl", "compare") for m in ("tiny", "mini")}
+        | {job for m in ("tiny", "mini") for job in after_dpo(m)}
+        | TAIL,
+    ),
     "models.tiny.dpo.beta": (0.2, after_dpo("tiny") | TAIL),
     "evaluation.coverage_cutoff": (5.0, TAIL),
 }
@@ -268,7 +284,11 @@ def test_a_config_edit_reruns_its_stage_and_what_follows_only(tiny_run, key):
 CODE_EDITS = {
     "evaluation/summary.py": {"manifest", "summary", "all"},
     "evaluation/kl.py": {"kl[tiny]", "kl[mini]", "manifest", "summary", "all"},
-    "baselines/random_search.py": {"random_baseline"} | branch("random") | TAIL,
+    "baselines/random_search.py": {"random_baseline", "ledger[random]", "random_pool[tiny]", "random_pool[mini]"}
+    | branch("random")
+    | {job for model in ("tiny", "mini") for job in branch(f"{model}-random") | {f"ledger[{model}-random]"}}
+    | {"budget_baseline[tiny]", "budget_baseline[mini]"}
+    | TAIL,
     "lm/curves.py": model_jobs("tiny") | model_jobs("mini") | TAIL,
 }
 
@@ -319,13 +339,23 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path):
     result = run(["-n", "--profile", "profiles/slurm", "--workflow-profile", "none", "--configfile", str(paper)])
     text = result.stdout + result.stderr
     assert "workflow specific profile" not in text  # the local gpu=1 cap is not inherited
-    for rule in ("sft", "dpo", "sample", "kl"):
+    for rule in ("sft", "dpo_round", "sample", "kl"):
         blocks = job_blocks(text, rule)
         assert blocks, rule
         for block in blocks:
             assert "gpu=1" in block and "gpu_model=a100" in block and "gres" not in block, block
             assert "slurm_partition=gpu" in block
-    for rule in ("score", "filter_candidates", "enumerate_candidates", "compare", "metrics", "pairs", "top_candidates"):
+    for rule in (
+        "score",
+        "filter_candidates",
+        "enumerate_candidates",
+        "compare",
+        "metrics",
+        "pairs",
+        "top_candidates",
+        "dpo",
+        "headline",
+    ):
         blocks = job_blocks(text, rule)
         assert blocks, rule
         for block in blocks:  # CPU jobs ask for no GPU
@@ -342,7 +372,7 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path):
         "manifest",
         "summary",
     } <= names
-    assert not names & {"score", "filter_candidates", "sft", "dpo", "sample", "kl", "metrics", "compare"}
+    assert not names & {"score", "filter_candidates", "sft", "dpo_round", "sample", "kl", "metrics", "compare"}
     assert names - {"all", "import_external"} <= {
         block.split()[1].rstrip(":") for block in dry_run_blocks(text) if block.startswith("rule ")
     }
@@ -350,6 +380,15 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path):
         w for w in ("model=llama", "model=gemma", "model=olmo") if w in text
     }
     assert "model=tiny" not in text  # paper.yaml replaces, not extends, the default config
+    # the same iterative-DPO stages for every model: each round trained, accepted and sampled on a GPU
+    rounds = yaml.safe_load(paper.read_text())["iterative_dpo"]["rounds"]
+    for model in ("llama", "gemma", "olmo"):
+        for r in range(1, rounds + 1):
+            assert f"results/paper/models/{model}/dpo_r{r}" in text
+            assert f"results/paper/rounds/{model}/r{r}.json" in text
+            assert f"results/paper/samples/{model}/dpo_r{r}.parquet" in text
+        for kind in ("bestofn", "random"):
+            assert f"results/paper/ledger/{model}-{kind}.parquet" in text
     outputs = re.findall(r"^\s+output: (\S+?)[,\n]", text, flags=re.M)
     assert outputs and all(path.startswith("results/paper/") for path in outputs)  # its own results root
 

@@ -33,6 +33,9 @@ history = train_dpo(
 curves = curves_from_log_history(history)
 write_parquet(curves, snakemake.output.curves, CURVES_SCHEMA)
 plot_curves(
-    curves, ["loss", "rewards/margins", "rewards/accuracies"], snakemake.output.figure, f"DPO round {round_number}, {model}"
+    curves,
+    ["loss", "rewards/margins", "rewards/accuracies"],
+    snakemake.output.figure,
+    f"DPO round {round_number}, {model}",
 )
 log.info("DPO round %s of %s done on %d pairs", round_number, model, len(pairs))

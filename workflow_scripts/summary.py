@@ -17,7 +17,11 @@ text = render_summary(
     Path(inputs.table).read_text() + "\n## Headline: hits per CALPHAD call (bootstrap 95 % intervals)\n\n"
     f"{Path(inputs.headline).read_text()}\nFigures: `{params.results}/figures/hits_per_call.png` (hits against "
     f"calls), `{params.results}/figures/rounds.png` (per-round trajectories).\n",
-    params.models, params.sources, model_tables, Path(inputs.manifest), params.results
+    params.models,
+    params.sources,
+    model_tables,
+    Path(inputs.manifest),
+    params.results,
 )
 atomic_write_text(snakemake.output[0], text)
 log.info("summary written to %s", snakemake.output[0])
