@@ -112,13 +112,37 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert (work / "results/models/tiny/dpo/config.json").is_file()
     assert (work / "results/models/tiny/sft_curves.png").is_file()
     for model, n in (("tiny", 32), ("mini", 16)):
-        for stage in ("sft", "dpo"):
+        for stage in ("sft", "dpo", "dpo_r1", "dpo_r2"):
             samples = pd.read_parquet(work / f"results/samples/{model}/{stage}.parquet")
             assert len(samples) == n
             scored = pd.read_parquet(work / f"results/scores/{model}-{stage}/rewards.parquet")
             assert list(scored.candidate_id) == list(samples.candidate_id)
-    pairs = pd.read_parquet(work / "results/pairs/tiny.parquet")
+    pairs = pd.read_parquet(work / "results/pairs/tiny/r1.parquet")
     assert (pairs.chosen_reward > pairs.rejected_reward).all()
+    # iterative DPO: each round judged by the uniqueness floor; the final source is the last accepted
+    # round's samples (the SFT samples when none was accepted)
+    decisions = [json.loads((work / f"results/rounds/tiny/r{r}.json").read_text()) for r in (1, 2)]
+    for decision in decisions:
+        assert decision["accepted"] == (decision["unique_at_100"] >= decision["min_unique"])
+    final = pd.read_parquet(work / "results/samples/tiny/dpo.parquet")
+    policy = decisions[-1]["policy"]
+    assert list(final.candidate_id) == list(
+        pd.read_parquet(work / f"results/samples/tiny/{policy}.parquet").candidate_id
+    )
+    # ledgers: the DPO pipeline's calls are the SFT samples' and every round's; the budget-matched
+    # baselines spend as many (their pools are large enough here)
+    ledger = pd.read_parquet(work / "results/ledger/tiny-dpo.parquet")
+    assert list(ledger.step) == ["sft_samples", "round1", "round2"]
+    sft_ledger = pd.read_parquet(work / "results/ledger/tiny-sft.parquet")
+    assert ledger.calls.iloc[0] == sft_ledger.calls.sum()
+    for kind in ("bestofn", "random"):
+        baseline = pd.read_parquet(work / f"results/ledger/tiny-{kind}.parquet")
+        assert baseline.calls.sum() == ledger.calls.sum()
+    headline = pd.read_parquet(work / "results/metrics/headline.parquet")
+    rate = headline[(headline.source == "tiny-dpo") & (headline.metric == "hits_per_1000_calls")].iloc[0]
+    assert rate.value == pytest.approx(1000 * ledger.hits.sum() / ledger.calls.sum())
+    rounds = pd.read_parquet(work / "results/metrics/rounds.parquet")
+    assert set(rounds[rounds.model == "tiny"]["round"]) == {0, 1, 2}
     # long jobs log their progress as k/N lines with an ETA
     score_log = (work / "results/logs/score/tiny-sft/1-of-2.log").read_text()
     assert re.search(r"scoring 1-of-2.triples.parquet: \d+/\d+ candidates done", score_log), score_log
@@ -127,9 +151,13 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert re.search(r"sampling tiny-sft: 32/32 samples done", (work / "results/logs/sample/tiny-sft.log").read_text())
     # evaluation: Table 1, comparisons, summary, and the HTML report with captions
     table = pd.read_parquet(work / "results/metrics/table1.parquet")
-    assert list(table.source) == ["mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "random"]
+    assert list(table.source) == [
+        *("mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo"),
+        *("mini-bestofn", "mini-random", "tiny-bestofn", "tiny-random", "random"),
+    ]
     assert table.parse_rate.between(0, 1).all() and table.validity.between(0, 1).all()
     assert "## Table 1" in (work / "results/summary.md").read_text()
+    assert "hits_per_1000_calls" in (work / "results/summary.md").read_text()
     assert json.loads((work / "results/manifest.json").read_text())["config"]["seed"] == 42
     run(["--report", "results/report.html", "--configfile", "tiny.yaml"], cwd=work)
     html = (work / "results/report.html").read_text()
