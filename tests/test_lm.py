@@ -278,9 +278,9 @@ def local_llama(tmp_path_factory, tokenizer):
 
 
 def test_local_folder_gets_missing_tokens_and_lora_dpo_raises_the_margin(local_llama, tmp_path):
-    from alloypref.lm.dpo import make_dpo_trainer, preference_margin, reference_is_sft
     import torch
 
+    from alloypref.lm.dpo import make_dpo_trainer, preference_margin, reference_is_sft
     from alloypref.lm.registry import load_local_model
     from alloypref.lm.sft import train_sft
 
