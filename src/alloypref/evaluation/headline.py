@@ -14,7 +14,9 @@ low, high  float64  percentile bootstrap 95 % interval (NaN where not defined)
 * ``hits_per_1000_calls``: unique candidates meeting all four rules per 1,000 CALPHAD calls over the
   method's whole ledger (:mod:`alloypref.ledger`); the interval resamples the called candidates.
 * ``calls``, ``hits``: the ledger's totals (no interval).
-* ``all_rules``, ``mean_reward``, ``unique_at_100``: as in Table 1, intervals resample samples.
+* ``all_rules``, ``mean_reward``: as in Table 1, intervals resample samples.
+* ``unique_at_100``: as in Table 1; the interval is over subsamples of 100 parsed samples drawn without
+  replacement (a resample with replacement would make duplicates of its own).
 * ``cov_r@c``, ``cov_p@c``: COV-R and COV-P (valid) at fingerprint cutoff c; intervals resample the
   valid samples.
 * ``best_reward``: the highest reward among the source's samples (the best-of-N answer).
@@ -33,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from alloypref.evaluation.comparisons import bootstrap_interval
-from alloypref.evaluation.metrics import nearest_distances, unique_at
+from alloypref.evaluation.metrics import canonical_key, nearest_distances, unique_at
 
 HEADLINE_SCHEMA = pa.schema(
     [
@@ -76,11 +78,21 @@ def total_variation(a: pd.Series, b: pd.Series) -> float:
     return 0.5 * float((a.reindex(index, fill_value=0.0) - b.reindex(index, fill_value=0.0)).abs().sum())
 
 
-def _unique_draw(rewards: pd.DataFrame, rng: np.random.Generator, n: int = 100) -> float:
+def _pair_keys(rewards: pd.DataFrame) -> np.ndarray:
+    """unique@100's (BCC, B2) key of each parsed row, as integer codes (parsed once, resampled often)."""
     parsed = rewards[rewards["master_composition"] != ""]
-    if parsed.empty:
+    keys = [(canonical_key(r.bcc), canonical_key(r.b2)) for r in parsed.itertuples(index=False)]
+    return pd.factorize(pd.Series(keys, dtype=object))[0] if keys else np.empty(0, dtype=np.int64)
+
+
+def _unique_draw(codes: np.ndarray, rng: np.random.Generator, n: int = 100) -> float:
+    """unique@n of n parsed rows drawn *without* replacement: a resample with replacement would add
+    duplicates of its own and bias a distinct count low. With n or fewer parsed rows every draw is
+    the whole set, so the interval shrinks to the value."""
+    if len(codes) == 0:
         return 0.0
-    return unique_at(parsed.iloc[rng.integers(0, len(parsed), min(n, len(parsed)))], n)
+    draw = rng.choice(codes, size=min(n, len(codes)), replace=False)
+    return len(np.unique(draw)) / len(draw)
 
 
 def ledger_rows_of(source: str, ledger: pd.DataFrame, n_boot: int, seed: int) -> list[dict]:
@@ -116,7 +128,8 @@ def sample_rows_of(
         rows.append({"source": source, "metric": name, "value": float(values.mean()) if len(values) else np.nan})
         rows[-1] |= {"low": low, "high": high}
     rng = np.random.default_rng(seed)
-    draws = [_unique_draw(rewards, rng) for _ in range(n_boot)]
+    codes = _pair_keys(rewards)
+    draws = [_unique_draw(codes, rng) for _ in range(n_boot)]
     rows.append({"source": source, "metric": "unique_at_100", "value": unique_at(rewards)})
     rows[-1] |= {"low": float(np.percentile(draws, 2.5)), "high": float(np.percentile(draws, 97.5))}
     rows.append({"source": source, "metric": "best_reward", "value": float(reward.max()) if len(reward) else np.nan})
