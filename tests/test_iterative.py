@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alloypref.evaluation.headline import element_shares, ledger_rows_of, round_table, total_variation
+from alloypref.evaluation.drift import element_shares, total_variation
+from alloypref.evaluation.headline import ledger_rows_of, round_table
 from alloypref.lm.iterative import RoundDecision, current_policy, decide, round_temperature
 
 

@@ -3,7 +3,7 @@ next round continues from), with the uniqueness and element drift it was judged 
 
 from _common import setup_logging
 
-from alloypref.evaluation.headline import element_shares, total_variation
+from alloypref.evaluation.drift import element_shares, total_variation
 from alloypref.evaluation.metrics import unique_at
 from alloypref.io import read_parquet
 from alloypref.lm.iterative import RoundDecision, decide

@@ -6,12 +6,12 @@ from _common import setup_logging
 from _settings import reward_config
 
 from alloypref.design_space import FILTER_SCHEMA
+from alloypref.evaluation.drift import element_shares
 from alloypref.evaluation.figures import hits_against_calls, round_trajectories
 from alloypref.evaluation.fingerprints import fingerprints
 from alloypref.evaluation.headline import (
     HEADLINE_SCHEMA,
     ROUNDS_SCHEMA,
-    element_shares,
     ledger_rows_of,
     markdown,
     round_table,

@@ -26,8 +26,6 @@ low, high  float64  percentile bootstrap 95 % interval (NaN where not defined)
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -35,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from alloypref.evaluation.comparisons import bootstrap_interval
+from alloypref.evaluation.drift import element_shares, total_variation
 from alloypref.evaluation.metrics import canonical_key, nearest_distances, unique_at
 
 HEADLINE_SCHEMA = pa.schema(
@@ -58,24 +57,6 @@ def hit_flags(rewards: pd.DataFrame) -> np.ndarray:
 def scored_rewards(rewards: pd.DataFrame, worst: float) -> np.ndarray:
     """Rewards with the worst reward for every sample not scored ``ok``."""
     return rewards["reward"].where(rewards["status"] == "ok", worst).fillna(worst).to_numpy(dtype=float)
-
-
-def element_shares(rewards: pd.DataFrame) -> pd.Series:
-    """Share of each element among the element occurrences of parsed samples (BCC and B2 sets)."""
-    parsed = rewards[rewards["master_composition"] != ""]
-    counts: Counter = Counter()
-    for bcc, b2 in zip(parsed["bcc"], parsed["b2"]):
-        counts.update(set(re.findall(r"[A-Z][a-z]?", f"{bcc} {b2}")))
-    total = sum(counts.values())
-    return pd.Series({e: c / total for e, c in counts.items()}, dtype=float) if total else pd.Series(dtype=float)
-
-
-def total_variation(a: pd.Series, b: pd.Series) -> float:
-    """Total variation distance 0.5 * sum |a_i - b_i| of two distributions over element symbols."""
-    if a.empty or b.empty:
-        return float("nan")
-    index = a.index.union(b.index)
-    return 0.5 * float((a.reindex(index, fill_value=0.0) - b.reindex(index, fill_value=0.0)).abs().sum())
 
 
 def _pair_keys(rewards: pd.DataFrame) -> np.ndarray:
