@@ -156,6 +156,12 @@ def table1_settings():
     return _without(config["evaluation"], *_EVALUATION_RULE_KEYS)
 
 
+def headline_settings():
+    """evaluation keys of the headline table (coverage cutoffs, reference mix, bootstrap resamples)."""
+    keys = ("coverage_cutoff", "headline_cutoffs", "reference_fraction", "bootstrap")
+    return {key: config["evaluation"][key] for key in keys}
+
+
 def model_settings(*stages):
     """The part of a model's config a job depends on: the shared keys plus the named stages, so
     changing DPO settings reruns nothing of the SFT branch."""

@@ -106,7 +106,7 @@ rule headline:
         ledger_sources=EVAL_SOURCES,
         models=MODELS,
         rounds=ROUNDS,
-        evaluation=config["evaluation"],
+        evaluation=headline_settings(),
         reward=config["reward"],
         seed=config["seed"],
     script:

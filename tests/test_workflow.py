@@ -257,18 +257,13 @@ def model_jobs(model: str) -> set[str]:
 
 
 def after_scoring() -> set[str]:
-    """A change to the scorer: every source rescored; pairs and everything after DPO follow."""
+    """A change to the scorer: every source rescored; every round and everything after DPO follow."""
     jobs = {f"{rule}[{source}]" for rule in ("score", "gather_scores") for source in ("example", "random")}
     jobs |= {"top_candidates[random]", "ledger[random]"}
     for model in ("tiny", "mini"):
         jobs |= {f"{rule}[{model}-sft]" for rule in ("score", "gather_scores", "top_candidates", "ledger")}
         jobs |= after_dpo(model)
-    return {job for job in jobs if not job.startswith(("prepare_triples", "split_for_scoring", "sample["))} | {
-        f"{rule}[{model}-{kind}]"
-        for rule in ("prepare_triples", "split_for_scoring")
-        for model in ("tiny", "mini")
-        for kind in ("bestofn", "random")
-    }
+    return jobs
 
 
 # key path in the config -> new value -> the jobs a dry run must schedule (stage + downstream only)
