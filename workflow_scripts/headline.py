@@ -37,13 +37,21 @@ ledgers = {source: read_parquet(path, LEDGER_SCHEMA) for source, path in zip(par
 rows = []
 for source, table in rewards.items():
     model = source.rpartition("-")[0]
-    sft = rewards.get(f"{model}-sft", table)
+    sft = rewards.get(f"{model}-sft")  # a source of no model (random, external) has no SFT to drift from
     valid = [m for m in master_fractions(table) if smact_valid(m)]
     valid_fp = fingerprints(valid) if valid else reference_fp[:0]
     if source in ledgers:
         rows += ledger_rows_of(source, ledgers[source], settings["bootstrap"], params.seed)
     rows += sample_rows_of(
-        source, table, worst, valid_fp, reference_fp, cutoffs, element_shares(sft), settings["bootstrap"], params.seed
+        source,
+        table,
+        worst,
+        valid_fp,
+        reference_fp,
+        cutoffs,
+        element_shares(sft) if sft is not None else pd.Series(dtype=float),
+        settings["bootstrap"],
+        params.seed,
     )
 headline = pd.DataFrame(rows, columns=HEADLINE_SCHEMA.names)
 write_parquet(headline, snakemake.output.table, HEADLINE_SCHEMA)
