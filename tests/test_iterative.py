@@ -81,3 +81,25 @@ def test_round_table_marks_rejected_rounds_and_reads_the_cumulative_ledger():
     cumulative = table[table.metric == "cumulative_hits_per_1000_calls"].set_index("round")["value"]
     assert cumulative.loc[2] == pytest.approx(1000 * 31 / 250)
     assert np.isnan(table[table.metric == "cumulative_hits_per_1000_calls"]["low"]).all()
+
+
+def test_unique_at_100_interval_is_not_biased_low_by_resampling_duplicates():
+    from alloypref.evaluation.headline import sample_rows_of
+
+    n = 150  # every (BCC, B2) pair distinct: any 100 of them are 100 % unique
+    rewards = pd.DataFrame(
+        {
+            "bcc": [f"Nb{i + 1}Mo{n + 1 - i}" for i in range(n)],
+            "b2": ["AlNi"] * n,
+            "master_composition": ["x"] * n,
+            "status": ["ok"] * n,
+            "all_rules": [False] * n,
+            "reward": [-1.0] * n,
+        }
+    )
+    fp = np.zeros((1, 3))
+    rows = {
+        r["metric"]: r for r in sample_rows_of("s", rewards, -1121.0, fp, fp, [1.0], pd.Series(dtype=float), 200, 0)
+    }
+    assert (rows["unique_at_100"]["value"], rows["unique_at_100"]["low"], rows["unique_at_100"]["high"]) == (1, 1, 1)
+    assert np.isnan(rows["element_tv"]["value"])  # no SFT samples to drift from
