@@ -54,14 +54,14 @@ rule dpo_round:
         mem_mb=8000,
         runtime=600,
     params:
-        code=code_version("dpo.py"),
+        code=code_version("dpo_round.py"),
         model=model_settings("dpo"),
         training=config["training"],
         seed=round_seed,
         reference=ITERATIVE["reference"],
         workdir=lambda wildcards: results_path(f"checkpoints/{wildcards.model}/dpo_r{wildcards.round}"),
     script:
-        "../workflow_scripts/dpo.py"
+        "../workflow_scripts/dpo_round.py"
 
 
 rule accept_round:
@@ -110,6 +110,6 @@ rule dpo:
         mem_mb=2000,
         runtime=30,
     params:
-        code=code_version("final_policy.py"),
+        code=code_version("dpo.py"),
     script:
-        "../workflow_scripts/final_policy.py"
+        "../workflow_scripts/dpo.py"
