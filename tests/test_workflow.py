@@ -280,9 +280,8 @@ CONFIG_EDITS = {
     "pairs.k": (3, after_dpo("tiny") | after_dpo("mini") | TAIL),
     "iterative_dpo.min_unique": (
         0.95,
-        {f"{r}[{m}]" for r in ("accept_round", "pairs", "dpo_round", "dpo", "kl", "compare") for m in ("tiny", "mini")}
-        | {job for m in ("tiny", "mini") for job in after_dpo(m)}
-        | TAIL,
+        # every decision is taken again; round 1's pairs, policy and samples do not depend on one
+        {job for m in ("tiny", "mini") for job in after_dpo(m) - branch(f"{m}-dpo_r1")} | TAIL,
     ),
     "models.tiny.dpo.beta": (0.2, after_dpo("tiny") | TAIL),
     "evaluation.coverage_cutoff": (5.0, TAIL),
