@@ -36,7 +36,8 @@ include: "rules/sample.smk"
 include: "rules/databases.smk"
 include: "rules/score.smk"
 include: "rules/cross_database.smk"
-include: "rules/pairs.smk"
+include: "rules/iterative_dpo.smk"
+include: "rules/ledger.smk"
 include: "rules/evaluate.smk"
 include: "rules/api_baselines.smk"
 include: "rules/provenance.smk"
@@ -55,6 +56,10 @@ localrules:
     gather_scores,
     import_external,
     random_baseline,
+    random_pool,
+    budget_baseline,
+    ledger,
+    accept_round,
     summary,
     manifest,
 
@@ -72,6 +77,10 @@ rule all:
         expand(results_path("models/{model}/{stage}"), model=MODELS, stage=STAGES),
         expand(results_path("models/{model}/{stage}_curves.parquet"), model=MODELS, stage=STAGES),
         expand(results_path("samples/{model}/{stage}.parquet"), model=MODELS, stage=STAGES),
-        expand(results_path("pairs/{model}.parquet"), model=MODELS),
+        expand(results_path("pairs/{model}/r{round}.parquet"), model=MODELS, round=ROUNDS),
+        expand(results_path("models/{model}/dpo_r{round}"), model=MODELS, round=ROUNDS),
+        expand(results_path("rounds/{model}/r{round}.json"), model=MODELS, round=ROUNDS),
+        expand(results_path("ledger/{source}.parquet"), source=EVAL_SOURCES),
+        results_path("metrics/headline.parquet"),
         expand(results_path("databases/{name}.parquet"), name=["report_card", "pair_summary"]),
         results_path("databases/cross_database_agreement.parquet"),

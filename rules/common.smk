@@ -17,21 +17,30 @@ def results_path(path):
 
 
 # Models of the registry ({model} wildcard) and the sources of scored triples: each model's SFT and
-# DPO samples ({model}-sft, {model}-dpo) and the example triples of config scoring.triples.
+# DPO samples ({model}-sft, {model}-dpo: the last accepted round's), the samples of every DPO round
+# ({model}-dpo_r{round}), the budget-matched baselines of each model ({model}-bestofn: best-of-N from
+# the SFT model; {model}-random: random search), and the example triples of config scoring.triples.
 MODELS = list(config["models"])
 STAGES = ["sft", "dpo"]
+ITERATIVE = config["iterative_dpo"]
+ROUNDS = list(range(1, ITERATIVE["rounds"] + 1))
+ROUND_STAGES = [f"dpo_r{r}" for r in ROUNDS]
+BUDGET_KINDS = ["bestofn", "random"] if ITERATIVE["budget_baselines"] else []
 MODEL_SOURCES = [f"{model}-{stage}" for model in MODELS for stage in STAGES]
+BUDGET_SOURCES = [f"{model}-{kind}" for model in MODELS for kind in BUDGET_KINDS]
+ROUND_SOURCES = [f"{model}-{stage}" for model in MODELS for stage in ROUND_STAGES]
 EXTERNAL = list(config["baselines"]["external"])
 API = list(config["baselines"].get("api", {}))  # language models behind an endpoint: rules/api_baselines.smk
 BASELINES = (["random"] if config["baselines"]["random"] else []) + EXTERNAL + API
-EVAL_SOURCES = MODEL_SOURCES + BASELINES  # what the metric tables compare
-SOURCES = EVAL_SOURCES + ["example"]  # everything that is scored
+EVAL_SOURCES = MODEL_SOURCES + BUDGET_SOURCES + BASELINES  # what the metric tables compare
+SOURCES = EVAL_SOURCES + ROUND_SOURCES + ["example"]  # everything that is scored
 
 
 wildcard_constraints:
     model="[A-Za-z0-9_]+",
     stage="sft|dpo",
-    source="[A-Za-z0-9_]+(-sft|-dpo)?",
+    round="[1-9][0-9]*",
+    source="[A-Za-z0-9_]+(-sft|-dpo|-dpo_r[1-9][0-9]*|-bestofn|-random)?",
 
 
 scattergather:
@@ -130,7 +139,7 @@ _SCORING_CALPHAD_KEYS = ("temperatures_K", "timeout_s", "min_coverage", "min_con
 # model keys of one stage each; the rest (source, path, size, LoRA, precision, threads) is shared
 _MODEL_STAGE_KEYS = ("sft", "dpo", "sampling")
 # evaluation keys of one rule each; the rest are Table 1 settings (rule metrics)
-_EVALUATION_RULE_KEYS = ("bootstrap", "kl_samples", "top_k")
+_EVALUATION_RULE_KEYS = ("bootstrap", "kl_samples", "top_k", "headline_cutoffs")
 
 
 def enumeration_settings():
@@ -146,6 +155,12 @@ def backend_settings():
 def table1_settings():
     """evaluation keys of Table 1 and the coverage curves."""
     return _without(config["evaluation"], *_EVALUATION_RULE_KEYS)
+
+
+def headline_settings():
+    """evaluation keys of the headline table (coverage cutoffs, reference mix, bootstrap resamples)."""
+    keys = ("coverage_cutoff", "headline_cutoffs", "reference_fraction", "bootstrap")
+    return {key: config["evaluation"][key] for key in keys}
 
 
 def model_settings(*stages):
@@ -173,12 +188,14 @@ def triples_input(wildcards):
     """The triples a source is scored from: a model's samples, or the example triples."""
     if wildcards.source == "example":
         return config["scoring"]["triples"]
-    if wildcards.source in BASELINES:
+    if wildcards.source in BASELINES or wildcards.source in BUDGET_SOURCES:
         return results_path(f"baselines/{wildcards.source}.parquet")
     model, _, stage = wildcards.source.rpartition("-")
-    if model in MODELS and stage in STAGES:
+    if model in MODELS and (stage in STAGES or stage in ROUND_STAGES):
         return results_path(f"samples/{model}/{stage}.parquet")
-    raise ValueError(f"unknown source {wildcards.source!r}: expected 'example' or <model>-sft / <model>-dpo")
+    raise ValueError(
+        f"unknown source {wildcards.source!r}: expected 'example', a baseline or <model>-sft / -dpo / -dpo_r<round>"
+    )
 
 
 def model_resources(wildcards):
@@ -192,8 +209,56 @@ def model_threads(wildcards):
 
 
 def model_for_stage(wildcards):
-    """The trained model a sampling job reads."""
-    return results_path(f"models/{wildcards.model}/{wildcards.stage}")
+    """The trained model a sampling job reads (the SFT model for the best-of-N pool)."""
+    stage = "sft" if wildcards.stage == "bestofn_pool" else wildcards.stage
+    return results_path(f"models/{wildcards.model}/{stage}")
+
+
+def _round_of(stage):
+    return int(stage.removeprefix("dpo_r")) if stage.startswith("dpo_r") else 0
+
+
+def samples_per_round(model):
+    """Samples drawn from each round's policy: iterative_dpo.samples_per_round or the model's sampling.n."""
+    if ITERATIVE["samples_per_round"]:
+        return ITERATIVE["samples_per_round"]
+    from alloypref.lm.registry import SamplingSettings  # models.* defaults live in these dataclasses
+
+    return config["models"][model].get("sampling", {}).get("n", SamplingSettings().n)
+
+
+def max_budget(model):
+    """The most CALPHAD calls the DPO pipeline of a model can spend: SFT samples and every round's."""
+    from alloypref.lm.registry import SamplingSettings
+
+    sft_n = config["models"][model].get("sampling", {}).get("n", SamplingSettings().n)
+    return sft_n + len(ROUNDS) * samples_per_round(model)
+
+
+def pool_size(model):
+    """Samples of a budget-matched baseline's pool (iterative_dpo.pool_factor x the largest budget)."""
+    import math
+
+    return math.ceil(ITERATIVE["pool_factor"] * max_budget(model))
+
+
+def sampling_overrides(wildcards):
+    """Per-stage sampling settings on top of models.<name>.sampling: a round's temperature and sample
+    count, the best-of-N pool's size; and the seed of the stage's stream. The pool shares the SFT
+    stream's seed, so its first samples are the SFT samples (already scored: the cache answers them)."""
+    from alloypref.lm.iterative import round_temperature
+
+    stage = wildcards.stage
+    if stage == "sft":
+        return {"seed": config["seed"]}
+    if stage == "bestofn_pool":
+        return {"seed": config["seed"], "n": pool_size(wildcards.model)}
+    r = _round_of(stage)
+    return {
+        "seed": config["seed"] + 1_000_000 * r,
+        "n": samples_per_round(wildcards.model),
+        "temperature": round_temperature(ITERATIVE["temperature"], r),
+    }
 
 
 def random_n():
@@ -308,3 +373,64 @@ def shipped_curation_settings():
     from alloypref.shipped_design_space import curation_settings
 
     return curation_settings(config)
+
+
+# ---------------------------------------------------------------------------------------------
+# Iterative DPO (rules/iterative_dpo.smk) and the simulator-call ledgers (rules/ledger.smk).
+
+
+def _decision(model, round_number):
+    return results_path(f"rounds/{model}/r{round_number}.json")
+
+
+def _history(wildcards, last):
+    """Decision of round `last` (if any) and the stages a round after it may continue from."""
+    stages = ["sft"] + [f"dpo_r{k}" for k in range(1, last + 1)]
+    inputs = {"decision": _decision(wildcards.model, last)} if last >= 1 else {}
+    return stages, inputs
+
+
+def pairs_inputs(wildcards):
+    """Samples and rewards of every stage round r may start from, and round r-1's decision."""
+    stages, inputs = _history(wildcards, int(wildcards.round) - 1)
+    for stage in stages:
+        inputs[f"samples_{stage}"] = results_path(f"samples/{wildcards.model}/{stage}.parquet")
+        inputs[f"rewards_{stage}"] = results_path(f"scores/{wildcards.model}-{stage}/rewards.parquet")
+    return inputs
+
+
+def dpo_round_inputs(wildcards):
+    """Round r's pairs, every policy it may start from, and round r-1's decision."""
+    stages, inputs = _history(wildcards, int(wildcards.round) - 1)
+    inputs["pairs"] = results_path(f"pairs/{wildcards.model}/r{wildcards.round}.parquet")
+    for stage in stages:
+        inputs[f"model_{stage}"] = results_path(f"models/{wildcards.model}/{stage}")
+    return inputs
+
+
+def final_inputs(wildcards):
+    """The last round's decision and every stage's model, curves and samples."""
+    stages, inputs = _history(wildcards, len(ROUNDS))
+    for stage in stages:
+        inputs[f"model_{stage}"] = results_path(f"models/{wildcards.model}/{stage}")
+        inputs[f"samples_{stage}"] = results_path(f"samples/{wildcards.model}/{stage}.parquet")
+        if stage != "sft":
+            inputs[f"curves_{stage}"] = results_path(f"models/{wildcards.model}/{stage}_curves.parquet")
+    return inputs
+
+
+def round_seed(wildcards):
+    """Seed of round r's pairs and training: the global seed in round 1, a new one in each later round."""
+    return config["seed"] + int(wildcards.round) - 1
+
+
+def ledger_steps(source):
+    """(step name, rewards file) of a method, in the order its calls were spent."""
+    model, _, stage = source.rpartition("-")
+    if model in MODELS and stage == "dpo":
+        steps = [("sft_samples", f"{model}-sft")] + [(f"round{r}", f"{model}-dpo_r{r}") for r in ROUNDS]
+    elif model in MODELS and stage == "sft":
+        steps = [("sft_samples", source)]
+    else:
+        steps = [("samples", source)]
+    return [(name, results_path(f"scores/{scored}/rewards.parquet")) for name, scored in steps]

@@ -202,6 +202,7 @@ rule top_candidates:
 rule summary:
     input:
         table=results_path("metrics/table1.md"),
+        headline=results_path("metrics/headline.md"),
         comparisons=expand(results_path("metrics/{model}/win_draw_loss.parquet"), model=MODELS),
         rules=expand(results_path("metrics/{model}/rule_change.parquet"), model=MODELS),
         top_bcc=expand(results_path("metrics/{model}/top_bcc.parquet"), model=MODELS),

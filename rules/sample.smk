@@ -1,5 +1,6 @@
-# Batched sampling of N triples from the SFT or the DPO model of each {model}; every raw text is kept
-# with a parse status.
+# Batched sampling of N triples from the SFT model, from each DPO round's policy (dpo_r{round}), and
+# of the best-of-N pool (the SFT model's stream, longer); every raw text is kept with a parse status.
+# The final DPO source's samples are the last accepted round's (rules/iterative_dpo.smk).
 
 
 rule sample:
@@ -13,6 +14,8 @@ rule sample:
         results_path("logs/sample/{model}-{stage}.log"),
     benchmark:
         results_path("benchmarks/sample/{model}-{stage}.tsv")
+    wildcard_constraints:
+        stage="sft|dpo_r[1-9][0-9]*|bestofn_pool",
     conda:
         "../envs/alloypref.yaml"
     threads: model_threads
@@ -23,6 +26,6 @@ rule sample:
     params:
         code=code_version("sample.py"),
         model=model_settings("sampling"),
-        seed=config["seed"],
+        stage=sampling_overrides,
     script:
         "../workflow_scripts/sample.py"

@@ -288,6 +288,8 @@ def local_llama(tmp_path_factory, tokenizer):
 
 
 def test_local_folder_gets_missing_tokens_and_lora_dpo_raises_the_margin(local_llama, tmp_path):
+    import torch
+
     from alloypref.lm.dpo import make_dpo_trainer, preference_margin, reference_is_sft
     from alloypref.lm.registry import load_local_model
     from alloypref.lm.sft import train_sft
@@ -312,6 +314,23 @@ def test_local_folder_gets_missing_tokens_and_lora_dpo_raises_the_margin(local_l
     after = preference_margin(trainer.model, trainer.processing_class, pairs)
     assert after > before + 1.0, (before, after)
     assert not reference_is_sft(trainer)  # the trained adapter moved away from its frozen SFT copy
+    # a later round of iterative DPO starts from that policy with the SFT adapter as its reference
+    trainer.model.save_pretrained(str(tmp_path / "round1"), selected_adapters=["default"])
+    tokenizer.save_pretrained(str(tmp_path / "round1"))
+    again = make_dpo_trainer(
+        spec,
+        tmp_path / "round1",
+        pairs,
+        tmp_path / "r2-work",
+        seed=0,
+        eval_fraction=0.0,
+        reference_dir=tmp_path / "sft",
+    )
+    sft_trainer = make_dpo_trainer(spec, tmp_path / "sft", pairs, tmp_path / "sft-work", seed=0, eval_fraction=0.0)
+    for name, param in again.model.named_parameters():
+        if ".ref." in name:  # the reference adapter holds the SFT weights, not the round-1 policy's
+            assert torch.equal(param, sft_trainer.model.get_parameter(name)), name
+    assert not reference_is_sft(again)  # policy (round 1) and reference (SFT) differ
 
 
 def test_lm_imports_without_calphad_pymatgen_or_bitsandbytes():

@@ -115,13 +115,37 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert (work / "results/models/tiny/dpo/config.json").is_file()
     assert (work / "results/models/tiny/sft_curves.png").is_file()
     for model, n in (("tiny", 32), ("mini", 16)):
-        for stage in ("sft", "dpo"):
+        for stage in ("sft", "dpo", "dpo_r1", "dpo_r2"):
             samples = pd.read_parquet(work / f"results/samples/{model}/{stage}.parquet")
             assert len(samples) == n
             scored = pd.read_parquet(work / f"results/scores/{model}-{stage}/rewards.parquet")
             assert list(scored.candidate_id) == list(samples.candidate_id)
-    pairs = pd.read_parquet(work / "results/pairs/tiny.parquet")
+    pairs = pd.read_parquet(work / "results/pairs/tiny/r1.parquet")
     assert (pairs.chosen_reward > pairs.rejected_reward).all()
+    # iterative DPO: each round judged by the uniqueness floor; the final source is the last accepted
+    # round's samples (the SFT samples when none was accepted)
+    decisions = [json.loads((work / f"results/rounds/tiny/r{r}.json").read_text()) for r in (1, 2)]
+    for decision in decisions:
+        assert decision["accepted"] == (decision["unique_at_100"] >= decision["min_unique"])
+    final = pd.read_parquet(work / "results/samples/tiny/dpo.parquet")
+    policy = decisions[-1]["policy"]
+    assert list(final.candidate_id) == list(
+        pd.read_parquet(work / f"results/samples/tiny/{policy}.parquet").candidate_id
+    )
+    # ledgers: the DPO pipeline's calls are the SFT samples' and every round's; the budget-matched
+    # baselines spend as many (their pools are large enough here)
+    ledger = pd.read_parquet(work / "results/ledger/tiny-dpo.parquet")
+    assert list(ledger.step) == ["sft_samples", "round1", "round2"]
+    sft_ledger = pd.read_parquet(work / "results/ledger/tiny-sft.parquet")
+    assert ledger.calls.iloc[0] == sft_ledger.calls.sum()
+    for kind in ("bestofn", "random"):
+        baseline = pd.read_parquet(work / f"results/ledger/tiny-{kind}.parquet")
+        assert baseline.calls.sum() == ledger.calls.sum()
+    headline = pd.read_parquet(work / "results/metrics/headline.parquet")
+    rate = headline[(headline.source == "tiny-dpo") & (headline.metric == "hits_per_1000_calls")].iloc[0]
+    assert rate.value == pytest.approx(1000 * ledger.hits.sum() / ledger.calls.sum())
+    rounds = pd.read_parquet(work / "results/metrics/rounds.parquet")
+    assert set(rounds[rounds.model == "tiny"]["round"]) == {0, 1, 2}
     # long jobs log their progress as k/N lines with an ETA
     score_log = (work / "results/logs/score/tiny-sft/1-of-2.log").read_text()
     assert re.search(r"scoring 1-of-2.triples.parquet: \d+/\d+ candidates done", score_log), score_log
@@ -130,12 +154,16 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert re.search(r"sampling tiny-sft: 32/32 samples done", (work / "results/logs/sample/tiny-sft.log").read_text())
     # evaluation: Table 1, comparisons, summary, and the HTML report with captions
     table = pd.read_parquet(work / "results/metrics/table1.parquet")
-    assert list(table.source) == ["mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "random"]
+    assert list(table.source) == [
+        *("mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo"),
+        *("mini-bestofn", "mini-random", "tiny-bestofn", "tiny-random", "random"),
+    ]
     assert table.parse_rate.between(0, 1).all() and table.validity.between(0, 1).all()
     assert "## Table 1" in (work / "results/summary.md").read_text()
     # one database: nothing to compare, but every evaluated source has its (empty) cross-database table
     assert "## Cross-database agreement" in (work / "results/summary.md").read_text()
     assert pd.read_parquet(work / "results/databases/cross_database/random.parquet").empty
+    assert "hits_per_1000_calls" in (work / "results/summary.md").read_text()
     assert json.loads((work / "results/manifest.json").read_text())["config"]["seed"] == 42
     run(["--report", "results/report.html", "--configfile", "tiny.yaml"], cwd=work)
     html = (work / "results/report.html").read_text()
@@ -195,48 +223,53 @@ def dry_run_jobs(work: Path, configfile: str, *extra: str) -> set[str]:
     return parse_jobs(result.stdout + result.stderr)
 
 
-TAIL = {"metrics", "summary", "manifest", "all"}
-SCORED = ("prepare_triples", "split_for_scoring", "score", "gather_scores", "top_candidates")
+TAIL = {"metrics", "headline", "summary", "manifest", "all"}
+SCORED = ("prepare_triples", "split_for_scoring", "score", "gather_scores")
+ROUNDS = ("dpo_r1", "dpo_r2")  # iterative_dpo.rounds defaults to 2
 
 
 def branch(source: str) -> set[str]:
-    """The jobs that sample (model sources), score and cross-check one source."""
-    jobs = {f"{rule}[{source}]" for rule in SCORED} | {f"cross_database[{source}]"}
-    if source.endswith(("-sft", "-dpo")):
+    """The jobs that sample (model sources), score and cross-check one source (Table 1 sources: and draw it)."""
+    jobs = {f"{rule}[{source}]" for rule in SCORED}
+    if not source.endswith(ROUNDS):
+        jobs |= {f"top_candidates[{source}]", f"cross_database[{source}]"}
+    if source.endswith(("-sft", *ROUNDS)):
         jobs.add(f"sample[{source}]")
     return jobs
 
 
-def model_jobs(model: str) -> set[str]:
-    """Every job of one model: SFT, both branches, pairs, DPO, KL and the comparison."""
-    return (
-        {f"{rule}[{model}]" for rule in ("sft", "pairs", "dpo", "kl", "compare")}
-        | branch(f"{model}-sft")
-        | branch(f"{model}-dpo")
-    )
+def budget_jobs(model: str) -> set[str]:
+    """The budget-matched baselines of a model: cut to the DPO ledger, scored, ledgered."""
+    jobs = {f"budget_baseline[{model}]"}
+    for kind in ("bestofn", "random"):
+        jobs |= branch(f"{model}-{kind}") | {f"ledger[{model}-{kind}]"}
+    return jobs
 
 
 def after_dpo(model: str) -> set[str]:
-    return {f"dpo[{model}]", f"kl[{model}]", f"compare[{model}]"} | branch(f"{model}-dpo")
+    """A change to DPO training: every round, the final policy, and what reads the DPO ledger."""
+    jobs = {f"{rule}[{model}]" for rule in ("pairs", "dpo_round", "accept_round", "dpo", "kl", "compare")}
+    for stage in ROUNDS:
+        jobs |= branch(f"{model}-{stage}")
+    return jobs | branch(f"{model}-dpo") | {f"ledger[{model}-dpo]"} | budget_jobs(model)
+
+
+def model_jobs(model: str) -> set[str]:
+    """Every job of one model: SFT, its samples and pools, the rounds, KL and the comparison."""
+    return (
+        {f"sft[{model}]", f"sample[{model}-bestofn_pool]", f"ledger[{model}-sft]"}
+        | branch(f"{model}-sft")
+        | after_dpo(model)
+    )
 
 
 def after_scoring() -> set[str]:
-    """A change to the scorer: every source rescored; pairs and everything after DPO follow."""
-    jobs = {
-        "score[example]",
-        "gather_scores[example]",
-        "score[random]",
-        "gather_scores[random]",
-        "top_candidates[random]",
-        "cross_database[random]",
-    }
+    """A change to the scorer: every source rescored; every round and everything after DPO follow."""
+    jobs = {f"{rule}[{source}]" for rule in ("score", "gather_scores") for source in ("example", "random")}
+    jobs |= {"top_candidates[random]", "ledger[random]", "cross_database[random]"}
     for model in ("tiny", "mini"):
         jobs |= {
-            f"score[{model}-sft]",
-            f"gather_scores[{model}-sft]",
-            f"top_candidates[{model}-sft]",
-            f"cross_database[{model}-sft]",
-            f"pairs[{model}]",
+            f"{rule}[{model}-sft]" for rule in ("score", "gather_scores", "top_candidates", "ledger", "cross_database")
         }
         jobs |= after_dpo(model)
     return jobs
@@ -258,10 +291,15 @@ CONFIG_EDITS = {
     ),
     "design_space.volume.scheme": ("uniform", {"enumerate_triples"} | model_jobs("tiny") | model_jobs("mini") | TAIL),
     "models.tiny.sft.epochs": (30, model_jobs("tiny") | TAIL),
-    "models.tiny.sampling.n": (30, model_jobs("tiny") - {"sft[tiny]"} | TAIL),
+    "models.tiny.sampling.n": (30, model_jobs("tiny") - {"sft[tiny]"} | {"random_pool[tiny]"} | TAIL),
     "reward.weight_b2_room_temp": (20, after_scoring() | TAIL),
     "calphad.temperatures_K": ([373.15, 1273.15, 1873.15], after_scoring() | TAIL),
-    "pairs.k": (3, {"pairs[tiny]", "pairs[mini]"} | after_dpo("tiny") | after_dpo("mini") | TAIL),
+    "pairs.k": (3, after_dpo("tiny") | after_dpo("mini") | TAIL),
+    "iterative_dpo.min_unique": (
+        0.95,
+        # every decision is taken again; round 1's pairs, policy and samples do not depend on one
+        {job for m in ("tiny", "mini") for job in after_dpo(m) - branch(f"{m}-dpo_r1")} | TAIL,
+    ),
     "models.tiny.dpo.beta": (0.2, after_dpo("tiny") | TAIL),
     "evaluation.coverage_cutoff": (5.0, TAIL),
     "cross_database.sample_per_source": (
@@ -289,7 +327,11 @@ def test_a_config_edit_reruns_its_stage_and_what_follows_only(tiny_run, key):
 CODE_EDITS = {
     "evaluation/summary.py": {"manifest", "summary", "all"},
     "evaluation/kl.py": {"kl[tiny]", "kl[mini]", "manifest", "summary", "all"},
-    "baselines/random_search.py": {"random_baseline"} | branch("random") | TAIL,
+    "baselines/random_search.py": {"random_baseline", "ledger[random]", "random_pool[tiny]", "random_pool[mini]"}
+    | branch("random")
+    | {job for model in ("tiny", "mini") for job in branch(f"{model}-random") | {f"ledger[{model}-random]"}}
+    | {"budget_baseline[tiny]", "budget_baseline[mini]"}
+    | TAIL,
     "lm/curves.py": model_jobs("tiny") | model_jobs("mini") | TAIL,
 }
 
@@ -385,14 +427,24 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
     assert "workflow specific profile" not in text  # the local gpu=1 cap is not inherited
     check_score_resources(text, paper)
     models = yaml.safe_load(paper.read_text())["models"]
-    gpu_rules = ("sft", "dpo", "sample", "kl") if any(m.get("gpu") for m in models.values()) else ()
+    gpu_rules = ("sft", "dpo_round", "sample", "kl") if any(m.get("gpu") for m in models.values()) else ()
     for rule in gpu_rules:
         blocks = job_blocks(text, rule)
         assert blocks, rule
         for block in blocks:
             assert "gpu=1" in block and "gpu_model=a100" in block and "gres" not in block, block
             assert "slurm_partition=gpu" in block
-    for rule in ("score", "filter_candidates", "enumerate_candidates", "compare", "metrics", "pairs", "top_candidates"):
+    for rule in (
+        "score",
+        "filter_candidates",
+        "enumerate_candidates",
+        "compare",
+        "metrics",
+        "pairs",
+        "top_candidates",
+        "dpo",
+        "headline",
+    ):
         blocks = job_blocks(text, rule)
         assert blocks, rule
         for block in blocks:  # CPU jobs ask for no GPU
@@ -411,7 +463,7 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
         "manifest",
         "summary",
     } <= names
-    assert not names & {"score", "filter_candidates", "sft", "dpo", "sample", "kl", "metrics", "compare"}
+    assert not names & {"score", "filter_candidates", "sft", "dpo_round", "sample", "kl", "metrics", "compare"}
     assert names - {"all", "import_external", "shipped_design_space"} <= {
         block.split()[1].rstrip(":") for block in dry_run_blocks(text) if block.startswith("rule ")
     }
@@ -419,6 +471,15 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
     if "tiny" not in models:
         assert "model=tiny" not in text  # a --configfile replaces, not extends, the default config
     root = yaml.safe_load(paper.read_text())["results_dir"].rstrip("/") + "/"
+    # the same iterative-DPO stages for every model: each round trained, accepted and sampled
+    rounds = yaml.safe_load(paper.read_text())["iterative_dpo"]["rounds"]
+    for model in models:
+        for r in range(1, rounds + 1):
+            assert f"{root}models/{model}/dpo_r{r}" in text
+            assert f"{root}rounds/{model}/r{r}.json" in text
+            assert f"{root}samples/{model}/dpo_r{r}.parquet" in text
+        for kind in ("bestofn", "random"):
+            assert f"{root}ledger/{model}-{kind}.parquet" in text
     outputs = re.findall(r"^\s+output: (\S+?)[,\n]", text, flags=re.M)
     assert outputs and all(path.startswith(root) for path in outputs)  # its own results root
 

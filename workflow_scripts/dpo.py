@@ -1,28 +1,31 @@
-"""Rule dpo: the SFT model and its preference pairs -> the DPO model and its reward curves."""
+"""Rule dpo: the last round's decision -> the final DPO policy (a copy of the last accepted round's
+model, or of the SFT model when every round was rejected), its curves and its samples."""
 
+import shutil
+from pathlib import Path
+
+import pandas as pd
 from _common import setup_logging
 
-from alloypref.io import read_parquet, write_parquet
-from alloypref.lm.curves import CURVES_SCHEMA, curves_from_log_history, plot_curves
-from alloypref.lm.dpo import train_dpo
-from alloypref.lm.pairs import PAIRS_SCHEMA
-from alloypref.lm.registry import ModelSpec
+from alloypref.io import atomic_directory, read_parquet, write_parquet
+from alloypref.lm.curves import CURVES_SCHEMA, plot_curves
+from alloypref.lm.iterative import START, RoundDecision, pick
+from alloypref.lm.sampling import SAMPLES_SCHEMA
 
 log = setup_logging(snakemake)  # injected by Snakemake
-params = snakemake.params
+inputs, output = snakemake.input, snakemake.output
 model = snakemake.wildcards.model
-spec = ModelSpec.from_config(model, params.model)
-pairs = read_parquet(snakemake.input.pairs, PAIRS_SCHEMA)
-history = train_dpo(
-    spec,
-    snakemake.input.sft,
-    pairs,
-    snakemake.output.model,
-    params.workdir,
-    params.seed,
-    params.training["eval_fraction"],
-)
-curves = curves_from_log_history(history)
-write_parquet(curves, snakemake.output.curves, CURVES_SCHEMA)
-plot_curves(curves, ["loss", "rewards/margins", "rewards/accuracies"], snakemake.output.figure, f"DPO, {model}")
-log.info("DPO of %s done on %d pairs", model, len(pairs))
+final = RoundDecision.read(inputs.decision)
+named = dict(inputs.items())
+with atomic_directory(Path(output.model)) as saving:
+    shutil.copytree(pick(named, f"model_{final.policy}", "model"), saving, dirs_exist_ok=True)
+samples = read_parquet(pick(named, f"samples_{final.policy}", "samples"), SAMPLES_SCHEMA)
+write_parquet(samples, output.samples, SAMPLES_SCHEMA)
+if final.policy == START:
+    curves = pd.DataFrame(columns=CURVES_SCHEMA.names)
+    log.warning("%s: every DPO round was rejected; the final policy is the SFT model", model)
+else:
+    curves = read_parquet(pick(named, f"curves_{final.policy}", "curves"), CURVES_SCHEMA)
+write_parquet(curves, output.curves, CURVES_SCHEMA)
+plot_curves(curves, ["loss", "rewards/margins", "rewards/accuracies"], output.figure, f"DPO ({final.policy}), {model}")
+log.info("%s: final DPO policy %s, %d samples", model, final.policy, len(samples))

@@ -20,7 +20,7 @@ from pathlib import Path
 SCRIPTS = Path(__file__).resolve().parent
 
 # the script each rule runs (rule score runs score_shard.py; the others are named after their rule)
-SCRIPT_OF_RULE = {"score": "score_shard.py"}
+SCRIPT_OF_RULE = {"score": "score_shard.py", "random_pool": "random_baseline.py"}
 
 
 class JobIO(list):

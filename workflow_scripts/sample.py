@@ -13,7 +13,11 @@ from alloypref.progress import ProgressLog
 log = setup_logging(snakemake)  # injected by Snakemake
 params = snakemake.params
 model, stage = snakemake.wildcards.model, snakemake.wildcards.stage
-spec = ModelSpec.from_config(model, params.model)
+overrides = dict(params.stage)  # the stage's seed, and a round's temperature and sample count
+seed = overrides.pop("seed")
+entry = dict(params.model)
+entry["sampling"] = {**entry.get("sampling", {}), **overrides}
+spec = ModelSpec.from_config(model, entry)
 prompt = read_parquet(snakemake.input.triples, SFT_SCHEMA)["prompt"].iloc[0]
 with open(snakemake.input.enumeration) as handle:
     elements = json.load(handle)["elements"]
@@ -22,7 +26,6 @@ import torch  # noqa: E402 - after the cheap checks above
 torch.set_num_threads(spec.threads)
 tokenizer, lm = load_trained(spec, snakemake.input.model)
 s = spec.sampling
-seed = params.seed + (0 if stage == "sft" else 1_000_000)  # SFT and DPO draw different streams
 stats = {}
 if s.backend == "vllm":
     import tempfile

@@ -14,7 +14,9 @@ model_tables = {
     for model, wdl, change, top, kl in zip(params.models, inputs.comparisons, inputs.rules, inputs.top_bcc, inputs.kl)
 }
 text = render_summary(
-    Path(inputs.table).read_text(),
+    Path(inputs.table).read_text() + "\n## Headline: hits per CALPHAD call (bootstrap 95 % intervals)\n\n"
+    f"{Path(inputs.headline).read_text()}\nFigures: `{params.results}/figures/hits_per_call.png` (hits against "
+    f"calls), `{params.results}/figures/rounds.png` (per-round trajectories).\n",
     params.models,
     params.sources,
     model_tables,

@@ -112,3 +112,35 @@ def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, tit
         ax.legend(fontsize=6)
     fig.suptitle(title)
     _save(fig, path)
+
+
+def hits_against_calls(ledgers: dict, path: Path) -> None:
+    """Cumulative all-rules hits against cumulative CALPHAD calls, one line per method (its ledger steps)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for source, ledger in ledgers.items():
+        calls = np.r_[0, ledger["cumulative_calls"].to_numpy()]
+        hits = np.r_[0, ledger["cumulative_hits"].to_numpy()]
+        ax.plot(calls, hits, marker="o", label=source)
+    ax.set_xlabel("CALPHAD calls (unique candidates scored)")
+    ax.set_ylabel("unique candidates meeting all four rules")
+    ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def round_trajectories(rounds: pd.DataFrame, path: Path) -> None:
+    """One panel per metric against the round (0 = SFT), a line per model with 95 % intervals;
+    rejected rounds drawn as open markers."""
+    plt = _plt()
+    metrics = list(dict.fromkeys(rounds["metric"]))
+    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(3.2 * max(1, len(metrics)), 3.2), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for model, part in rounds[rounds["metric"] == metric].groupby("model"):
+            err = np.nan_to_num(np.vstack([part["value"] - part["low"], part["high"] - part["value"]]))
+            line = ax.errorbar(part["round"], part["value"], yerr=err, marker="o", capsize=3, label=model)
+            rejected = part[~part["accepted"].astype(bool)]
+            ax.plot(rejected["round"], rejected["value"], "o", mfc="white", color=line[0].get_color())
+        ax.set_xlabel("round (0 = SFT)")
+        ax.set_title(metric, fontsize=9)
+    axes[0][0].legend(fontsize=7)
+    _save(fig, path)

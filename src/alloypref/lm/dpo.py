@@ -1,12 +1,15 @@
 """Direct preference optimisation with TRL's ``DPOTrainer`` (beta = 0.5, one epoch by default).
 
-Reference model = the SFT model, never the base model:
+Training starts from a policy (the SFT model, or an earlier round's policy in iterative DPO) and the
+reference model is a trained model too — the SFT model by default, never the base model:
 
-* tiny (full weights): the SFT model is loaded twice, once trainable and once as the frozen reference;
-* LoRA models: the SFT adapter is loaded trainable on the base model and passed without a
+* tiny (full weights): the policy is loaded trainable and the reference loaded frozen beside it;
+* LoRA models: the policy's adapter is loaded trainable on the base model and passed without a
   reference; TRL 1.16 then copies that adapter into a frozen ``ref`` adapter and computes the
-  reference log-probabilities with it (the adapter loaded twice). Disabling the adapter would give
-  the base model as reference, which is wrong; :func:`reference_is_sft` checks this.
+  reference log-probabilities with it. When the reference is another model than the policy (round
+  r > 1 with ``iterative_dpo.reference: sft``), the reference's adapter weights are loaded into that
+  ``ref`` adapter. Disabling the adapter would give the base model as reference, which is wrong;
+  :func:`reference_is_sft` checks the reference is the one asked for.
 """
 
 from __future__ import annotations
@@ -25,16 +28,24 @@ log = logging.getLogger(__name__)
 
 
 def make_dpo_trainer(
-    spec: ModelSpec, sft_dir: Path, pairs: pd.DataFrame, work_dir: Path, seed: int, eval_fraction: float = 0.05
+    spec: ModelSpec,
+    sft_dir: Path,
+    pairs: pd.DataFrame,
+    work_dir: Path,
+    seed: int,
+    eval_fraction: float = 0.05,
+    reference_dir: Path | None = None,
 ):
-    """A ready ``DPOTrainer`` continuing from the SFT model in ``sft_dir``."""
+    """A ready ``DPOTrainer`` continuing from the model in ``sft_dir`` (the policy), with the model
+    in ``reference_dir`` (default: the same) as its frozen reference."""
     import torch
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
     torch.set_num_threads(spec.threads)
     tokenizer, model = load_trained(spec, sft_dir, trainable=True)
-    ref_model = None if spec.uses_lora else load_trained(spec, sft_dir)[1]
+    reference_dir = reference_dir or sft_dir
+    ref_model = None if spec.uses_lora else load_trained(spec, reference_dir)[1]
     train, evaluation = split_eval(pairs[["prompt", "chosen", "rejected"]], eval_fraction, seed)
     args = DPOConfig(
         **common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None), beta=spec.dpo.beta
@@ -48,6 +59,10 @@ def make_dpo_trainer(
         processing_class=tokenizer,
         callbacks=[logging_callback("dpo")],
     )
+    if spec.uses_lora and Path(reference_dir) != Path(sft_dir):
+        from peft import load_peft_weights, set_peft_model_state_dict
+
+        set_peft_model_state_dict(trainer.model, load_peft_weights(str(reference_dir)), adapter_name="ref")
     if spec.shared_prompt:
         from alloypref.lm.shared_prompt import enable_shared_prompt
 
@@ -61,11 +76,16 @@ def make_dpo_trainer(
     return trainer
 
 
-def reference_is_sft(trainer) -> bool:
-    """True when the trainer's reference is a copy of the SFT weights (not the base model)."""
+def reference_is_sft(trainer, same_as_policy: bool = True) -> bool:
+    """True when the trainer's reference is a trained model, not the base model: a copy of the
+    policy's starting weights (``same_as_policy``), or a separate reference that differs from them."""
     import torch
 
     model = trainer.model
+    if not same_as_policy:
+        if trainer.ref_model is not None:
+            return True  # loaded from the reference folder by make_dpo_trainer
+        return "ref" in getattr(model, "peft_config", {})
     if trainer.ref_model is not None:
         reference = dict(trainer.ref_model.named_parameters())
         return all(torch.equal(p, reference[n]) for n, p in model.named_parameters() if n in reference)
@@ -113,13 +133,16 @@ def train_dpo(
     work_dir: Path,
     seed: int,
     eval_fraction: float = 0.05,
+    reference_dir: Path | None = None,
 ):
-    """Run DPO and save the model (tiny) or the trained adapter (LoRA) with its tokenizer."""
+    """Run DPO from the policy in ``sft_dir`` against the reference in ``reference_dir`` (default: the
+    same model) and save the model (tiny) or the trained adapter (LoRA) with its tokenizer."""
     if pairs.empty:
         raise ValueError(f"model {spec.name}: no preference pairs; sample more or lower pairs.top_fraction")
-    trainer = make_dpo_trainer(spec, sft_dir, pairs, work_dir, seed, eval_fraction)
-    if not reference_is_sft(trainer):
-        raise RuntimeError(f"model {spec.name}: the DPO reference is not the SFT model")
+    trainer = make_dpo_trainer(spec, sft_dir, pairs, work_dir, seed, eval_fraction, reference_dir)
+    same = reference_dir is None or Path(reference_dir) == Path(sft_dir)
+    if not reference_is_sft(trainer, same):
+        raise RuntimeError(f"model {spec.name}: the DPO reference is not the trained model it should be")
     trainer.train()
     with atomic_directory(Path(output_dir)) as saving:  # a kill mid-save leaves no half model
         if spec.uses_lora:

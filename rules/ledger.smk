@@ -1,0 +1,113 @@
+# Simulator-call ledgers (alloypref.ledger): every method's CALPHAD calls and all-rules hits per step;
+# the budget-matched baselines of each {model} (best-of-N from the SFT model, random search), each cut
+# to as many calls as the model's DPO pipeline spent; and the headline table with bootstrap intervals.
+
+
+rule ledger:
+    input:
+        lambda wildcards: [path for _, path in ledger_steps(wildcards.source)],
+    output:
+        results_path("ledger/{source}.parquet"),
+    log:
+        results_path("logs/ledger/{source}.log"),
+    benchmark:
+        results_path("benchmarks/ledger/{source}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=code_version("ledger.py"),
+        steps=lambda wildcards: [name for name, _ in ledger_steps(wildcards.source)],
+    script:
+        "../workflow_scripts/ledger.py"
+
+
+rule random_pool:
+    input:
+        candidates=results_path("design_space/candidates.parquet"),
+        enumeration=results_path("design_space/enumeration_counts.json"),
+    output:
+        results_path("baselines/random_pool/{model}.parquet"),
+    log:
+        results_path("logs/random_pool/{model}.log"),
+    benchmark:
+        results_path("benchmarks/random_pool/{model}.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=code_version("random_baseline.py"),
+        n=lambda wildcards: pool_size(wildcards.model),
+        seed=config["seed"],
+        element_roles=config["element_roles"],
+    script:
+        "../workflow_scripts/random_baseline.py"
+
+
+rule budget_baseline:
+    input:
+        pool=lambda wildcards: (
+            results_path(f"samples/{wildcards.model}/bestofn_pool.parquet")
+            if wildcards.kind == "bestofn"
+            else results_path(f"baselines/random_pool/{wildcards.model}.parquet")
+        ),
+        ledger=results_path("ledger/{model}-dpo.parquet"),
+    output:
+        results_path("baselines/{model}-{kind}.parquet"),
+    log:
+        results_path("logs/budget_baseline/{model}-{kind}.log"),
+    benchmark:
+        results_path("benchmarks/budget_baseline/{model}-{kind}.tsv")
+    wildcard_constraints:
+        kind="bestofn|random",
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=code_version("budget_baseline.py"),
+    script:
+        "../workflow_scripts/budget_baseline.py"
+
+
+rule headline:
+    input:
+        rewards=expand(results_path("scores/{source}/rewards.parquet"), source=EVAL_SOURCES + ROUND_SOURCES),
+        ledgers=expand(results_path("ledger/{source}.parquet"), source=EVAL_SOURCES),
+        decisions=expand(results_path("rounds/{model}/r{round}.json"), model=MODELS, round=ROUNDS),
+        bcc=results_path("design_space/bcc.parquet"),
+        b2=results_path("design_space/b2.parquet"),
+    output:
+        table=results_path("metrics/headline.parquet"),
+        markdown=results_path("metrics/headline.md"),
+        html=report(results_path("metrics/headline.html"), caption="../report/headline.rst", category="Table 1"),
+        rounds=results_path("metrics/rounds.parquet"),
+        hits_figure=report(
+            results_path("figures/hits_per_call.png"), caption="../report/hits_per_call.rst", category="Table 1"
+        ),
+        rounds_figure=report(results_path("figures/rounds.png"), caption="../report/rounds.rst", category="DPO vs SFT"),
+    log:
+        results_path("logs/headline.log"),
+    benchmark:
+        results_path("benchmarks/headline.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        code=code_version("headline.py"),
+        sources=EVAL_SOURCES + ROUND_SOURCES,
+        ledger_sources=EVAL_SOURCES,
+        models=MODELS,
+        rounds=ROUNDS,
+        evaluation=headline_settings(),
+        reward=config["reward"],
+        seed=config["seed"],
+    script:
+        "../workflow_scripts/headline.py"

@@ -1,0 +1,177 @@
+"""The simulator-call ledger: how many CALPHAD calls each method spent, and what they found.
+
+One *call* is one candidate triple (BCC formula, B2 formula, B2 volume %) whose master composition
+could be formed (the scorer sends it to the solver) and that is new to the method: a triple the
+method already had scored earlier in its history is answered by the cache and costs nothing. Triples
+are keyed by their canonical formulas (elements sorted, atomic percent to 2 decimals) and the volume
+rounded to 0.01 %, so ``NbMo`` and ``Mo1Nb1`` are the same candidate. Unparsed samples (no master
+composition) never reach the solver and cost no call.
+
+A *hit* is a call whose candidate meets all four rules of Eq. 1 (``status`` ``ok`` and ``all_rules``).
+Hits per 1,000 calls is the method's headline efficiency.
+
+Ledger table (``results/ledger/{source}.parquet``), one row per step of a method, in order:
+
+=================  =======  ==================================================================
+column             dtype    meaning
+=================  =======  ==================================================================
+source             string   the method (a Table 1 source, e.g. ``tiny-dpo``, ``random``)
+step               string   the step that spent the calls (``sft_samples``, ``round1``, ...)
+calls              int64    new unique candidates scored in this step
+cumulative_calls   int64    calls of this and every earlier step
+hits               int64    new unique candidates meeting all four rules in this step
+cumulative_hits    int64    hits of this and every earlier step
+=================  =======  ==================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from alloypref.composition import FormulaError, canonical_formula, master_from_text, parse_formula
+
+LEDGER_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("step", pa.string()),
+        ("calls", pa.int64()),
+        ("cumulative_calls", pa.int64()),
+        ("hits", pa.int64()),
+        ("cumulative_hits", pa.int64()),
+    ]
+)
+
+#: Decimals of B2 volume % in a candidate's key.
+VOLUME_DECIMALS = 2
+
+#: Columns a scored step must have (the scorer's reward rows, :data:`alloypref.scoring.REWARDS_SCHEMA`).
+REQUIRED_COLUMNS = ("bcc", "b2", "b2_volume_percent", "master_composition", "status", "all_rules")
+
+
+def _formula_key(formula: str) -> str:
+    try:
+        return canonical_formula(parse_formula(formula))
+    except FormulaError:
+        return str(formula).strip()
+
+
+def _key(bcc: str, b2: str, volume: float) -> str:
+    return f"{_formula_key(bcc)}|{_formula_key(b2)}|{round(float(volume), VOLUME_DECIMALS):.{VOLUME_DECIMALS}f}"
+
+
+def candidate_keys(rewards: pd.DataFrame) -> pd.Series:
+    """The ledger key of each scored row (None for rows that never reach the solver)."""
+    keys = [
+        _key(row.bcc, row.b2, row.b2_volume_percent) if row.master_composition else None
+        for row in rewards.itertuples(index=False)
+    ]
+    return pd.Series(keys, index=rewards.index, dtype=object)
+
+
+def triple_keys(triples: pd.DataFrame) -> pd.Series:
+    """The ledger key of each row of a triples or samples table before scoring (None where the
+    scorer would not call the solver: a parse status other than ``ok``, or no master composition)."""
+    status = triples["status"] if "status" in triples.columns else pd.Series("ok", index=triples.index)
+    keys = []
+    for row, parsed in zip(triples.itertuples(index=False), status.fillna("ok") == "ok"):
+        try:
+            formed = parsed and bool(master_from_text(row.bcc, row.b2, row.b2_volume_percent))
+        except (FormulaError, TypeError, ValueError):
+            formed = False
+        keys.append(_key(row.bcc, row.b2, row.b2_volume_percent) if formed else None)
+    return pd.Series(keys, index=triples.index, dtype=object)
+
+
+def budget_prefix(pool: pd.DataFrame, budget: int) -> pd.DataFrame:
+    """The shortest prefix of ``pool`` (triples or samples, in drawing order) holding ``budget`` unique
+    candidates that reach the solver: a baseline given exactly the calls another method spent. A pool
+    with fewer unique candidates is returned whole (its ledger then shows the shortfall)."""
+    if budget < 0:
+        raise ValueError(f"a call budget cannot be negative, got {budget}")
+    seen: set[str] = set()
+    for position, key in enumerate(triple_keys(pool)):
+        if key is None or key in seen:
+            continue
+        if len(seen) == budget:
+            return pool.iloc[:position].reset_index(drop=True)
+        seen.add(key)
+    return pool.reset_index(drop=True)
+
+
+def _hit_flags(rewards: pd.DataFrame) -> np.ndarray:
+    return (rewards["all_rules"].astype(bool) & (rewards["status"] == "ok")).to_numpy()
+
+
+def ledger_rows(steps: Sequence[tuple[str, pd.DataFrame]], source: str) -> pd.DataFrame:
+    """The ledger of one method from its scored steps, in the order they ran.
+
+    ``steps``: (step name, reward rows of the candidates that step had scored) pairs; the reward rows
+    have at least :data:`REQUIRED_COLUMNS`. Candidates are deduplicated within and across steps: a
+    candidate counts as a call (and, when it meets the four rules, a hit) only in the first step that
+    scored it. Returns a table of :data:`LEDGER_SCHEMA`.
+    """
+    seen: set[str] = set()
+    rows = []
+    total_calls = total_hits = 0
+    names = [name for name, _ in steps]
+    if len(set(names)) != len(names):
+        raise ValueError(f"ledger of {source}: step names repeat: {names}")
+    for name, rewards in steps:
+        missing = [column for column in REQUIRED_COLUMNS if column not in rewards.columns]
+        if missing:
+            raise ValueError(f"ledger of {source}, step {name}: reward rows lack columns {missing}")
+        calls = hits = 0
+        for key, hit in zip(candidate_keys(rewards), _hit_flags(rewards)):
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            calls += 1
+            hits += int(hit)
+        total_calls += calls
+        total_hits += hits
+        rows.append(
+            {
+                "source": source,
+                "step": name,
+                "calls": calls,
+                "cumulative_calls": total_calls,
+                "hits": hits,
+                "cumulative_hits": total_hits,
+            }
+        )
+    return pd.DataFrame(rows, columns=LEDGER_SCHEMA.names).astype(
+        {"calls": "int64", "cumulative_calls": "int64", "hits": "int64", "cumulative_hits": "int64"}
+    )
+
+
+def hits_per_1000(ledger: pd.DataFrame) -> float:
+    """Unique all-rules candidates per 1,000 CALPHAD calls over the whole ledger (NaN without calls)."""
+    calls = int(ledger["calls"].sum())
+    return 1000.0 * int(ledger["hits"].sum()) / calls if calls else float("nan")
+
+
+def hit_curve(rewards_in_order: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative calls and hits after each new candidate, in the order the rows were scored.
+
+    Columns ``calls`` and ``hits`` (int64), one row per call: the curve of hits against calls.
+    """
+    keys = candidate_keys(rewards_in_order)
+    hits = _hit_flags(rewards_in_order)
+    seen: set[str] = set()
+    new_hits = []
+    for key, hit in zip(keys, hits):
+        if key is None or key in seen:
+            continue
+        seen.add(key)
+        new_hits.append(int(hit))
+    cumulative = np.cumsum(np.asarray(new_hits, dtype=np.int64))
+    return pd.DataFrame({"calls": np.arange(1, len(new_hits) + 1, dtype=np.int64), "hits": cumulative})
+
+
+def total_calls(ledger: pd.DataFrame) -> int:
+    """All calls of a ledger."""
+    return int(ledger["calls"].sum())

@@ -1,0 +1,79 @@
+"""The simulator-call ledger: calls are new unique candidates, hits those meeting all four rules."""
+
+import pandas as pd
+import pytest
+
+from alloypref.ledger import LEDGER_SCHEMA, budget_prefix, hit_curve, hits_per_1000, ledger_rows
+
+
+def _rows(triples):
+    """Reward rows of (bcc, b2, volume, all_rules, parsed) tuples."""
+    return pd.DataFrame(
+        [
+            {
+                "bcc": bcc,
+                "b2": b2,
+                "b2_volume_percent": volume,
+                "master_composition": "x" if parsed else "",
+                "status": "ok" if parsed else "invalid",
+                "all_rules": hit,
+            }
+            for bcc, b2, volume, hit, parsed in triples
+        ]
+    )
+
+
+def test_repeats_within_and_across_steps_cost_no_call():
+    first = _rows([("NbMo", "AlNi", 40.0, True, True), ("Mo1Nb1", "NiAl", 40.0, True, True)])
+    second = _rows(
+        [
+            ("MoNb", "AlNi", 40.001, True, True),  # the same candidate after rounding: the cache answers it
+            ("NbMo", "AlNi", 41.0, False, True),  # a new volume: a new call, no hit
+            ("Nb", "AlNi", 30.0, True, True),  # a new hit
+            ("garbage", "AlNi", 30.0, True, False),  # never reaches the solver
+        ]
+    )
+    ledger = ledger_rows([("sft_samples", first), ("round1", second)], "tiny-dpo")
+    assert ledger.columns.tolist() == LEDGER_SCHEMA.names
+    assert ledger["calls"].tolist() == [1, 2]
+    assert ledger["cumulative_calls"].tolist() == [1, 3]
+    assert ledger["hits"].tolist() == [1, 1]
+    assert ledger["cumulative_hits"].tolist() == [1, 2]
+    assert str(ledger["calls"].dtype) == "int64"
+    assert hits_per_1000(ledger) == pytest.approx(1000 * 2 / 3)
+
+
+def test_a_hit_flag_without_an_ok_status_is_no_hit():
+    rows = _rows([("NbMo", "AlNi", 40.0, True, True)]).assign(status="failed")
+    assert ledger_rows([("s", rows)], "m")["hits"].tolist() == [0]
+
+
+def test_hit_curve_counts_each_candidate_once():
+    rows = _rows(
+        [("NbMo", "AlNi", 40.0, True, True), ("NbMo", "AlNi", 40.0, True, True), ("Nb", "AlNi", 5, False, True)]
+    )
+    curve = hit_curve(rows)
+    assert curve["calls"].tolist() == [1, 2]
+    assert curve["hits"].tolist() == [1, 1]
+
+
+def test_missing_columns_and_repeated_steps_are_named():
+    with pytest.raises(ValueError, match="all_rules"):
+        ledger_rows([("round1", _rows([("NbMo", "AlNi", 40.0, True, True)]).drop(columns="all_rules"))], "m")
+    rows = _rows([("NbMo", "AlNi", 40.0, True, True)])
+    with pytest.raises(ValueError, match="repeat"):
+        ledger_rows([("a", rows), ("a", rows)], "m")
+
+
+def test_budget_prefix_stops_at_the_budget_of_unique_calls():
+    pool = pd.DataFrame(
+        {
+            "bcc": ["NbMo", "NbMo", "Xx", "Nb", "Mo", "Ti"],
+            "b2": ["AlNi", "AlNi", "AlNi", "AlNi", "AlNi", "AlNi"],
+            "b2_volume_percent": [40.0, 40.0, 40.0, 30.0, 30.0, 30.0],
+            "status": ["ok", "ok", "unknown_element", "ok", "ok", "ok"],
+        }
+    )
+    # a repeat and an unparsed row ride along for free; the third unique candidate is where it stops
+    assert budget_prefix(pool, 2)["bcc"].tolist() == ["NbMo", "NbMo", "Xx", "Nb"]
+    assert len(budget_prefix(pool, 10)) == len(pool)

@@ -1,0 +1,67 @@
+"""Rule headline: rewards and ledgers of every method and round -> the headline table (bootstrap 95 %
+intervals), the per-round trajectories, and the figures of hits against calls and of the rounds."""
+
+import pandas as pd
+from _common import setup_logging
+from _settings import reward_config
+
+from alloypref.design_space import FILTER_SCHEMA
+from alloypref.evaluation.drift import element_shares
+from alloypref.evaluation.figures import hits_against_calls, round_trajectories
+from alloypref.evaluation.fingerprints import fingerprints
+from alloypref.evaluation.headline import (
+    HEADLINE_SCHEMA,
+    ROUNDS_SCHEMA,
+    ledger_rows_of,
+    markdown,
+    round_table,
+    sample_rows_of,
+    wide,
+)
+from alloypref.evaluation.metrics import master_fractions, reference_compositions, smact_valid
+from alloypref.io import atomic_write_text, read_parquet, write_parquet
+from alloypref.ledger import LEDGER_SCHEMA
+from alloypref.lm.iterative import RoundDecision
+from alloypref.scoring import REWARDS_SCHEMA
+
+log = setup_logging(snakemake)  # injected by Snakemake
+params, inputs = snakemake.params, snakemake.input
+settings = params.evaluation
+cutoffs = [settings["coverage_cutoff"], *settings["headline_cutoffs"]]
+bcc = list(read_parquet(inputs.bcc, FILTER_SCHEMA)["formula"])
+b2 = list(read_parquet(inputs.b2, FILTER_SCHEMA)["formula"])
+reference_fp = fingerprints(reference_compositions(bcc, b2, settings["reference_fraction"]))
+worst = reward_config(params).worst_reward
+rewards = {source: read_parquet(path, REWARDS_SCHEMA) for source, path in zip(params.sources, inputs.rewards)}
+ledgers = {source: read_parquet(path, LEDGER_SCHEMA) for source, path in zip(params.ledger_sources, inputs.ledgers)}
+rows = []
+for source, table in rewards.items():
+    model = source.rpartition("-")[0]
+    sft = rewards.get(f"{model}-sft")  # a source of no model (random, external) has no SFT to drift from
+    valid = [m for m in master_fractions(table) if smact_valid(m)]
+    valid_fp = fingerprints(valid) if valid else reference_fp[:0]
+    if source in ledgers:
+        rows += ledger_rows_of(source, ledgers[source], settings["bootstrap"], params.seed)
+    rows += sample_rows_of(
+        source,
+        table,
+        worst,
+        valid_fp,
+        reference_fp,
+        cutoffs,
+        element_shares(sft) if sft is not None else pd.Series(dtype=float),
+        settings["bootstrap"],
+        params.seed,
+    )
+headline = pd.DataFrame(rows, columns=HEADLINE_SCHEMA.names)
+write_parquet(headline, snakemake.output.table, HEADLINE_SCHEMA)
+shown = wide(headline[headline["source"].isin(params.ledger_sources)])
+atomic_write_text(snakemake.output.markdown, markdown(shown))
+atomic_write_text(snakemake.output.html, shown.to_html(index=False))
+keys = [(model, r) for model in params.models for r in params.rounds]  # expand's order
+accepted = {key: RoundDecision.read(path).accepted for key, path in zip(keys, inputs.decisions)}
+rounds = round_table(headline, ledgers, params.models, accepted)
+write_parquet(rounds, snakemake.output.rounds, ROUNDS_SCHEMA)
+hits_against_calls(ledgers, snakemake.output.hits_figure)
+round_trajectories(rounds, snakemake.output.rounds_figure)
+log.info("headline metrics (bootstrap 95 %% intervals):\n%s", markdown(shown))
