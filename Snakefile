@@ -32,6 +32,7 @@ report: "report/workflow.rst"
 include: "rules/common.smk"
 include: "rules/design_space.smk"
 include: "rules/train.smk"
+include: "rules/grpo.smk"
 include: "rules/sample.smk"
 include: "rules/score.smk"
 include: "rules/pairs.smk"
@@ -72,3 +73,7 @@ rule all:
         expand(results_path("models/{model}/{stage}_curves.parquet"), model=MODELS, stage=STAGES),
         expand(results_path("samples/{model}/{stage}.parquet"), model=MODELS, stage=STAGES),
         expand(results_path("pairs/{model}.parquet"), model=MODELS),
+        expand(results_path("models/{model}/grpo"), model=GRPO_MODELS),
+        expand(results_path("models/{model}/grpo_curves.parquet"), model=GRPO_MODELS),
+        expand(results_path("samples/{model}/grpo.parquet"), model=GRPO_MODELS),
+        expand(results_path("ledger/{model}-grpo.parquet"), model=GRPO_MODELS),

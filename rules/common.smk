@@ -17,10 +17,12 @@ def results_path(path):
 
 
 # Models of the registry ({model} wildcard) and the sources of scored triples: each model's SFT and
-# DPO samples ({model}-sft, {model}-dpo) and the example triples of config scoring.triples.
+# DPO samples ({model}-sft, {model}-dpo), GRPO samples of the models in grpo.models ({model}-grpo)
+# and the example triples of config scoring.triples.
 MODELS = list(config["models"])
 STAGES = ["sft", "dpo"]
-MODEL_SOURCES = [f"{model}-{stage}" for model in MODELS for stage in STAGES]
+GRPO_MODELS = list(config["grpo"]["models"])  # models with an online-RL stage (rules/grpo.smk)
+MODEL_SOURCES = [f"{model}-{stage}" for model in MODELS for stage in STAGES] + [f"{m}-grpo" for m in GRPO_MODELS]
 EXTERNAL = list(config["baselines"]["external"])
 API = list(config["baselines"].get("api", {}))  # language models behind an endpoint: rules/api_baselines.smk
 BASELINES = (["random"] if config["baselines"]["random"] else []) + EXTERNAL + API
@@ -30,8 +32,8 @@ SOURCES = EVAL_SOURCES + ["example"]  # everything that is scored
 
 wildcard_constraints:
     model="[A-Za-z0-9_]+",
-    stage="sft|dpo",
-    source="[A-Za-z0-9_]+(-sft|-dpo)?",
+    stage="sft|dpo|grpo",
+    source="[A-Za-z0-9_]+(-sft|-dpo|-grpo)?",
 
 
 scattergather:
@@ -170,9 +172,11 @@ def triples_input(wildcards):
     if wildcards.source in BASELINES:
         return results_path(f"baselines/{wildcards.source}.parquet")
     model, _, stage = wildcards.source.rpartition("-")
-    if model in MODELS and stage in STAGES:
+    if model in MODELS and stage in STAGES or model in GRPO_MODELS and stage == "grpo":
         return results_path(f"samples/{model}/{stage}.parquet")
-    raise ValueError(f"unknown source {wildcards.source!r}: expected 'example' or <model>-sft / <model>-dpo")
+    raise ValueError(
+        f"unknown source {wildcards.source!r}: expected 'example' or <model>-sft / <model>-dpo / <model>-grpo"
+    )
 
 
 def model_resources(wildcards):

@@ -22,7 +22,7 @@ import torch  # noqa: E402 - after the cheap checks above
 torch.set_num_threads(spec.threads)
 tokenizer, lm = load_trained(spec, snakemake.input.model)
 s = spec.sampling
-seed = params.seed + (0 if stage == "sft" else 1_000_000)  # SFT and DPO draw different streams
+seed = params.seed + {"sft": 0, "dpo": 1_000_000, "grpo": 2_000_000}[stage]  # each stage its own stream
 stats = {}
 if s.backend == "vllm":
     import tempfile

@@ -289,8 +289,13 @@ def score_triples(
     checkpoint_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
     key_extra: Mapping | None = None,
+    solver: SolverWorker | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rewards and phase tables of every triple (input order kept).
+
+    ``solver``: a running :class:`SolverWorker` of ``backend`` to solve in (a caller that scores
+    many small batches keeps one warm between calls); by default one is started for this call
+    (``options.isolate``) and stopped at its end.
 
     With ``checkpoint_dir``, finished candidates are saved there every ``options.checkpoint_every``
     candidates with the :func:`job_key` of this call (``key_extra`` joins it: the code version, say),
@@ -352,8 +357,10 @@ def score_triples(
 
     # Solve grouped by (database, element set) so each compiled system is loaded once.
     choices = {k: backend.choose_database(compositions[k]) for k in pending}
-    solver = SolverWorker(backend, options.timeout_s) if options.isolate else backend
-    with solver if isinstance(solver, SolverWorker) else contextlib.nullcontext():
+    owned = solver is None and options.isolate
+    if solver is None:
+        solver = SolverWorker(backend, options.timeout_s) if options.isolate else backend
+    with solver if owned else contextlib.nullcontext():
         for group in sorted(pending, key=lambda k: (choices[k][0] or "", tuple(el for el, _ in k))):
             rows = pending[group]
             first = rows[0]
