@@ -22,7 +22,9 @@ def results_path(path):
 MODELS = list(config["models"])
 STAGES = ["sft", "dpo"]
 GRPO_MODELS = list(config["grpo"]["models"])  # models with an online-RL stage (rules/grpo.smk)
-MODEL_SOURCES = [f"{model}-{stage}" for model in MODELS for stage in STAGES] + [f"{m}-grpo" for m in GRPO_MODELS]
+MODEL_SOURCES = [
+    f"{model}-{stage}" for model in MODELS for stage in STAGES + (["grpo"] if model in GRPO_MODELS else [])
+]
 EXTERNAL = list(config["baselines"]["external"])
 API = list(config["baselines"].get("api", {}))  # language models behind an endpoint: rules/api_baselines.smk
 BASELINES = (["random"] if config["baselines"]["random"] else []) + EXTERNAL + API

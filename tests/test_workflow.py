@@ -117,6 +117,13 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
             assert len(samples) == n
             scored = pd.read_parquet(work / f"results/scores/{model}-{stage}/rewards.parquet")
             assert list(scored.candidate_id) == list(samples.candidate_id)
+    # GRPO (tiny only): its samples are scored, and its ledger counts training and final calls
+    grpo = pd.read_parquet(work / "results/scores/tiny-grpo/rewards.parquet")
+    assert len(grpo) == 32 and not (work / "results/samples/mini/grpo.parquet").exists()
+    ledger = pd.read_parquet(work / "results/ledger/tiny-grpo.parquet")
+    assert ledger.step.tolist() == ["grpo_train", "final_samples"]
+    assert ledger.cumulative_calls.iloc[-1] == ledger.calls.sum()
+    assert re.search(r"grpo training: 2/2 steps done", (work / "results/logs/grpo/tiny.log").read_text())
     pairs = pd.read_parquet(work / "results/pairs/tiny.parquet")
     assert (pairs.chosen_reward > pairs.rejected_reward).all()
     # long jobs log their progress as k/N lines with an ETA
@@ -127,7 +134,7 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert re.search(r"sampling tiny-sft: 32/32 samples done", (work / "results/logs/sample/tiny-sft.log").read_text())
     # evaluation: Table 1, comparisons, summary, and the HTML report with captions
     table = pd.read_parquet(work / "results/metrics/table1.parquet")
-    assert list(table.source) == ["mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "random"]
+    assert list(table.source) == ["mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "tiny-grpo", "random"]
     assert table.parse_rate.between(0, 1).all() and table.validity.between(0, 1).all()
     assert "## Table 1" in (work / "results/summary.md").read_text()
     assert json.loads((work / "results/manifest.json").read_text())["config"]["seed"] == 42
@@ -135,7 +142,7 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     html = (work / "results/report.html").read_text()
     assert "coverage_curves.png" in html and "Table 1 of the paper" in html
     assert "AlloyPref run report" in html  # the workflow description
-    assert "sft_curves.png" in html and "dpo_curves.png" in html
+    assert "sft_curves.png" in html and "dpo_curves.png" in html and "grpo_curves.png" in html
     # nothing to do on a second run
     again = run(["--cores", "2", "--configfile", "tiny.yaml", "-n"], cwd=work)
     assert "Nothing to be done" in again.stdout + again.stderr
