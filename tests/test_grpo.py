@@ -113,6 +113,7 @@ def test_grpo_trains_scores_its_completions_and_logs_every_component(tmp_path):
     history = train_grpo(TINY, tmp_path / "sft", PROMPT, settings, scorer, tmp_path / "grpo", tmp_path / "w", seed=0)
     metrics = set(curves_from_log_history(history)["metric"])
     assert {f"rewards/{name}/mean" for name in COMPONENTS} | {"kl", "completions/mean_length"} <= metrics
+    assert {"calphad/all_rules", "calphad/unique_masters", "calphad/new_calls"} <= metrics
     table = scorer.table()
     # every distinct completion of both steps was scored, and the tags survived TRL's decoding
     # (skip_special_tokens=True: special tags would vanish and nothing would ever parse)

@@ -52,7 +52,14 @@ scores = scorer.table()
 write_parquet(scores, snakemake.output.scores, TRAIN_SCORES_SCHEMA)
 curves = curves_from_log_history(history)
 write_parquet(curves, snakemake.output.curves, CURVES_SCHEMA)
-metrics = ["reward", *[f"rewards/{name}/mean" for name in COMPONENTS], "kl", "completions/mean_length"]
+metrics = [
+    "reward",
+    *[f"rewards/{name}/mean" for name in COMPONENTS],
+    "calphad/all_rules",
+    "calphad/unique_masters",
+    "kl",
+    "completions/mean_length",
+]
 plot_curves(curves, metrics, snakemake.output.figure, f"{settings.algorithm.upper()}, {model}")
 log.info(
     "%s of %s done: %d completions scored, %d CALPHAD calls, all-rules share %.3f",

@@ -272,14 +272,32 @@ class CompletionScorer:
         return pd.DataFrame(self.records, columns=TRAIN_SCORES_SCHEMA.names)
 
 
+def batch_metrics(rows: Sequence[dict], new_calls: int) -> dict[str, float]:
+    """What a training batch found: shares of the batch (0-1) that parse, that meet all four rules,
+    and that are distinct master compositions (collapse shows as a falling share), and the CALPHAD
+    calls it cost."""
+    n = max(len(rows), 1)
+    masters = [row["master_composition"] for row in rows if row["master_composition"]]
+    return {
+        "calphad/parsed": len(masters) / n,
+        "calphad/all_rules": sum(bool(row["all_rules"]) and row["status"] == "ok" for row in rows) / n,
+        "calphad/unique_masters": len(set(masters)) / n,
+        "calphad/new_calls": float(new_calls),
+    }
+
+
 def component_reward_functions(scorer: CompletionScorer, settings: GRPOSettings) -> list:
     """One TRL reward function per component (TRL logs each as ``rewards/<name>/mean``); they share
     ``scorer``, so a batch is scored once, by whichever runs first."""
 
     def make(name: str):
-        def reward(completions, trainer_state=None, **kwargs) -> list[float]:
+        def reward(completions, trainer_state=None, log_metric=None, **kwargs) -> list[float]:
             step = int(getattr(trainer_state, "global_step", 0) or 0)
+            calls_before = scorer.calls
             rows = scorer.rows([str(c) for c in completions], step)
+            if log_metric is not None and name == COMPONENTS[0]:  # once per batch
+                for metric, value in batch_metrics(rows, scorer.calls - calls_before).items():
+                    log_metric(metric, value)
             return [reward_components(row, settings.mismatch_scale)[name] for row in rows]
 
         reward.__name__ = name
