@@ -121,3 +121,10 @@ def test_grpo_trains_scores_its_completions_and_logs_every_component(tmp_path):
     assert table["text"].str.contains("<BCC>", regex=False).any(), table["text"].tolist()
     tokenizer, model = load_trained(TINY, tmp_path / "grpo")
     assert model.num_parameters() > 0 and tokenizer.eos_token == "</s>"
+
+
+def test_grpo_for_a_model_that_is_not_configured_names_the_key():
+    from alloypref.config import ConfigError, check_values
+
+    with pytest.raises(ConfigError, match=r"grpo.models: \['llama'\]"):
+        check_values({"models": {"tiny": {"source": "tiny"}}, "grpo": {"models": ["tiny", "llama"]}})
