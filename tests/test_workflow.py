@@ -298,7 +298,9 @@ def test_a_package_edit_reruns_the_rules_that_import_it(tiny_run, module):
 
 def dry_run_blocks(text: str) -> list[str]:
     """A dry run's job blocks: each starts at a timestamp line or after an empty line."""
-    return [b for b in re.split(r"\n(?:\s*\n|\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n)", text) if b.strip()]
+    blocks = re.split(r"\n(?:\s*\n|\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n)", text)
+    # a timestamp after several empty lines stays at the head of its block
+    return [re.sub(r"^\s*\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n", "", b) for b in blocks if b.strip()]
 
 
 def job_blocks(text: str, rule: str) -> list[str]:
