@@ -32,6 +32,7 @@ report: "report/workflow.rst"
 include: "rules/common.smk"
 include: "rules/design_space.smk"
 include: "rules/train.smk"
+include: "rules/grpo.smk"
 include: "rules/sample.smk"
 include: "rules/databases.smk"
 include: "rules/score.smk"
@@ -84,3 +85,7 @@ rule all:
         results_path("metrics/headline.parquet"),
         expand(results_path("databases/{name}.parquet"), name=["report_card", "pair_summary"]),
         results_path("databases/cross_database_agreement.parquet"),
+        expand(results_path("models/{model}/grpo"), model=GRPO_MODELS),
+        expand(results_path("models/{model}/grpo_curves.parquet"), model=GRPO_MODELS),
+        expand(results_path("samples/{model}/grpo.parquet"), model=GRPO_MODELS),
+        expand(results_path("ledger/{model}-grpo.parquet"), model=GRPO_MODELS),

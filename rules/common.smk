@@ -19,14 +19,18 @@ def results_path(path):
 # Models of the registry ({model} wildcard) and the sources of scored triples: each model's SFT and
 # DPO samples ({model}-sft, {model}-dpo: the last accepted round's), the samples of every DPO round
 # ({model}-dpo_r{round}), the budget-matched baselines of each model ({model}-bestofn: best-of-N from
-# the SFT model; {model}-random: random search), and the example triples of config scoring.triples.
+# the SFT model; {model}-random: random search), GRPO samples of the models in grpo.models
+# ({model}-grpo) and the example triples of config scoring.triples.
 MODELS = list(config["models"])
 STAGES = ["sft", "dpo"]
 ITERATIVE = config["iterative_dpo"]
 ROUNDS = list(range(1, ITERATIVE["rounds"] + 1))
 ROUND_STAGES = [f"dpo_r{r}" for r in ROUNDS]
 BUDGET_KINDS = ["bestofn", "random"] if ITERATIVE["budget_baselines"] else []
-MODEL_SOURCES = [f"{model}-{stage}" for model in MODELS for stage in STAGES]
+GRPO_MODELS = list(config["grpo"]["models"])  # models with an online-RL stage (rules/grpo.smk)
+MODEL_SOURCES = [
+    f"{model}-{stage}" for model in MODELS for stage in STAGES + (["grpo"] if model in GRPO_MODELS else [])
+]
 BUDGET_SOURCES = [f"{model}-{kind}" for model in MODELS for kind in BUDGET_KINDS]
 ROUND_SOURCES = [f"{model}-{stage}" for model in MODELS for stage in ROUND_STAGES]
 EXTERNAL = list(config["baselines"]["external"])
@@ -38,9 +42,9 @@ SOURCES = EVAL_SOURCES + ROUND_SOURCES + ["example"]  # everything that is score
 
 wildcard_constraints:
     model="[A-Za-z0-9_]+",
-    stage="sft|dpo",
+    stage="sft|dpo|grpo",
     round="[1-9][0-9]*",
-    source="[A-Za-z0-9_]+(-sft|-dpo|-dpo_r[1-9][0-9]*|-bestofn|-random)?",
+    source="[A-Za-z0-9_]+(-sft|-dpo|-dpo_r[1-9][0-9]*|-bestofn|-random|-grpo)?",
 
 
 scattergather:
@@ -191,10 +195,10 @@ def triples_input(wildcards):
     if wildcards.source in BASELINES or wildcards.source in BUDGET_SOURCES:
         return results_path(f"baselines/{wildcards.source}.parquet")
     model, _, stage = wildcards.source.rpartition("-")
-    if model in MODELS and (stage in STAGES or stage in ROUND_STAGES):
+    if model in MODELS and (stage in STAGES or stage in ROUND_STAGES) or model in GRPO_MODELS and stage == "grpo":
         return results_path(f"samples/{model}/{stage}.parquet")
     raise ValueError(
-        f"unknown source {wildcards.source!r}: expected 'example', a baseline or <model>-sft / -dpo / -dpo_r<round>"
+        f"unknown source {wildcards.source!r}: expected 'example', a baseline or <model>-sft / -dpo / -dpo_r<round> / -grpo"
     )
 
 
@@ -251,6 +255,8 @@ def sampling_overrides(wildcards):
     stage = wildcards.stage
     if stage == "sft":
         return {"seed": config["seed"]}
+    if stage == "grpo":
+        return {"seed": config["seed"] + 500_000}  # its own stream, apart from every round's
     if stage == "bestofn_pool":
         return {"seed": config["seed"], "n": pool_size(wildcards.model)}
     r = _round_of(stage)

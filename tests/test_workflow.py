@@ -120,7 +120,14 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
             assert len(samples) == n
             scored = pd.read_parquet(work / f"results/scores/{model}-{stage}/rewards.parquet")
             assert list(scored.candidate_id) == list(samples.candidate_id)
-    pairs = pd.read_parquet(work / "results/pairs/tiny/r1.parquet")
+    # GRPO (tiny only): its samples are scored, and its ledger counts training and final calls
+    grpo = pd.read_parquet(work / "results/scores/tiny-grpo/rewards.parquet")
+    assert len(grpo) == 32 and not (work / "results/samples/mini/grpo.parquet").exists()
+    ledger = pd.read_parquet(work / "results/ledger/tiny-grpo.parquet")
+    assert ledger.step.tolist() == ["grpo_train", "final_samples"]
+    assert ledger.cumulative_calls.iloc[-1] == ledger.calls.sum()
+    assert re.search(r"grpo training: 2/2 steps done", (work / "results/logs/grpo/tiny.log").read_text())
+        pairs = pd.read_parquet(work / "results/pairs/tiny/r1.parquet")
     assert (pairs.chosen_reward > pairs.rejected_reward).all()
     # iterative DPO: each round judged by the uniqueness floor; the final source is the last accepted
     # round's samples (the SFT samples when none was accepted)
@@ -155,7 +162,7 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     # evaluation: Table 1, comparisons, summary, and the HTML report with captions
     table = pd.read_parquet(work / "results/metrics/table1.parquet")
     assert list(table.source) == [
-        *("mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo"),
+        *("mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "tiny-grpo"),
         *("mini-bestofn", "mini-random", "tiny-bestofn", "tiny-random", "random"),
     ]
     assert table.parse_rate.between(0, 1).all() and table.validity.between(0, 1).all()
@@ -170,7 +177,7 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert "coverage_curves.png" in html and "Table 1 of the paper" in html
     assert "cross_database.html" in html
     assert "AlloyPref run report" in html  # the workflow description
-    assert "sft_curves.png" in html and "dpo_curves.png" in html
+    assert "sft_curves.png" in html and "dpo_curves.png" in html and "grpo_curves.png" in html
     # nothing to do on a second run
     again = run(["--cores", "2", "--configfile", "tiny.yaml", "-n"], cwd=work)
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -353,10 +360,10 @@ def test_a_package_edit_reruns_the_rules_that_import_it(tiny_run, module):
 
 
 def dry_run_blocks(text: str) -> list[str]:
-    """A dry run's job blocks: each starts at a timestamp line or after an empty line (a timestamp
-    right after an empty line, as before the first job, is dropped from the block's head)."""
+    """A dry run's job blocks: each starts at a timestamp line or after an empty line."""
     blocks = re.split(r"\n(?:\s*\n|\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n)", text)
-    return [re.sub(r"^\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n", "", b) for b in blocks if b.strip()]
+    # a timestamp after several empty lines stays at the head of its block
+    return [re.sub(r"^\s*\[[A-Z][a-z]{2} [^\]]*\d{4}\]\n", "", b) for b in blocks if b.strip()]
 
 
 def job_blocks(text: str, rule: str) -> list[str]:

@@ -122,7 +122,8 @@ def validate(config: Mapping[str, Any]) -> dict:
 
 
 def check_values(config: Mapping[str, Any]) -> None:
-    """What JSON schema cannot say: every number finite, and a temperature grid the rules can use.
+    """What JSON schema cannot say: every number finite, a temperature grid the rules can use, and
+    GRPO only for configured models.
 
     YAML's ``.nan`` and ``.inf`` are numbers to JSON schema; a NaN reward weight makes every reward
     NaN. Reward rule 2 (BCC forms before B2 on cooling) compares the highest temperatures of BCC and
@@ -134,6 +135,9 @@ def check_values(config: Mapping[str, Any]) -> None:
     for key, value in _leaves(config):
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"config key {key}: {value} is not a finite number")
+    unknown = [m for m in (config.get("grpo") or {}).get("models", []) if m not in (config.get("models") or {})]
+    if unknown:
+        raise ConfigError(f"config key grpo.models: {unknown} are not models (keys of models:)")
     grid = (config.get("calphad") or {}).get("temperatures_K")
     if grid is not None and len(set(grid)) < 2:
         raise ConfigError(

@@ -71,7 +71,7 @@ from alloypref.calphad.cache import CacheTrustError
 from alloypref.calphad.confidence import DEFAULT_UNTESTED_WEIGHT, DatabaseChoice, PairTrust
 from alloypref.calphad.databases import DatabaseError
 from alloypref.calphad.tables import PHASE_TABLE_SCHEMA
-from alloypref.calphad.worker import solve_groups
+from alloypref.calphad.worker import SolverWorker, solve_groups
 from alloypref.composition import FormulaError, canonical_formula, master_from_text, rounded
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.reward import RewardConfig, compute_reward
@@ -404,12 +404,18 @@ def score_triples(
     key_extra: Mapping | None = None,
     trust: PairTrust | None = None,
     database: str | None = None,
+    solver: SolverWorker | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rewards and phase tables of every triple (input order kept).
 
     Each candidate is scored on the first of ``backend.database_choices`` under the phase-fact
     verdicts ``trust`` (none: every covered pair untested), or on ``database`` when given; a
     candidate that database cannot compute (an element it lacks) is an ``invalid`` row.
+
+    ``solver``: a running :class:`SolverWorker` of ``backend`` to solve in, one candidate after another
+    (a caller that scores many small batches keeps one warm between calls); by default
+    ``options.workers`` workers are started for this call (``options.isolate``) and stopped at its end.
+
     With ``checkpoint_dir``, finished candidates are saved there every ``options.checkpoint_every``
     candidates with the :func:`job_key` of this call (``key_extra`` joins it: the code version, say),
     and skipped when a call with the same key is repeated after a crash.
@@ -484,7 +490,9 @@ def score_triples(
     systems = sorted(by_system, key=lambda s: (-estimated_cost_s(len(s[1]), len(by_system[s])), s))
     groups = [by_system[s] for s in systems]
     requests = [[(compositions[k], options.temperatures_K, choices[k].database) for k in group] for group in groups]
-    if options.isolate:
+    if solver is not None:
+        answers = _solve_here(solver, requests)
+    elif options.isolate:
         answers = solve_groups(backend, requests, options.workers, options.timeout_s)
     else:
         answers = _solve_here(backend, requests)
@@ -535,7 +543,8 @@ def _choice(
 
 
 def _solve_here(backend: CalphadBackend, groups: list[list[tuple]]):
-    """:func:`alloypref.calphad.worker.solve_groups` in this process (no time limit), same answers."""
+    """:func:`alloypref.calphad.worker.solve_groups`, one request after another in ``backend``: this
+    process (no time limit) or a running :class:`SolverWorker` (its time limit)."""
     for g, group in enumerate(groups):
         for r, (composition, temperatures, database) in enumerate(group):
             started = time.perf_counter()

@@ -47,8 +47,12 @@ def plot_curves(curves: pd.DataFrame, metrics: list[str], path: Path, title: str
     import matplotlib.pyplot as plt
 
     present = [m for m in metrics if (curves["metric"] == m).any()]
-    fig, axes = plt.subplots(1, max(1, len(present)), figsize=(4.5 * max(1, len(present)), 3.2), squeeze=False)
-    for ax, metric in zip(axes[0], present):
+    columns = min(max(1, len(present)), 4)  # up to four panels a row
+    rows = -(-max(1, len(present)) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[len(present) :]:
+        ax.set_visible(len(present) == 0 and ax is axes[0][0])
+    for ax, metric in zip(axes.flat, present):
         for split, style in (("train", "-"), ("eval", "o--")):
             data = curves[(curves["metric"] == metric) & (curves["split"] == split)]
             if not data.empty:

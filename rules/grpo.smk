@@ -1,0 +1,71 @@
+# Online RL: GRPO (or RLOO) from the SFT model of each model in config grpo.models, the CALPHAD
+# reward scored during training; then the ledger of its CALPHAD calls (training + final samples).
+
+
+rule grpo:
+    input:
+        sft=results_path("models/{model}/sft"),
+        triples=results_path("design_space/sft_triples.parquet"),
+        enumeration=results_path("design_space/enumeration_counts.json"),
+        pair_summary=results_path("databases/pair_summary.parquet"),
+    output:
+        model=directory(results_path("models/{model}/grpo")),
+        curves=results_path("models/{model}/grpo_curves.parquet"),
+        scores=results_path("models/{model}/grpo_train_scores.parquet"),
+        figure=report(
+            results_path("models/{model}/grpo_curves.png"),
+            caption="../report/grpo_curves.rst",
+            category="Training curves",
+            subcategory="{model}",
+        ),
+    log:
+        results_path("logs/grpo/{model}.log"),
+    benchmark:
+        results_path("benchmarks/grpo/{model}.tsv")
+    wildcard_constraints:
+        model="|".join(GRPO_MODELS) if GRPO_MODELS else "^$",
+    conda:
+        "../envs/alloypref.yaml"
+    threads: model_threads
+    resources:
+        gpu=model_resources,
+        mem_mb=8000,
+        runtime=600,
+    params:
+        code=code_version("grpo.py"),
+        model=model_settings(),
+        grpo=config["grpo"],
+        calphad=config["calphad"],
+        element_roles=config["element_roles"],
+        reward=config["reward"],
+        seed=config["seed"],
+        workdir=lambda wildcards: results_path(f"checkpoints/{wildcards.model}/grpo"),
+    script:
+        "../workflow_scripts/grpo.py"
+
+
+# The generic rule ledger (rules/ledger.smk) could also name this file: GRPO's ledger has its own steps.
+ruleorder: grpo_ledger > ledger
+
+
+rule grpo_ledger:
+    input:
+        train=results_path("models/{model}/grpo_train_scores.parquet"),
+        final=results_path("scores/{model}-grpo/rewards.parquet"),
+    output:
+        results_path("ledger/{model}-grpo.parquet"),
+    log:
+        results_path("logs/grpo_ledger/{model}.log"),
+    benchmark:
+        results_path("benchmarks/grpo_ledger/{model}.tsv")
+    wildcard_constraints:
+        model="|".join(GRPO_MODELS) if GRPO_MODELS else "^$",
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=code_version("grpo_ledger.py"),
+    script:
+        "../workflow_scripts/grpo_ledger.py"

@@ -1,0 +1,130 @@
+"""Online RL on the CALPHAD reward: reward components, the scorer behind them, a short GRPO run."""
+
+import pytest
+
+from alloypref.design_space import completion_text
+from alloypref.lm.grpo import (
+    COMPONENTS,
+    TRAIN_SCORES_SCHEMA,
+    CompletionScorer,
+    GRPOSettings,
+    component_reward_functions,
+    reward_components,
+    shaped_reward,
+)
+from alloypref.reward import RewardConfig
+from alloypref.scoring import ScoringOptions
+from tests.test_scoring import GRID, FakeBackend
+
+ELEMENTS = ["Al", "Mo", "Nb", "Ni", "Ti", "V"]
+# in-process solving, so the fake backend's calls can be counted
+OPTIONS = ScoringOptions(GRID, RewardConfig(), min_coverage=0.5, timeout_s=1.0, isolate=False)
+GOOD = completion_text("Nb", "NiAl", 30.0)
+
+
+def summed(reward_funcs, settings, completions):
+    values = {f.__name__: f(completions=completions) for f in reward_funcs}
+    return [sum(settings.weights[name] * values[name][i] for name in COMPONENTS) for i in range(len(completions))]
+
+
+def test_a_completion_that_does_not_parse_gets_the_worst_reward():
+    settings = GRPOSettings(weights={**dict.fromkeys(COMPONENTS, 1.0), "others_within_10": 3.0})
+    backend = FakeBackend()
+    scorer = CompletionScorer(backend, OPTIONS, ELEMENTS)
+    completions = [GOOD, "<BCC>Nb</BCC><B2>NiAl", completion_text("Nb", "RuAl", 30.0), "Nb NiAl 30"]
+    rewards = summed(component_reward_functions(scorer, settings), settings, completions)
+    assert rewards[1:] == [settings.worst_reward] * 3
+    assert rewards[0] > settings.worst_reward + 5.0  # the fake alloy meets every rule
+    assert backend.calls == ["Al-Nb-Ni"]  # nothing that failed to parse reached the solver
+    table = scorer.table()
+    assert list(table.columns) == TRAIN_SCORES_SCHEMA.names
+    assert table["status"].tolist() == ["ok", "invalid", "invalid", "invalid"]
+
+
+def ok_row(**changes):
+    row = {
+        "status": "ok",
+        "bcc_b2_exist": True,
+        "bcc_forms_first": True,
+        "b2_room_temp": True,
+        "others_exceed_10": False,
+        "min_lattice_mismatch_A": 0.0,
+    }
+    return {**row, **changes}
+
+
+def test_rewards_are_normalised_per_component():
+    settings = GRPOSettings(mismatch_scale=0.2)
+    best = reward_components(ok_row(), settings.mismatch_scale)
+    assert best == dict.fromkeys(COMPONENTS, 1.0)
+    # each rule costs its weight (1), whatever its Eq. 1 tier (1000, 100, 10 or 1)
+    broken = {
+        "bcc_b2_exist": ok_row(bcc_b2_exist=False, min_lattice_mismatch_A=0.0),
+        "bcc_forms_first": ok_row(bcc_forms_first=False),
+        "b2_room_temp": ok_row(b2_room_temp=False),
+        "others_within_10": ok_row(others_exceed_10=True),
+    }
+    for rule, row in broken.items():
+        components = reward_components(row, settings.mismatch_scale)
+        assert components[rule] == 0.0
+        if rule != "bcc_b2_exist":
+            assert shaped_reward(row, settings) == pytest.approx(settings.best_reward - 1.0)
+    # without coexisting BCC and B2 the mismatch is undefined: its component is 0 too
+    assert reward_components(broken["bcc_b2_exist"], 0.2)["mismatch"] == 0.0
+    # the mismatch scales linearly to 0 at mismatch_scale and stays there
+    assert reward_components(ok_row(min_lattice_mismatch_A=0.1), 0.2)["mismatch"] == pytest.approx(0.5)
+    assert reward_components(ok_row(min_lattice_mismatch_A=3.0), 0.2)["mismatch"] == 0.0
+    assert reward_components({"status": "failed"}, 0.2) == dict.fromkeys(COMPONENTS, 0.0)
+
+
+def test_a_master_composition_is_solved_once_per_run():
+    backend = FakeBackend()
+    scorer = CompletionScorer(backend, OPTIONS, ELEMENTS)
+    first = scorer.rows([GOOD, completion_text("Nb", "NiAl", 50.0)], step=0)
+    again = scorer.rows([GOOD, completion_text("Nb1", "Al1Ni1", 30.0), completion_text("Mo", "NiAl", 30.0)], step=1)
+    # Nb1 + Al1Ni1 at 30 % is GOOD's master written differently: no new call
+    assert backend.calls == ["Al-Nb-Ni", "Al-Nb-Ni", "Al-Mo-Ni"]
+    assert scorer.calls == 3
+    assert again[1]["reward"] == first[0]["reward"] and again[1]["seconds"] == 0.0
+    table = scorer.table()
+    assert table["new_call"].tolist() == [True, True, False, True]
+    assert table["step"].tolist() == [0, 0, 1, 1]
+
+
+def test_bad_settings_name_the_key():
+    with pytest.raises(ValueError, match="grpo.algorithm"):
+        GRPOSettings(algorithm="ppo")
+    with pytest.raises(ValueError, match="grpo.weights"):
+        GRPOSettings.from_config({"weights": {"rule5": 1.0}})
+    with pytest.raises(ValueError, match="unknown keys"):
+        GRPOSettings.from_config({"stepz": 3})
+
+
+def test_grpo_trains_scores_its_completions_and_logs_every_component(tmp_path):
+    from alloypref.lm.curves import curves_from_log_history
+    from alloypref.lm.grpo import train_grpo
+    from alloypref.lm.registry import load_trained
+    from alloypref.lm.sft import train_sft
+    from tests.test_lm import PROMPT, TINY, sft_frame
+
+    train_sft(TINY, sft_frame(), tmp_path / "sft", tmp_path / "work", seed=0, eval_fraction=0.0)
+    settings = GRPOSettings(steps=2, num_generations=4, max_completion_length=32, temperature=0.5)
+    scorer = CompletionScorer(FakeBackend(), OPTIONS, ELEMENTS)
+    history = train_grpo(TINY, tmp_path / "sft", PROMPT, settings, scorer, tmp_path / "grpo", tmp_path / "w", seed=0)
+    metrics = set(curves_from_log_history(history)["metric"])
+    assert {f"rewards/{name}/mean" for name in COMPONENTS} | {"kl", "completions/mean_length"} <= metrics
+    assert {"calphad/all_rules", "calphad/unique_masters", "calphad/new_calls"} <= metrics
+    table = scorer.table()
+    # every distinct completion of both steps was scored, and the tags survived TRL's decoding
+    # (skip_special_tokens=True: special tags would vanish and nothing would ever parse)
+    assert table["text"].is_unique and 1 <= len(table) <= 8 and set(table["step"]) <= {0, 1}
+    assert table["text"].str.contains("<BCC>", regex=False).any(), table["text"].tolist()
+    tokenizer, model = load_trained(TINY, tmp_path / "grpo")
+    assert model.num_parameters() > 0 and tokenizer.eos_token == "</s>"
+
+
+def test_grpo_for_a_model_that_is_not_configured_names_the_key():
+    from alloypref.config import ConfigError, check_values
+
+    with pytest.raises(ConfigError, match=r"grpo.models: \['llama'\]"):
+        check_values({"models": {"tiny": {"source": "tiny"}}, "grpo": {"models": ["tiny", "llama"]}})
