@@ -127,7 +127,7 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert ledger.step.tolist() == ["grpo_train", "final_samples"]
     assert ledger.cumulative_calls.iloc[-1] == ledger.calls.sum()
     assert re.search(r"grpo training: 2/2 steps done", (work / "results/logs/grpo/tiny.log").read_text())
-        pairs = pd.read_parquet(work / "results/pairs/tiny/r1.parquet")
+    pairs = pd.read_parquet(work / "results/pairs/tiny/r1.parquet")
     assert (pairs.chosen_reward > pairs.rejected_reward).all()
     # iterative DPO: each round judged by the uniqueness floor; the final source is the last accepted
     # round's samples (the SFT samples when none was accepted)

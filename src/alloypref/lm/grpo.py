@@ -255,7 +255,9 @@ class CompletionScorer:
 
             chunks = [c for c in split_triples(todo, len(self.solvers)) if not c.empty]
             if len(chunks) == 1:
-                parts.append(score_triples(chunks[0], self.backend, self.options, trust=self.trust, solver=self.solvers[0])[0])
+                parts.append(
+                    score_triples(chunks[0], self.backend, self.options, trust=self.trust, solver=self.solvers[0])[0]
+                )
             else:
                 with ThreadPoolExecutor(len(chunks)) as pool:
                     futures = [
