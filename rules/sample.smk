@@ -1,4 +1,5 @@
-# Batched sampling of N triples from the SFT model, from each DPO round's policy (dpo_r{round}), and
+# Batched sampling of N triples from the SFT model, from each DPO round's policy (dpo_r{round}), from
+# the GRPO model (models in grpo.models), and
 # of the best-of-N pool (the SFT model's stream, longer); every raw text is kept with a parse status.
 # The final DPO source's samples are the last accepted round's (rules/iterative_dpo.smk).
 
@@ -15,7 +16,7 @@ rule sample:
     benchmark:
         results_path("benchmarks/sample/{model}-{stage}.tsv")
     wildcard_constraints:
-        stage="sft|dpo_r[1-9][0-9]*|bestofn_pool",
+        stage="sft|grpo|dpo_r[1-9][0-9]*|bestofn_pool",
     conda:
         "../envs/alloypref.yaml"
     threads: model_threads
