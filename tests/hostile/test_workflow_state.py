@@ -15,7 +15,7 @@ def finished_workflow(tmp_path_factory):
     for line in summary:
         path, _, rule = line.split("\t")[:3]
         target = work / path
-        if rule in ("sft", "dpo") and not path.endswith((".parquet", ".png")):
+        if rule in ("sft", "dpo", "dpo_round", "grpo") and not path.endswith((".parquet", ".png")):
             target.mkdir(parents=True, exist_ok=True)
             (target / "config.json").write_text("{}")
         else:
@@ -31,8 +31,9 @@ def finished_workflow(tmp_path_factory):
     [
         "results/models/tiny/sft",
         "results/models/tiny/dpo",
+        "results/models/tiny/dpo_r1",
         "results/samples/tiny/sft.parquet",
-        "results/pairs/tiny.parquet",
+        "results/pairs/tiny/r1.parquet",
     ],
 )
 def test_a_lost_intermediate_output_is_rebuilt(finished_workflow, lost):
@@ -46,7 +47,13 @@ def test_a_lost_intermediate_output_is_rebuilt(finished_workflow, lost):
     try:
         text = run(["-n", *CONFIG], cwd=finished_workflow).stdout
         assert "Nothing to be done" not in text
-        rule = {"models/tiny/sft": "sft", "models/tiny/dpo": "dpo", "samples": "sample", "pairs": "pairs"}
+        rule = {
+            "models/tiny/sft": "sft",
+            "models/tiny/dpo_r": "dpo_round",
+            "models/tiny/dpo": "dpo",
+            "samples": "sample",
+            "pairs": "pairs",
+        }
         name = next(r for key, r in rule.items() if key in lost)
         assert f"rule {name}:" in text or f"localrule {name}:" in text
     finally:
