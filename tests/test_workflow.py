@@ -95,9 +95,10 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert by_id.loc["bad", "status"] == "invalid"
     assert (by_id.loc[["nial_a", "nial_b", "nial_dup"], "status"] == "ok").all()
     assert by_id.loc["nial_b", "reward"] == by_id.loc["nial_dup", "reward"]
-    # no phase facts (the pair summary is empty): every covered pair counts half
+    # a pair earns confidence only when covered (and trusted or untested): never above the coverage
     ok = rewards[rewards.status == "ok"]
-    assert (ok.confidence == ok.coverage / 2).all() and (ok.low_confidence == (ok.confidence < 0.5)).all()
+    assert ((ok.confidence >= 0) & (ok.confidence <= ok.coverage)).all()
+    assert (ok.low_confidence == (ok.confidence < 0.5)).all()
     assert (work / "results/logs/score/example/1-of-2.log").is_file()
     assert (work / "results/benchmarks/score/example/1-of-2.tsv").is_file()
     tables = pd.read_parquet(work / "results/scores/example/phase_tables.parquet")
@@ -240,9 +241,17 @@ def branch(source: str) -> set[str]:
     jobs = {f"{rule}[{source}]" for rule in SCORED}
     if not source.endswith(ROUNDS):
         jobs |= {f"top_candidates[{source}]", f"cross_database[{source}]"}
-    if source.endswith(("-sft", *ROUNDS)):
+    if source.endswith(("-sft", "-grpo", *ROUNDS)):
         jobs.add(f"sample[{source}]")
     return jobs
+
+
+GRPO_MODELS = ("tiny",)  # grpo.models of tests/config/config.yaml
+
+
+def grpo_jobs(model: str) -> set[str]:
+    """GRPO of a model in grpo.models: training, its samples (scored, cross-checked) and its ledger."""
+    return {f"grpo[{model}]", f"grpo_ledger[{model}]"} | branch(f"{model}-grpo") if model in GRPO_MODELS else set()
 
 
 def budget_jobs(model: str) -> set[str]:
@@ -267,6 +276,7 @@ def model_jobs(model: str) -> set[str]:
         {f"sft[{model}]", f"sample[{model}-bestofn_pool]", f"ledger[{model}-sft]"}
         | branch(f"{model}-sft")
         | after_dpo(model)
+        | grpo_jobs(model)
     )
 
 
@@ -278,7 +288,7 @@ def after_scoring() -> set[str]:
         jobs |= {
             f"{rule}[{model}-sft]" for rule in ("score", "gather_scores", "top_candidates", "ledger", "cross_database")
         }
-        jobs |= after_dpo(model)
+        jobs |= after_dpo(model) | grpo_jobs(model)  # GRPO trains on the reward
     return jobs
 
 
@@ -287,7 +297,10 @@ def with_cross_summary(jobs: set[str]) -> set[str]:
     return jobs | ({"cross_database_summary"} if any(job.startswith("cross_database[") for job in jobs) else set())
 
 
-EVALUATED = ["mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "random"]
+EVALUATED = [
+    *("mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "tiny-grpo"),
+    *("mini-bestofn", "mini-random", "tiny-bestofn", "tiny-random", "random"),
+]
 
 
 # key path in the config -> new value -> the jobs a dry run must schedule (stage + downstream only)
@@ -298,7 +311,7 @@ CONFIG_EDITS = {
     ),
     "design_space.volume.scheme": ("uniform", {"enumerate_triples"} | model_jobs("tiny") | model_jobs("mini") | TAIL),
     "models.tiny.sft.epochs": (30, model_jobs("tiny") | TAIL),
-    "models.tiny.sampling.n": (30, model_jobs("tiny") - {"sft[tiny]"} | {"random_pool[tiny]"} | TAIL),
+    "models.tiny.sampling.n": (30, model_jobs("tiny") - {"sft[tiny]", "grpo[tiny]"} | {"random_pool[tiny]"} | TAIL),
     "reward.weight_b2_room_temp": (20, after_scoring() | TAIL),
     "calphad.temperatures_K": ([373.15, 1273.15, 1873.15], after_scoring() | TAIL),
     "pairs.k": (3, after_dpo("tiny") | after_dpo("mini") | TAIL),
