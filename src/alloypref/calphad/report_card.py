@@ -50,6 +50,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from alloypref.calphad import confidence
 from alloypref.calphad.backend import CalphadError
 from alloypref.calphad.databases import database_elements
 
@@ -89,17 +90,8 @@ REPORT_CARD_SCHEMA = pa.schema(
 )
 """One row per fact x database. ``element_a <= element_b``; equal for pure-element facts."""
 
-PAIR_SUMMARY_SCHEMA = pa.schema(
-    [
-        ("database", pa.string()),
-        ("element_a", pa.string()),
-        ("element_b", pa.string()),
-        ("n_facts", pa.int64()),
-        ("n_agree", pa.int64()),
-        ("agreement", pa.float64()),
-        ("trusted", pa.bool_()),
-    ]
-)
+# The per-pair summary's schema has one home: the module that reads it to choose databases.
+PAIR_SUMMARY_SCHEMA = confidence.PAIR_SUMMARY_SCHEMA
 """One row per database x element pair (or pure element) with facts: ``n_facts`` computable facts,
 ``n_agree`` of them agreeing, ``agreement = n_agree / n_facts`` (0-1; NaN when ``n_facts`` is 0) and
 ``trusted`` = ``n_facts > 0`` and ``agreement >= min_agreement`` (default 1: every fact agrees)."""
