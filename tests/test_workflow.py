@@ -492,7 +492,9 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
         assert "model=tiny" not in text  # a --configfile replaces, not extends, the default config
     root = yaml.safe_load(paper.read_text())["results_dir"].rstrip("/") + "/"
     # the same iterative-DPO stages for every model: each round trained, accepted and sampled
-    rounds = yaml.safe_load(paper.read_text())["iterative_dpo"]["rounds"]
+    from alloypref.config import load
+
+    rounds = load(paper)["iterative_dpo"]["rounds"]  # the schema's default where the file has none
     for model in models:
         for r in range(1, rounds + 1):
             assert f"{root}models/{model}/dpo_r{r}" in text
