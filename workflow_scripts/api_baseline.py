@@ -32,14 +32,7 @@ if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: th
 
     calphad = calphad_settings(SimpleNamespace(**snakemake.params.calphad))  # noqa: F821
     backend = make_backend(calphad)
-    options = ScoringOptions(
-        temperatures_K=calphad.temperatures_K,
-        reward=calphad.reward,
-        min_coverage=calphad.min_coverage,
-        timeout_s=calphad.timeout_s,
-        min_confidence=calphad.min_confidence,
-        untested_pair_weight=calphad.untested_pair_weight,
-    )
+    options = ScoringOptions.from_settings(calphad)
 
     def score(bcc, b2, volume):
         return score_one(bcc, b2, volume, backend, options)[0]

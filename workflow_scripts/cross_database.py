@@ -13,14 +13,7 @@ from alloypref.scoring import REWARDS_SCHEMA, ScoringOptions
 log = setup_logging(snakemake)  # injected by Snakemake
 settings = calphad_settings(snakemake.params)
 sampling = snakemake.params.cross_database
-options = ScoringOptions(
-    temperatures_K=settings.temperatures_K,
-    reward=settings.reward,
-    min_coverage=settings.min_coverage,
-    timeout_s=settings.timeout_s,
-    min_confidence=settings.min_confidence,
-    untested_pair_weight=settings.untested_pair_weight,
-)
+options = ScoringOptions.from_settings(settings)
 trust = read_pair_summary(snakemake.input.pair_summary)
 backend = make_backend(settings)
 rewards = read_parquet(snakemake.input.rewards, REWARDS_SCHEMA)

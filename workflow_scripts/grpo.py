@@ -25,14 +25,7 @@ prompt = read_parquet(snakemake.input.triples, SFT_SCHEMA)["prompt"].iloc[0]
 with open(snakemake.input.enumeration) as handle:
     elements = json.load(handle)["elements"]
 calphad = calphad_settings(params)
-options = ScoringOptions(
-    temperatures_K=calphad.temperatures_K,
-    reward=calphad.reward,
-    min_coverage=calphad.min_coverage,
-    timeout_s=calphad.timeout_s,
-    min_confidence=calphad.min_confidence,
-    untested_pair_weight=calphad.untested_pair_weight,
-)
+options = ScoringOptions.from_settings(calphad)
 backend = make_backend(calphad)
 solvers = [SolverWorker(backend, options.timeout_s) for _ in range(settings.scorer_workers)]
 trust = read_pair_summary(snakemake.input.pair_summary)  # the same database choice as rule score

@@ -9,14 +9,9 @@ from alloypref.scoring import ScoringOptions, score_file
 
 log = setup_logging(snakemake)  # injected by Snakemake
 settings = calphad_settings(snakemake.params)
-options = ScoringOptions(
-    temperatures_K=settings.temperatures_K,
-    reward=settings.reward,
-    min_coverage=settings.min_coverage,
-    timeout_s=settings.timeout_s,
+options = ScoringOptions.from_settings(
+    settings,
     checkpoint_every=snakemake.params.checkpoint_every,
-    min_confidence=settings.min_confidence,
-    untested_pair_weight=settings.untested_pair_weight,
     workers=snakemake.threads,  # one solver process per core the job was given
 )
 score_file(

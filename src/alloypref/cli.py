@@ -78,14 +78,7 @@ def _score(args: argparse.Namespace) -> int:
     except FormulaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    options = ScoringOptions(
-        settings.temperatures_K,
-        settings.reward,
-        settings.min_coverage,
-        settings.timeout_s,
-        min_confidence=settings.min_confidence,
-        untested_pair_weight=settings.untested_pair_weight,
-    )
+    options = ScoringOptions.from_settings(settings)
     try:
         trust = read_pair_summary(args.pair_summary) if args.pair_summary else None
     except (OSError, ValueError) as exc:

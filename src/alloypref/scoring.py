@@ -61,6 +61,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,9 @@ from alloypref.calphad.worker import SolverWorker, solve_groups
 from alloypref.composition import FormulaError, canonical_formula, master_from_text, rounded
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.reward import RewardConfig, compute_reward
+
+if TYPE_CHECKING:  # config imports the calphad package; only the annotation needs it
+    from alloypref.config import CalphadSettings
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +145,23 @@ class ScoringOptions:
     min_confidence: float = 0.5
     untested_pair_weight: float = DEFAULT_UNTESTED_WEIGHT
     workers: int = 1
+
+    @classmethod
+    def from_settings(cls, settings: CalphadSettings, **overrides: object) -> ScoringOptions:
+        """The scoring options a config's ``calphad`` block gives (every scorer: rule ``score``,
+        GRPO, the cross-database check, API judges and the CLI build them here, so they cannot
+        drift apart); ``overrides`` set the per-job fields (``workers``, ``checkpoint_every``)."""
+        if settings.temperatures_K is None or settings.reward is None:
+            raise ValueError("scoring needs the calphad block's scoring keys and a reward (this job was given neither)")
+        return cls(
+            temperatures_K=settings.temperatures_K,
+            reward=settings.reward,
+            min_coverage=settings.min_coverage,
+            timeout_s=settings.timeout_s,
+            min_confidence=settings.min_confidence,
+            untested_pair_weight=settings.untested_pair_weight,
+            **overrides,
+        )
 
 
 #: Bump when the checkpoint layout changes: part of the checkpoint key.
