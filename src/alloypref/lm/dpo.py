@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from alloypref.io import atomic_directory
 from alloypref.lm.curves import logging_callback
-from alloypref.lm.registry import ModelSpec, load_trained
+from alloypref.lm.registry import ModelSpec, load_trained, save_policy
 from alloypref.lm.sft import common_training_arguments, split_eval
 
 log = logging.getLogger(__name__)
@@ -144,10 +143,5 @@ def train_dpo(
     if not reference_is_sft(trainer, same):
         raise RuntimeError(f"model {spec.name}: the DPO reference is not the trained model it should be")
     trainer.train()
-    with atomic_directory(Path(output_dir)) as saving:  # a kill mid-save leaves no half model
-        if spec.uses_lora:
-            trainer.model.save_pretrained(str(saving), selected_adapters=["default"])
-        else:
-            trainer.save_model(str(saving))
-        trainer.processing_class.save_pretrained(str(saving))
+    save_policy(trainer, spec, output_dir)
     return trainer.state.log_history

@@ -55,9 +55,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from alloypref.io import atomic_directory
 from alloypref.lm.curves import logging_callback
-from alloypref.lm.registry import ModelSpec, load_trained
+from alloypref.lm.registry import ModelSpec, load_trained, save_policy
 from alloypref.lm.sampling import parse_generation
 from alloypref.lm.sft import common_training_arguments
 from alloypref.scoring import REWARDS_SCHEMA, ScoringOptions, score_triples
@@ -382,10 +381,5 @@ def train_grpo(
         spec, sft_dir, prompt, settings, component_reward_functions(scorer, settings), work_dir, seed
     )
     trainer.train()
-    with atomic_directory(Path(output_dir)) as saving:  # a kill mid-save leaves no half model
-        if spec.uses_lora:
-            trainer.model.save_pretrained(str(saving), selected_adapters=["default"])
-        else:
-            trainer.save_model(str(saving))
-        trainer.processing_class.save_pretrained(str(saving))
+    save_policy(trainer, spec, output_dir)
     return trainer.state.log_history

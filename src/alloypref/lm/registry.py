@@ -239,3 +239,17 @@ def load_trained(spec: ModelSpec, folder: Path, trainable: bool = False):
     else:
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
     return tokenizer, model
+
+
+def save_policy(trainer, spec: ModelSpec, output_dir: Path) -> None:
+    """Save a preference-tuned policy where :func:`load_trained` reads it: the full model (tiny) or
+    only the trained ``default`` adapter (LoRA; the ``ref`` adapter is the frozen reference), with
+    the tokenizer. A kill mid-save leaves no half model."""
+    from alloypref.io import atomic_directory
+
+    with atomic_directory(Path(output_dir)) as saving:
+        if spec.uses_lora:
+            trainer.model.save_pretrained(str(saving), selected_adapters=["default"])
+        else:
+            trainer.save_model(str(saving))
+        trainer.processing_class.save_pretrained(str(saving))
