@@ -131,6 +131,21 @@ def _ship_design_space(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stage_times(args: argparse.Namespace) -> int:
+    from alloypref.stage_times import BenchmarkError, stage_times, totals
+
+    try:
+        table = stage_times(args.results)
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    shown = table.round({"wall_s": 0, "cpu_s": 0, "max_job_cpu_s": 0, "max_rss_mb": 0})
+    print(shown.to_markdown(index=False) if args.markdown else shown.to_string(index=False))
+    total = totals(table)
+    print(f"\n{total['jobs']} jobs, {total['wall_s']:.0f} s of job wall time, {total['cpu_s']:.0f} CPU s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alloypref", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"alloypref {__version__}")
@@ -167,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     ship.add_argument("--name", default="paper", help="name of the shipped design space (default: paper)")
     ship.add_argument("--out", default=None, help="output folder (default: the package's data/design_space/NAME)")
     ship.add_argument("-v", "--verbose", action="store_true")
+    times = sub.add_parser(
+        "stage-times",
+        help="jobs, wall and CPU seconds and peak memory per rule of a run, from its Snakemake benchmark files",
+    )
+    times.add_argument("results", help="the run's results_dir, holding benchmarks/")
+    times.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    times.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     if not args.verbose:
@@ -175,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         return _score(args)
     if args.command == "ship-design-space":
         return _ship_design_space(args)
+    if args.command == "stage-times":
+        return _stage_times(args)
     return 2
 
 

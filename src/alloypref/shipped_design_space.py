@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from alloypref.design_space import CANDIDATES_SCHEMA, FILTER_SCHEMA, DesignSpaceError, curated_lists
+from alloypref.stage_times import read_benchmark_files, totals
 
 #: Files of a shipped design space, in the order they are described above.
 FILES = ("curation.parquet", "bcc.parquet", "b2.parquet", "provenance.json")
@@ -186,16 +187,16 @@ def materialize(shipped: ShippedDesignSpace, min_coverage: float) -> dict[str, A
     }
 
 
-def _benchmark_seconds(paths: Sequence[Path]) -> dict[str, float]:
-    """Summed wall and CPU seconds of Snakemake benchmark TSVs (columns ``s`` and ``cpu_time``)."""
-    frames = [pd.read_csv(path, sep="\t") for path in paths]
-    if not frames:
-        return {"jobs": 0, "wall_s": 0.0, "cpu_s": 0.0}
-    table = pd.concat(frames)
+def _filter_benchmark(results_dir: Path) -> dict[str, float]:
+    """Summed wall and CPU seconds of the filter jobs, the largest job's CPU seconds and peak memory
+    (MB): what ``filter_candidates`` asks a cluster for is sized from these."""
+    jobs = read_benchmark_files(sorted((results_dir / "benchmarks" / "filter_candidates").glob("*.tsv")))
+    if jobs.empty:
+        return {**totals(jobs), "max_job_cpu_s": 0.0, "max_rss_mb": 0.0}
     return {
-        "jobs": len(frames),
-        "wall_s": round(float(table["s"].sum()), 1),
-        "cpu_s": round(float(table["cpu_time"].sum()), 1),
+        **totals(jobs),
+        "max_job_cpu_s": round(float(jobs["cpu_s"].max()), 1),
+        "max_rss_mb": round(float(jobs["max_rss_mb"].max()), 1),
     }
 
 
@@ -256,9 +257,7 @@ def write_shipped(config: Mapping[str, Any], results_dir: Path, out_dir: Path, r
         # candidates of shards a stopped curation never ran (status not_filtered): none when complete
         "not_filtered": int((curation["status"] == NOT_FILTERED).sum()),
         "databases_used": curation.loc[curation["status"] == "ok", "database"].value_counts().sort_index().to_dict(),
-        "filter_benchmark": _benchmark_seconds(
-            sorted((Path(results_dir) / "benchmarks" / "filter_candidates").glob("*.tsv"))
-        ),
+        "filter_benchmark": _filter_benchmark(Path(results_dir)),
         "git": git_commit(repo),
         "packages": {k: v for k, v in package_versions().items() if k in ("pycalphad", "symengine", "numpy", "scipy")},
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
