@@ -223,27 +223,15 @@ def _round_of(stage):
 
 
 def samples_per_round(model):
-    """Samples drawn from each round's policy: iterative_dpo.samples_per_round or the model's sampling.n."""
-    if ITERATIVE["samples_per_round"]:
-        return ITERATIVE["samples_per_round"]
-    from alloypref.lm.registry import SamplingSettings  # models.* defaults live in these dataclasses
+    from alloypref.lm import iterative
 
-    return config["models"][model].get("sampling", {}).get("n", SamplingSettings().n)
-
-
-def max_budget(model):
-    """The most CALPHAD calls the DPO pipeline of a model can spend: SFT samples and every round's."""
-    from alloypref.lm.registry import SamplingSettings
-
-    sft_n = config["models"][model].get("sampling", {}).get("n", SamplingSettings().n)
-    return sft_n + len(ROUNDS) * samples_per_round(model)
+    return iterative.samples_per_round(config, model)
 
 
 def pool_size(model):
-    """Samples of a budget-matched baseline's pool (iterative_dpo.pool_factor x the largest budget)."""
-    import math
+    from alloypref.lm import iterative
 
-    return math.ceil(ITERATIVE["pool_factor"] * max_budget(model))
+    return iterative.pool_size(config, model)
 
 
 def sampling_overrides(wildcards):

@@ -26,6 +26,7 @@ The policy's samples are those of the same stage (``samples/{model}/{policy}.par
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,6 +45,29 @@ def round_stage(round_number: int) -> str:
 def round_temperature(temperatures: Sequence[float], round_number: int) -> float:
     """Sampling temperature of round r's policy: item r of the list, the last item beyond its end."""
     return float(temperatures[min(round_number, len(temperatures)) - 1])
+
+
+def samples_per_round(config: Mapping, model: str) -> int:
+    """Samples drawn from each round's policy: ``iterative_dpo.samples_per_round``, else the model's
+    ``sampling.n`` (``config`` validated, so every block is present)."""
+    from alloypref.lm.registry import SamplingSettings  # models.* defaults live in these dataclasses
+
+    return config["iterative_dpo"]["samples_per_round"] or config["models"][model].get("sampling", {}).get(
+        "n", SamplingSettings().n
+    )
+
+
+def max_budget(config: Mapping, model: str) -> int:
+    """The most CALPHAD calls the DPO pipeline of a model can spend: its SFT samples and every round's."""
+    from alloypref.lm.registry import SamplingSettings
+
+    sft_n = config["models"][model].get("sampling", {}).get("n", SamplingSettings().n)
+    return sft_n + config["iterative_dpo"]["rounds"] * samples_per_round(config, model)
+
+
+def pool_size(config: Mapping, model: str) -> int:
+    """Samples of a budget-matched baseline's pool: ``iterative_dpo.pool_factor`` x the largest budget."""
+    return math.ceil(config["iterative_dpo"]["pool_factor"] * max_budget(config, model))
 
 
 @dataclass(frozen=True)
