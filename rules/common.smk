@@ -256,33 +256,17 @@ def sampling_overrides(wildcards):
 
 
 def random_n():
-    """As many random triples as the first model samples, unless baselines.random_n says otherwise."""
-    if config["baselines"]["random_n"]:
-        return config["baselines"]["random_n"]
-    first = next(iter(config["models"].values()))
-    if "n" in first.get("sampling", {}):
-        return first["sampling"]["n"]
-    from alloypref.lm.registry import SamplingSettings  # models.* defaults live in these dataclasses
+    from alloypref.sources import random_n
 
-    return SamplingSettings().n
+    return random_n(config)
 
 
 def expected_triples(source):
-    """How many triples a source is configured to make; None when only its file knows (example,
-    external CSVs)."""
-    model, _, stage = source.rpartition("-")
-    if model in MODELS and stage in STAGES:
-        sampling = config["models"][model].get("sampling", {})
-        if "n" in sampling:
-            return sampling["n"]
-        from alloypref.lm.registry import SamplingSettings
+    """How many triples a source is configured to make (alloypref.sources); None when only its file
+    knows (example, external CSVs)."""
+    from alloypref.sources import source_sizes
 
-        return SamplingSettings().n
-    if source == "random":
-        return random_n()
-    if source in API:
-        return config["baselines"]["api"][source]["n"]
-    return None
+    return source_sizes(config).get(source)
 
 
 # Margins of the scoring jobs' resources over the measured figures (README: cost model): memory 25 %
@@ -316,9 +300,11 @@ def score_runtime(wildcards):
     """
     import math
 
+    from alloypref.sources import source_sizes
+
     n = expected_triples(wildcards.source)
     if n is None:
-        n = max([expected_triples(s) or 0 for s in SOURCES] + [1])
+        n = max([size or 0 for size in source_sizes(config).values()] + [1])
     per_shard = math.ceil(n / config["scoring"]["shards"])
     cpu_s = per_shard * config["scoring"]["cpu_s_per_candidate"]
     minutes = SCORE_TIME_MARGIN * cpu_s / config["scoring"]["workers"] / 60 + config["calphad"]["timeout_s"] / 60

@@ -416,15 +416,21 @@ def check_score_resources(text: str, config_file: Path) -> None:
 
     config = load(config_file)
     scoring, workers = config["scoring"], config["scoring"]["workers"]
-    sizes = {
-        f"{m}-{stage}": e["sampling"].get("n", 128) for m, e in config["models"].items() for stage in ("sft", "dpo")
-    }
+    iterative, sizes = config["iterative_dpo"], {}
+    for m, entry in config["models"].items():
+        n = entry["sampling"].get("n", 128)
+        per_round = iterative["samples_per_round"] or n
+        sizes |= {f"{m}-sft": n, f"{m}-dpo": per_round}
+        sizes |= {f"{m}-dpo_r{r}": per_round for r in range(1, iterative["rounds"] + 1)}
+        if iterative["budget_baselines"]:  # as many calls as the DPO pipeline can spend
+            sizes |= {f"{m}-{kind}": n + iterative["rounds"] * per_round for kind in ("bestofn", "random")}
     sizes["random"] = config["baselines"]["random_n"] or next(iter(sizes.values()))
     blocks = job_blocks(text, "score")
     assert blocks
     for block in blocks:
         source = re.search(r"wildcards: source=([^,\s]+)", block).group(1)
-        largest = sizes.get(source, max(sizes.values()))  # example, external: the largest source's size
+        assert source in sizes or source == "example", source
+        largest = sizes.get(source, max(sizes.values()))  # example: the largest source's size
         resources = job_resources(block)
         assert int(resources["cpus_per_task"]) == workers, block  # a core per solver worker
         measured_mb = workers * scoring["worker_mem_mb"]

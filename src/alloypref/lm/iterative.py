@@ -50,19 +50,16 @@ def round_temperature(temperatures: Sequence[float], round_number: int) -> float
 def samples_per_round(config: Mapping, model: str) -> int:
     """Samples drawn from each round's policy: ``iterative_dpo.samples_per_round``, else the model's
     ``sampling.n`` (``config`` validated, so every block is present)."""
-    from alloypref.lm.registry import SamplingSettings  # models.* defaults live in these dataclasses
+    from alloypref.lm.registry import sampling_n
 
-    return config["iterative_dpo"]["samples_per_round"] or config["models"][model].get("sampling", {}).get(
-        "n", SamplingSettings().n
-    )
+    return config["iterative_dpo"]["samples_per_round"] or sampling_n(config, model)
 
 
 def max_budget(config: Mapping, model: str) -> int:
     """The most CALPHAD calls the DPO pipeline of a model can spend: its SFT samples and every round's."""
-    from alloypref.lm.registry import SamplingSettings
+    from alloypref.lm.registry import sampling_n
 
-    sft_n = config["models"][model].get("sampling", {}).get("n", SamplingSettings().n)
-    return sft_n + config["iterative_dpo"]["rounds"] * samples_per_round(config, model)
+    return sampling_n(config, model) + config["iterative_dpo"]["rounds"] * samples_per_round(config, model)
 
 
 def pool_size(config: Mapping, model: str) -> int:

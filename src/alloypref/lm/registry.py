@@ -14,6 +14,7 @@ run never imports bitsandbytes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,11 @@ class SamplingSettings:
     batch_size: int = 64
     max_new_tokens: int = 40
     backend: str = "hf"  # "hf" (transformers) or "vllm" (where installed)
+
+
+def sampling_n(config: Mapping[str, Any], model: str) -> int:
+    """Samples a model draws per stage (``models.<model>.sampling.n``, else the default above)."""
+    return config["models"][model].get("sampling", {}).get("n", SamplingSettings().n)
 
 
 @dataclass(frozen=True)
