@@ -146,6 +146,55 @@ def _stage_times(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cost_model(args: argparse.Namespace) -> int:
+    from alloypref import config as config_module
+    from alloypref import cost_model
+    from alloypref.design_space import FILTER_SCHEMA
+    from alloypref.io import read_parquet
+    from alloypref.shipped_design_space import load_shipped
+
+    cfg = config_module.load(args.config)
+    if args.design_space:
+        path = Path(args.design_space) / "design_space" / "curation.parquet"
+        if not path.is_file():
+            print(f"error: --design-space {args.design_space}: no {path}", file=sys.stderr)
+            return 2
+        curation = read_parquet(path, FILTER_SCHEMA)
+    elif cfg["design_space"].get("curated") == "shipped":
+        curation = load_shipped(cfg["design_space"]["shipped"]).curation
+    else:
+        print(
+            f"error: {args.config} curates its design space (design_space.curated: compute), so its size is known only "
+            "after curation: pass --design-space RESULTS_DIR of a run that curated it",
+            file=sys.stderr,
+        )
+        return 2
+    size = cost_model.design_space_size(cfg, curation)
+    table = cost_model.cost_table(cfg, size)
+    print(
+        f"{args.config}: {size.triples:,} SFT triples; model samples can fall in {size.model_element_sets:,} element "
+        f"sets, random searches in {size.random_element_sets:,}\n"
+    )
+    shown = table.assign(work=table["work"].round(0).astype(int)).round(
+        {"gpu_hours": 2, "gpu_hours_plain": 2, "cpu_core_hours": 1}
+    )
+    print(shown.to_markdown(index=False))
+    total = cost_model.totals(table)
+    print(
+        f"\ntotal: {total['gpu_hours']:.1f} GPU-hours ({total['gpu_hours_plain']:.1f} on the plain HF + PEFT loop), "
+        f"{total['cpu_core_hours']:.1f} CPU core-hours"
+    )
+    for cores in args.cores:
+        wall = cost_model.wall_hours(cfg, size, cores, args.gpus)
+        print(
+            f"on one machine of {cores} cores and {args.gpus} GPU(s): about {wall['hours']:.1f} h "
+            f"(longest model chain {wall['chain_hours']:.1f} h, CPU work / cores {wall['cpu_bound_hours']:.1f} h, "
+            f"GPU work / GPUs {wall['gpu_bound_hours']:.1f} h)"
+        )
+    print("\nmeasured rates: " + ", ".join(f"{k} {v:g}" for k, v in cost_model.rates_dict().items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alloypref", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"alloypref {__version__}")
@@ -189,6 +238,21 @@ def main(argv: list[str] | None = None) -> int:
     times.add_argument("results", help="the run's results_dir, holding benchmarks/")
     times.add_argument("--markdown", action="store_true", help="print a Markdown table")
     times.add_argument("-v", "--verbose", action="store_true")
+    cost = sub.add_parser(
+        "cost-model",
+        help="GPU-hours and CPU core-hours per stage of a config, from measured rates (to size an allocation)",
+    )
+    cost.add_argument("--config", required=True, help="the config YAML to cost")
+    cost.add_argument(
+        "--design-space",
+        default=None,
+        help="results_dir of a run whose design_space/curation.parquet to use (default: the config's shipped one)",
+    )
+    cost.add_argument(
+        "--cores", type=int, nargs="+", default=[16, 32, 64], help="machine sizes to estimate wall time for"
+    )
+    cost.add_argument("--gpus", type=int, default=1, help="GPUs of that machine (default 1)")
+    cost.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     if not args.verbose:
@@ -199,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         return _ship_design_space(args)
     if args.command == "stage-times":
         return _stage_times(args)
+    if args.command == "cost-model":
+        return _cost_model(args)
     return 2
 
 

@@ -1,0 +1,108 @@
+"""The cost model: counts from the config by hand, scoring cost by its stated formula, the CLI."""
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from alloypref import config as config_module
+from alloypref.cli import main
+from alloypref.cost_model import DesignSpaceSize, MeasuredRates, cost_table, design_space_size, source_scoring
+from alloypref.sources import source_sizes
+
+RATES = MeasuredRates()
+REPO = Path(__file__).resolve().parents[1]
+
+
+def small_config(**overrides):
+    cfg = {
+        "models": {"tiny": {"source": "tiny", "threads": 2, "sampling": {"n": 100}, "sft": {"epochs": 3}}},
+        "iterative_dpo": {"rounds": 2},
+        "pairs": {"top_fraction": 0.25, "k": 20},
+        "training": {"eval_fraction": 0.1},
+        "scoring": {"shards": 2},
+    }
+    cfg.update(overrides)
+    return config_module.validate(cfg)
+
+
+def test_sources_and_their_sizes_follow_the_config():
+    sizes = source_sizes(small_config())
+    # SFT, the final DPO source, two rounds, the budget-matched baselines (100 + 2 x 100 calls), random
+    assert sizes == {
+        "tiny-sft": 100,
+        "tiny-dpo": 100,
+        "tiny-dpo_r1": 100,
+        "tiny-dpo_r2": 100,
+        "tiny-bestofn": 300,
+        "tiny-random": 300,
+        "random": 100,
+        "example": None,
+    }
+    off = source_sizes(small_config(iterative_dpo={"rounds": 1, "budget_baselines": False, "samples_per_round": 40}))
+    assert off == {"tiny-sft": 100, "tiny-dpo": 40, "tiny-dpo_r1": 40, "random": 100, "example": None}
+
+
+def test_training_and_sampling_rows_count_the_work_by_hand():
+    table = cost_table(small_config(), DesignSpaceSize(300, 10, 50)).set_index("stage")
+    assert table.loc["sft (tiny)", "work"] == pytest.approx(300 * 0.9 * 3)  # triples x train share x epochs
+    assert table.loc["dpo_round (tiny)", "work"] == (25 + 25) * 20  # floor(0.25 x 100) chosen x k, 2 rounds
+    assert table.loc["sample (tiny)", "work"] == 100 + 2 * 100 + 2 * 300  # SFT, rounds, best-of-N pool
+    assert table.loc["sft (tiny)", "cpu_core_hours"] == pytest.approx(810 / RATES.cpu_sft_examples_per_core_s / 3600)
+    assert table.loc["sft (tiny)", "gpu_hours"] == 0  # no gpu: true, a CPU model
+    gpu = small_config(models={"big": {"source": "local", "path": "/m", "gpu": True, "sampling": {"n": 100}}})
+    row = cost_table(gpu, DesignSpaceSize(300, 10, 50)).set_index("stage").loc["sft (big)"]
+    assert row["gpu_hours"] == pytest.approx(270 / RATES.gpu_sft_examples_per_s / 3600) and row["cpu_core_hours"] == 0
+
+
+def test_scoring_builds_each_element_set_once_and_loads_it_warm_afterwards():
+    scoring = source_scoring(small_config(), DesignSpaceSize(300, 10, 50)).set_index("source")
+    # the SFT samples meet all 10 model sets first; later model sources load them
+    assert scoring.loc["tiny-sft", "new_sets"] == 10 and scoring.loc["tiny-dpo_r1", "new_sets"] == 0
+    b, w, c = RATES.set_build_cpu_s, RATES.set_warm_cpu_s, RATES.candidate_cpu_s
+    assert scoring.loc["tiny-sft", "cpu_s"] == pytest.approx(10 * b + 10 * w + 100 * c)
+    assert scoring.loc["tiny-bestofn", "cpu_s"] == pytest.approx(10 * w + 300 * c)
+    # random search: the 50 enumerated sets, built by the budget-matched random search first
+    assert scoring.loc["tiny-random", "cpu_s"] == pytest.approx(50 * b + 50 * w + 300 * c)
+    assert scoring.loc["random", "cpu_s"] == pytest.approx(50 * w + 100 * c)
+    row = cost_table(small_config(), DesignSpaceSize(300, 10, 50)).set_index("stage").loc["score"]
+    assert row["jobs"] == 7 * 2 and row["work"] == 1100
+    assert row["cpu_core_hours"] == pytest.approx(scoring["cpu_s"].sum() / 3600)
+
+
+def test_design_space_size_counts_triples_and_element_sets():
+    def row(kind, formula, elements, keep=True):
+        return {"kind": kind, "formula": formula, "elements": elements, "keep": keep, "status": "ok", "coverage": 1.0}
+
+    curation = pd.DataFrame(
+        [
+            row("bcc", "Mo", "Mo"),
+            row("bcc", "MoNb", "Mo-Nb"),
+            row("bcc", "Ti", "Ti", keep=False),
+            row("b2", "AlNi", "Al-Ni"),
+            row("b2", "NbNi", "Nb-Ni", keep=False),
+        ]
+    )
+    size = design_space_size(small_config(), curation)
+    assert size.triples == 2 * 1 * 3  # kept BCC x kept B2 x volumes per pair (default 3)
+    assert size.model_element_sets == 2  # {Al Mo Ni}, {Al Mo Nb Ni}
+    # every enumerated pair: Al-Mo-Ni, Mo-Nb-Ni (twice), Al-Mo-Nb-Ni, Al-Ni-Ti, Nb-Ni-Ti
+    assert size.random_element_sets == 5
+
+
+def test_cli_costs_a_shipped_config_and_names_what_a_computed_one_lacks(capsys, tmp_path):
+    assert main(["cost-model", "--config", str(REPO / "config/medium.yaml"), "--cores", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "| sft (tiny)" in out and "CPU core-hours" in out and "on one machine of 32 cores" in out
+    assert main(["cost-model", "--config", str(REPO / "config/config.yaml")]) == 2
+    assert "--design-space" in capsys.readouterr().err
+    assert main(["cost-model", "--config", str(REPO / "config/config.yaml"), "--design-space", str(tmp_path)]) == 2
+    assert "curation.parquet" in capsys.readouterr().err
+
+
+def test_paper_dpo_pairs_match_the_papers_k():
+    paper = config_module.load(REPO / "config/paper.yaml")
+    table = cost_table(paper, DesignSpaceSize(34128, 1257, 8242)).set_index("stage")
+    # 1,250 chosen (a quarter of 5,000) x k 100 per round, 3 rounds
+    assert table.loc["dpo_round (llama)", "work"] == 3 * math.floor(0.25 * 5000) * 100
