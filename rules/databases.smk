@@ -5,6 +5,9 @@
 rule database_report_card:
     input:
         facts=facts_input,
+        # the design space's elements (design_space.elements, or every element with a role that a
+        # configured database covers when that key is null)
+        enumeration=results_path("design_space/enumeration_counts.json"),
     output:
         card=results_path("databases/report_card.parquet"),
         summary=results_path("databases/pair_summary.parquet"),
@@ -28,7 +31,6 @@ rule database_report_card:
         runtime=60,
     params:
         code=code_version("database_report_card.py"),
-        elements=config["design_space"]["elements"],
         report_card=_without(config["report_card"], "facts"),
         element_roles=config["element_roles"],
         calphad=backend_settings(),

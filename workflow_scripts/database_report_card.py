@@ -1,6 +1,8 @@
 """Rule database_report_card: the design space's phase facts on every configured database ->
 report card, per-pair summary, an HTML table and an element x element heat map."""
 
+import json
+
 from _common import setup_logging
 from _settings import calphad_settings
 
@@ -23,7 +25,8 @@ from alloypref.progress import ProgressLog
 log = setup_logging(snakemake)  # injected by Snakemake
 params = snakemake.params
 settings = report_card_settings(params.report_card)
-elements = params.elements
+with open(snakemake.input.enumeration) as handle:
+    elements = json.load(handle)["elements"]
 facts = facts_within(load_facts(snakemake.input.facts), elements)
 backend = make_backend(calphad_settings(params))
 if not hasattr(backend, "specs"):
