@@ -452,6 +452,9 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
     text = result.stdout + result.stderr
     assert "workflow specific profile" not in text  # the local gpu=1 cap is not inherited
     check_score_resources(text, paper)
+    # design_space.elements is null in these configs: the report card reads the enumerated elements
+    (card,) = job_blocks(text, "database_report_card")
+    assert "design_space/enumeration_counts.json" in card and "elements=" not in card
     models = yaml.safe_load(paper.read_text())["models"]
     gpu_rules = ("sft", "dpo_round", "sample", "kl") if any(m.get("gpu") for m in models.values()) else ()
     for rule in gpu_rules:
