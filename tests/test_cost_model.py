@@ -8,7 +8,14 @@ import pytest
 
 from alloypref import config as config_module
 from alloypref.cli import main
-from alloypref.cost_model import DesignSpaceSize, MeasuredRates, cost_table, design_space_size, source_scoring
+from alloypref.cost_model import (
+    DesignSpaceSize,
+    MeasuredRates,
+    cost_table,
+    design_space_size,
+    source_scoring,
+    wall_hours,
+)
 from alloypref.sources import source_sizes
 
 RATES = MeasuredRates()
@@ -49,7 +56,8 @@ def test_training_and_sampling_rows_count_the_work_by_hand():
     assert table.loc["sft (tiny)", "work"] == pytest.approx(300 * 0.9 * 3)  # triples x train share x epochs
     assert table.loc["dpo_round (tiny)", "work"] == (25 + 25) * 20  # floor(0.25 x 100) chosen x k, 2 rounds
     assert table.loc["sample (tiny)", "work"] == 100 + 2 * 100 + 2 * 300  # SFT, rounds, best-of-N pool
-    assert table.loc["sft (tiny)", "cpu_core_hours"] == pytest.approx(810 / RATES.cpu_sft_examples_per_core_s / 3600)
+    # a CPU job holds its threads (2) for as long as the measured rate of one job takes
+    assert table.loc["sft (tiny)", "cpu_core_hours"] == pytest.approx(810 / RATES.cpu_sft_examples_per_s / 3600 * 2)
     assert table.loc["sft (tiny)", "gpu_hours"] == 0  # no gpu: true, a CPU model
     gpu = small_config(models={"big": {"source": "local", "path": "/m", "gpu": True, "sampling": {"n": 100}}})
     row = cost_table(gpu, DesignSpaceSize(300, 10, 50)).set_index("stage").loc["sft (big)"]
@@ -106,3 +114,16 @@ def test_paper_dpo_pairs_match_the_papers_k():
     table = cost_table(paper, DesignSpaceSize(34128, 1257, 8242)).set_index("stage")
     # 1,250 chosen (a quarter of 5,000) x k 100 per round, 3 rounds
     assert table.loc["dpo_round (llama)", "work"] == 3 * math.floor(0.25 * 5000) * 100
+
+
+def test_wall_time_is_the_longest_chain_or_the_work_over_the_machine():
+    config, size = small_config(), DesignSpaceSize(300, 10, 50)
+    scoring = source_scoring(config, size).set_index("source")["cpu_s"]
+    training_s = 810 / RATES.cpu_sft_examples_per_s + 1000 / RATES.cpu_dpo_pairs_per_s + 900 / RATES.cpu_samples_per_s
+    # SFT, the two rounds, then both budget baselines, each scoring stage on min(4 cores, 2 shards x 1 worker)
+    chain = training_s + scoring[["tiny-sft", "tiny-dpo_r1", "tiny-dpo_r2", "tiny-bestofn", "tiny-random"]].sum() / 2
+    wall = wall_hours(config, size, cores=4)
+    assert wall["chain_hours"] == pytest.approx(chain / 3600)
+    total_core_hours = cost_table(config, size)["cpu_core_hours"].sum()
+    assert wall["cpu_bound_hours"] == pytest.approx(total_core_hours / 4)
+    assert wall["hours"] == pytest.approx(max(chain / 3600, total_core_hours / 4))

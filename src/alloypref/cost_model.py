@@ -36,8 +36,9 @@ class MeasuredRates:
 
     GPU (one NVIDIA H200, ``benchmarks/gpu_throughput.py --size 8B``: Llama-3.1-8B shape, bf16, LoRA
     r 8 on q/v, 160-token prompt; README "GPU"): the shared-prompt path at its best batch, and the
-    plain HF + PEFT loop (``*_plain``). CPU (the embedded model, per core; the reduced medium run,
-    README "The medium configuration"). Scoring (``benchmarks/score_scaling.py``, one core per
+    plain HF + PEFT loop (``*_plain``). CPU (the embedded model): one job's rate in the reduced medium
+    run (README "The medium configuration"), which kept about one core busy whatever its ``threads``;
+    a CPU job's core-hours are its hours times its ``threads``. Scoring (``benchmarks/score_scaling.py``, one core per
     worker): a cold element set costs 17.1 CPU s for its first candidate, of which 0.82 is the solve;
     warm (systems from the disk cache) the per-candidate mean is 1.62 CPU s at 40 candidates in 11
     sets, so a set's warm overhead (loading, sampling its grids) is (1.62 - 0.82) x 40 / 11 = 2.9 CPU s
@@ -50,9 +51,9 @@ class MeasuredRates:
     gpu_sft_examples_per_s_plain: float = 69.0
     gpu_dpo_pairs_per_s_plain: float = 19.5
     gpu_samples_per_s_plain: float = 50.3
-    cpu_sft_examples_per_core_s: float = 17.0
-    cpu_dpo_pairs_per_core_s: float = 3.0
-    cpu_samples_per_core_s: float = 20.0
+    cpu_sft_examples_per_s: float = 17.0
+    cpu_dpo_pairs_per_s: float = 3.0
+    cpu_samples_per_s: float = 20.0
     set_build_cpu_s: float = 13.4
     set_warm_cpu_s: float = 2.9
     candidate_cpu_s: float = 0.82
@@ -93,10 +94,10 @@ def _row(stage, jobs, work, unit, gpu=0.0, gpu_plain=0.0, cpu=0.0) -> dict:
     return dict(zip(COST_COLUMNS, (stage, jobs, work, unit, gpu, gpu_plain, cpu), strict=True))
 
 
-def _train_row(stage, jobs, work, unit, on_gpu, gpu_rate, gpu_rate_plain, cpu_rate):
+def _train_row(stage, jobs, work, unit, spec, on_gpu, gpu_rate, gpu_rate_plain, cpu_rate):
     if on_gpu:
         return _row(stage, jobs, work, unit, work / gpu_rate / 3600, work / gpu_rate_plain / 3600)
-    return _row(stage, jobs, work, unit, cpu=work / cpu_rate / 3600)
+    return _row(stage, jobs, work, unit, cpu=work / cpu_rate / 3600 * spec.threads)
 
 
 def source_scoring(config: Mapping, size: DesignSpaceSize, rates: MeasuredRates = MeasuredRates()) -> pd.DataFrame:
@@ -135,10 +136,11 @@ def cost_table(config: Mapping, size: DesignSpaceSize, rates: MeasuredRates = Me
                 1,
                 examples,
                 "examples",
+                spec,
                 gpu,
                 rates.gpu_sft_examples_per_s,
                 rates.gpu_sft_examples_per_s_plain,
-                rates.cpu_sft_examples_per_core_s,
+                rates.cpu_sft_examples_per_s,
             )
         )
         # round 1 pairs the SFT samples, later rounds the previous policy's; k rejected per chosen
@@ -150,10 +152,11 @@ def cost_table(config: Mapping, size: DesignSpaceSize, rates: MeasuredRates = Me
                 rounds,
                 chosen * config["pairs"]["k"] * spec.dpo.epochs,
                 "pairs",
+                spec,
                 gpu,
                 rates.gpu_dpo_pairs_per_s,
                 rates.gpu_dpo_pairs_per_s_plain,
-                rates.cpu_dpo_pairs_per_core_s,
+                rates.cpu_dpo_pairs_per_s,
             )
         )
         stages = 1 + rounds + (name in config["grpo"]["models"]) + (1 if budget else 0)
@@ -168,10 +171,11 @@ def cost_table(config: Mapping, size: DesignSpaceSize, rates: MeasuredRates = Me
                 stages,
                 samples,
                 "samples",
+                spec,
                 gpu,
                 rates.gpu_samples_per_s,
                 rates.gpu_samples_per_s_plain,
-                rates.cpu_samples_per_core_s,
+                rates.cpu_samples_per_s,
             )
         )
     scoring = source_scoring(config, size, rates)
