@@ -351,3 +351,13 @@ def test_lm_imports_without_calphad_pymatgen_or_bitsandbytes():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_dpo_without_pairs_names_why_and_the_keys_to_change(tmp_path):
+    from alloypref.lm.dpo import train_dpo
+    from alloypref.lm.pairs import PAIRS_SCHEMA
+
+    empty = pd.DataFrame(columns=PAIRS_SCHEMA.names)
+    with pytest.raises(ValueError, match=r"model tiny: no preference pairs.*trusted.*sampling\.n.*pairs\.top_fraction"):
+        train_dpo(ModelSpec(name="tiny", source="tiny"), tmp_path, empty, tmp_path / "out", tmp_path / "work", 0)
+    assert not (tmp_path / "out").exists()  # nothing half-written

@@ -137,7 +137,11 @@ def train_dpo(
     """Run DPO from the policy in ``sft_dir`` against the reference in ``reference_dir`` (default: the
     same model) and save the model (tiny) or the trained adapter (LoRA) with its tokenizer."""
     if pairs.empty:
-        raise ValueError(f"model {spec.name}: no preference pairs; sample more or lower pairs.top_fraction")
+        raise ValueError(
+            f"model {spec.name}: no preference pairs. Pairs come only from samples scored on a database trusted for "
+            "their elements (the pairs job's log counts them); sample more (models.<name>.sampling.n, "
+            "iterative_dpo.samples_per_round) or raise pairs.top_fraction"
+        )
     trainer = make_dpo_trainer(spec, sft_dir, pairs, work_dir, seed, eval_fraction, reference_dir)
     same = reference_dir is None or Path(reference_dir) == Path(sft_dir)
     if not reference_is_sft(trainer, same):
