@@ -36,9 +36,11 @@ class MeasuredRates:
 
     GPU (one NVIDIA H200, ``benchmarks/gpu_throughput.py --size 8B``: Llama-3.1-8B shape, bf16, LoRA
     r 8 on q/v, 160-token prompt; README "GPU"): the shared-prompt path at its best batch, and the
-    plain HF + PEFT loop (``*_plain``). CPU (the embedded model): one job's rate in the reduced medium
-    run (README "The medium configuration"), which kept about one core busy whatever its ``threads``;
-    a CPU job's core-hours are its hours times its ``threads``. Scoring (``benchmarks/score_scaling.py``, one core per
+    plain HF + PEFT loop (``*_plain``). CPU (the embedded model, one job on 2 threads, which keeps
+    about one core busy; a CPU job's core-hours are its hours times its ``threads``): SFT 511 steps of
+    64 examples in 109 s of the reduced medium run with the machine otherwise idle (another process
+    on the second core slowed it ~10x); sampling the best-of-N pool of that run, 192 samples in 1.3 s;
+    DPO the default run's rounds, 14 steps of 32 pairs in 6 s (no measurement with more pairs on CPU). Scoring (``benchmarks/score_scaling.py``, one core per
     worker): a cold element set costs 17.1 CPU s for its first candidate, of which 0.82 is the solve;
     warm (systems from the disk cache) the per-candidate mean is 1.62 CPU s at 40 candidates in 11
     sets, so a set's warm overhead (loading, sampling its grids) is (1.62 - 0.82) x 40 / 11 = 2.9 CPU s
@@ -51,9 +53,9 @@ class MeasuredRates:
     gpu_sft_examples_per_s_plain: float = 69.0
     gpu_dpo_pairs_per_s_plain: float = 19.5
     gpu_samples_per_s_plain: float = 50.3
-    cpu_sft_examples_per_s: float = 17.0
-    cpu_dpo_pairs_per_s: float = 3.0
-    cpu_samples_per_s: float = 20.0
+    cpu_sft_examples_per_s: float = 300.0
+    cpu_dpo_pairs_per_s: float = 70.0
+    cpu_samples_per_s: float = 153.0
     set_build_cpu_s: float = 13.4
     set_warm_cpu_s: float = 2.9
     candidate_cpu_s: float = 0.82
