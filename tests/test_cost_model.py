@@ -127,3 +127,12 @@ def test_wall_time_is_the_longest_chain_or_the_work_over_the_machine():
     total_core_hours = cost_table(config, size)["cpu_core_hours"].sum()
     assert wall["cpu_bound_hours"] == pytest.approx(total_core_hours / 4)
     assert wall["hours"] == pytest.approx(max(chain / 3600, total_core_hours / 4))
+
+
+def test_the_medium_config_stays_within_its_stated_two_hours_on_16_cores():
+    from alloypref.shipped_design_space import load_shipped
+
+    medium = config_module.load(REPO / "config/medium.yaml")
+    size = design_space_size(medium, load_shipped("paper").curation)
+    assert size.triples == 34128  # 711 BCC x 16 B2 x 3 volumes
+    assert wall_hours(medium, size, cores=16)["hours"] <= 2.0  # config/medium.yaml's header
