@@ -136,7 +136,11 @@ def round_trajectories(rounds: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(3.2 * max(1, len(metrics)), 3.2), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         for model, part in rounds[rounds["metric"] == metric].groupby("model"):
-            err = np.nan_to_num(np.vstack([part["value"] - part["low"], part["high"] - part["value"]]))
+            # a percentile bootstrap interval can miss its point estimate (unique@100 of a resample
+            # with repeats lies below the sample's): draw the bar to the interval's nearer end only
+            err = np.clip(
+                np.nan_to_num(np.vstack([part["value"] - part["low"], part["high"] - part["value"]])), 0, None
+            )
             line = ax.errorbar(part["round"], part["value"], yerr=err, marker="o", capsize=3, label=model)
             rejected = part[~part["accepted"].astype(bool)]
             ax.plot(rejected["round"], rejected["value"], "o", mfc="white", color=line[0].get_color())
