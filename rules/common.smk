@@ -261,14 +261,6 @@ def random_n():
     return random_n(config)
 
 
-def expected_triples(source):
-    """How many triples a source is configured to make (alloypref.sources); None when only its file
-    knows (example, external CSVs)."""
-    from alloypref.sources import source_sizes
-
-    return source_sizes(config).get(source)
-
-
 # Margins of the scoring jobs' resources over the measured figures (README: cost model): memory 25 %
 # over the per-worker peak (config scoring.worker_mem_mb holds the measured value) plus the
 # scorer's own process; time twice the measured CPU cost (shards balanced by estimated cost differ
@@ -302,9 +294,8 @@ def score_runtime(wildcards):
 
     from alloypref.sources import source_sizes
 
-    n = expected_triples(wildcards.source)
-    if n is None:
-        n = max([size or 0 for size in source_sizes(config).values()] + [1])
+    sizes = source_sizes(config)
+    n = sizes.get(wildcards.source) or max([size or 0 for size in sizes.values()] + [1])
     per_shard = math.ceil(n / config["scoring"]["shards"])
     cpu_s = per_shard * config["scoring"]["cpu_s_per_candidate"]
     minutes = SCORE_TIME_MARGIN * cpu_s / config["scoring"]["workers"] / 60 + config["calphad"]["timeout_s"] / 60

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -191,7 +192,8 @@ def _cost_model(args: argparse.Namespace) -> int:
             f"(longest model chain {wall['chain_hours']:.1f} h, CPU work / cores {wall['cpu_bound_hours']:.1f} h, "
             f"GPU work / GPUs {wall['gpu_bound_hours']:.1f} h)"
         )
-    print("\nmeasured rates: " + ", ".join(f"{k} {v:g}" for k, v in cost_model.rates_dict().items()))
+    rates = dataclasses.asdict(cost_model.MeasuredRates())
+    print("\nmeasured rates: " + ", ".join(f"{k} {v:g}" for k, v in rates.items()))
     return 0
 
 

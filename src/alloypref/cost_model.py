@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -40,8 +40,8 @@ class MeasuredRates:
     about one core busy; a CPU job's core-hours are its hours times its ``threads``): SFT 511 steps of
     64 examples in 109 s of the reduced medium run with the machine otherwise idle (another process
     on the second core slowed it ~10x); sampling the best-of-N pool of that run, 192 samples in 1.3 s;
-    DPO the default run's rounds, 14 steps of 32 pairs in 6 s (no measurement with more pairs on CPU). Scoring (``benchmarks/score_scaling.py``, one core per
-    worker): a cold element set costs 17.1 CPU s for its first candidate, of which 0.82 is the solve;
+    DPO the default run's rounds, 14 steps of 32 pairs in 6 s (no measurement with more pairs on CPU).
+    Scoring (``benchmarks/score_scaling.py``, one core per worker): a cold element set costs 17.1 CPU s for its first candidate, of which 0.82 is the solve;
     warm (systems from the disk cache) the per-candidate mean is 1.62 CPU s at 40 candidates in 11
     sets, so a set's warm overhead (loading, sampling its grids) is (1.62 - 0.82) x 40 / 11 = 2.9 CPU s
     and building it 17.1 - 0.82 - 2.9 = 13.4 CPU s.
@@ -200,41 +200,3 @@ def cost_table(config: Mapping, size: DesignSpaceSize, rates: MeasuredRates = Me
 def totals(table: pd.DataFrame) -> dict[str, float]:
     """Summed GPU-hours (shared prompt, plain) and CPU core-hours of a :func:`cost_table`."""
     return {key: float(table[key].sum()) for key in ("gpu_hours", "gpu_hours_plain", "cpu_core_hours")}
-
-
-def rates_dict(rates: MeasuredRates = MeasuredRates()) -> dict[str, float]:
-    """The rates as a plain mapping (printed beside the table)."""
-    return asdict(rates)
-
-
-def wall_hours(
-    config: Mapping, size: DesignSpaceSize, cores: int, gpus: int = 1, rates: MeasuredRates = MeasuredRates()
-) -> dict[str, float]:
-    """An estimate of a run's wall time on one machine of ``cores`` cores and ``gpus`` GPUs: the larger
-    of the longest model's chain (SFT, then per round DPO, sampling and scoring, then the budget
-    baselines' scoring; CPU models at their ``threads``, each scoring stage on
-    ``min(cores, shards x workers)`` cores) and the total work spread over the machine. It leaves out
-    job start-up and the stages the chain waits on least (report card, metrics)."""
-    table = cost_table(config, size, rates).set_index("stage")
-    scoring = source_scoring(config, size, rates).set_index("source")["cpu_s"] / 3600
-    width = min(cores, config["scoring"]["shards"] * config["scoring"]["workers"])
-    chains = {}
-    for name, entry in config["models"].items():
-        threads = max(1, int(entry.get("threads", 1)))
-        train = sum(
-            table.loc[f"{stage} ({name})", "gpu_hours" if entry.get("gpu") else "cpu_core_hours"]
-            / (1 if entry.get("gpu") else threads)
-            for stage in ("sft", "dpo_round", "sample")
-        )
-        chain_sources = [f"{name}-sft"] + [f"{name}-dpo_r{r}" for r in range(1, config["iterative_dpo"]["rounds"] + 1)]
-        score = sum(scoring[s] for s in chain_sources) / width
-        baselines = [f"{name}-bestofn", f"{name}-random"] if config["iterative_dpo"]["budget_baselines"] else []
-        score += sum(scoring[s] for s in baselines) / width  # the two share the machine
-        chains[name] = train + score
-    total = totals(table)
-    return {
-        "chain_hours": max(chains.values()),
-        "cpu_bound_hours": total["cpu_core_hours"] / cores,
-        "gpu_bound_hours": total["gpu_hours"] / max(gpus, 1),
-        "hours": max(max(chains.values()), total["cpu_core_hours"] / cores, total["gpu_hours"] / max(gpus, 1)),
-    }
