@@ -200,3 +200,36 @@ def cost_table(config: Mapping, size: DesignSpaceSize, rates: MeasuredRates = Me
 def totals(table: pd.DataFrame) -> dict[str, float]:
     """Summed GPU-hours (shared prompt, plain) and CPU core-hours of a :func:`cost_table`."""
     return {key: float(table[key].sum()) for key in ("gpu_hours", "gpu_hours_plain", "cpu_core_hours")}
+
+
+def wall_hours(
+    config: Mapping, size: DesignSpaceSize, cores: int, gpus: int = 1, rates: MeasuredRates = MeasuredRates()
+) -> dict[str, float]:
+    """An estimate of a run's wall time on one machine of ``cores`` cores and ``gpus`` GPUs: the larger
+    of the longest model's chain (SFT, then per round DPO, sampling and scoring, then the budget
+    baselines' scoring; CPU models at their ``threads``, each scoring stage on
+    ``min(cores, shards x workers)`` cores) and the total work spread over the machine. It leaves out
+    job start-up and the stages the chain waits on least (report card, metrics)."""
+    table = cost_table(config, size, rates).set_index("stage")
+    scoring = source_scoring(config, size, rates).set_index("source")["cpu_s"] / 3600
+    width = min(cores, config["scoring"]["shards"] * config["scoring"]["workers"])
+    chains = {}
+    for name, entry in config["models"].items():
+        threads = max(1, int(entry.get("threads", 1)))
+        train = sum(
+            table.loc[f"{stage} ({name})", "gpu_hours" if entry.get("gpu") else "cpu_core_hours"]
+            / (1 if entry.get("gpu") else threads)
+            for stage in ("sft", "dpo_round", "sample")
+        )
+        chain_sources = [f"{name}-sft"] + [f"{name}-dpo_r{r}" for r in range(1, config["iterative_dpo"]["rounds"] + 1)]
+        score = sum(scoring[s] for s in chain_sources) / width
+        baselines = [f"{name}-bestofn", f"{name}-random"] if config["iterative_dpo"]["budget_baselines"] else []
+        score += sum(scoring[s] for s in baselines) / width  # the two share the machine
+        chains[name] = train + score
+    total = totals(table)
+    return {
+        "chain_hours": max(chains.values()),
+        "cpu_bound_hours": total["cpu_core_hours"] / cores,
+        "gpu_bound_hours": total["gpu_hours"] / max(gpus, 1),
+        "hours": max(max(chains.values()), total["cpu_core_hours"] / cores, total["gpu_hours"] / max(gpus, 1)),
+    }
