@@ -64,7 +64,7 @@ def settings(cache_dir: str):
 
 def sample(n_sets: int, n_candidates: int, seed: int, cache_dir: str) -> pd.DataFrame:
     """The fixed sample (see module doc)."""
-    from alloypref.calphad.factory import make_backend
+    from alloypref.backend_factory import make_backend
     from alloypref.composition import master_from_text, parse_formula
     from alloypref.config import load
     from alloypref.design_space import enumerate_b2, enumerate_bcc, formula_text, roles_from_config
@@ -115,7 +115,7 @@ def cpu_seconds() -> float:
 
 def phase_score(triples_path: str, cache_dir: str, workers: int) -> dict:
     """Score the sample in this process (a fresh interpreter); CPU, wall, peak memory, per-set costs."""
-    from alloypref.calphad.factory import make_backend
+    from alloypref.backend_factory import make_backend
     from alloypref.scoring import ScoringOptions, read_triples, score_triples
 
     config = settings(cache_dir)
@@ -151,7 +151,7 @@ def phase_naive(triples_path: str, cache_dir: str, calls: int) -> dict:
     from pycalphad import equilibrium
     from pycalphad import variables as v
 
-    from alloypref.calphad.factory import make_backend
+    from alloypref.backend_factory import make_backend
     from alloypref.composition import master_from_text
     from alloypref.scoring import read_triples
 

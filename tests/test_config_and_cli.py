@@ -71,7 +71,7 @@ def test_cli_reports_a_bad_formula(capsys):
 
 
 def test_thermocalc_absence_is_a_clear_message():
-    from alloypref.calphad.factory import make_backend
+    from alloypref.backend_factory import make_backend
     from alloypref.calphad.thermocalc_backend import ThermoCalcUnavailable
 
     settings = config_module.calphad_settings(config_module.load(None, {"calphad": {"backend": "thermocalc"}}))

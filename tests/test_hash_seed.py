@@ -23,7 +23,7 @@ import json, logging, sys, warnings
 warnings.filterwarnings("ignore")
 logging.disable(logging.WARNING)
 from alloypref import config
-from alloypref.calphad.factory import make_backend
+from alloypref.backend_factory import make_backend
 from alloypref.scoring import ScoringOptions, read_triples, score_triples
 cfg = config.load(sys.argv[1])
 cfg["calphad"]["cache_dir"] = sys.argv[3]

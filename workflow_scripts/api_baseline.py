@@ -27,7 +27,7 @@ if settings.known_lists:
     known = tuple(list(read_parquet(path, FILTER_SCHEMA)["formula"]) for path in snakemake.input.known)  # noqa: F821
 score = None
 if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: the reward is the judge
-    from alloypref.calphad.factory import make_backend
+    from alloypref.backend_factory import make_backend
     from alloypref.scoring import ScoringOptions, score_one
 
     calphad = calphad_settings(SimpleNamespace(**snakemake.params.calphad))  # noqa: F821

@@ -4,8 +4,8 @@ compute them -> results/databases/cross_database/{source}.parquet."""
 from _common import setup_logging
 from _settings import calphad_settings
 
+from alloypref.backend_factory import make_backend
 from alloypref.calphad.confidence import read_pair_summary
-from alloypref.calphad.factory import make_backend
 from alloypref.evaluation.cross_database import CROSS_DATABASE_SCHEMA, cross_score, sample_candidates
 from alloypref.io import read_parquet, write_parquet
 from alloypref.scoring import REWARDS_SCHEMA, ScoringOptions

@@ -6,7 +6,7 @@ import json
 from _common import setup_logging
 from _settings import calphad_settings
 
-from alloypref.calphad.factory import make_backend
+from alloypref.backend_factory import make_backend
 from alloypref.calphad.report_card import (
     PAIR_SUMMARY_SCHEMA,
     REPORT_CARD_SCHEMA,

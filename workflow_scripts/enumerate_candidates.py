@@ -5,7 +5,7 @@ import json
 from _common import setup_logging
 from _settings import calphad_settings
 
-from alloypref.calphad.factory import make_backend
+from alloypref.backend_factory import make_backend
 from alloypref.design_space import CANDIDATES_SCHEMA, candidates_table, read_seed_list, roles_from_config
 from alloypref.io import atomic_write_text, write_parquet
 

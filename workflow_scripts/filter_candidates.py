@@ -3,7 +3,7 @@
 from _common import setup_logging
 from _settings import calphad_settings
 
-from alloypref.calphad.factory import make_backend
+from alloypref.backend_factory import make_backend
 from alloypref.design_space import CANDIDATES_SCHEMA, FILTER_SCHEMA, filter_single_phase
 from alloypref.io import read_parquet, write_parquet
 from alloypref.progress import ProgressLog

@@ -6,8 +6,8 @@ import json
 from _common import setup_logging
 from _settings import calphad_settings
 
+from alloypref.backend_factory import make_backend
 from alloypref.calphad.confidence import read_pair_summary
-from alloypref.calphad.factory import make_backend
 from alloypref.calphad.worker import SolverWorker
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.io import read_parquet, write_parquet

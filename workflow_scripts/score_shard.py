@@ -3,8 +3,8 @@
 from _common import setup_logging
 from _settings import calphad_settings
 
+from alloypref.backend_factory import make_backend
 from alloypref.calphad.confidence import read_pair_summary
-from alloypref.calphad.factory import make_backend
 from alloypref.scoring import ScoringOptions, score_file
 
 log = setup_logging(snakemake)  # injected by Snakemake

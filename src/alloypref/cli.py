@@ -55,10 +55,10 @@ def _jsonable(value):
 
 def _score(args: argparse.Namespace) -> int:
     from alloypref import config as config_module
+    from alloypref.backend_factory import make_backend
     from alloypref.calphad.cache import CacheTrustError
     from alloypref.calphad.confidence import read_pair_summary
     from alloypref.calphad.databases import DatabaseError
-    from alloypref.calphad.factory import make_backend
     from alloypref.composition import FormulaError, master_from_text
     from alloypref.scoring import ScoringOptions, score_one
 

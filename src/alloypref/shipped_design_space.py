@@ -228,7 +228,7 @@ def write_shipped(config: Mapping[str, Any], results_dir: Path, out_dir: Path, r
 
     Returns the provenance written to ``out_dir/provenance.json``.
     """
-    from alloypref.calphad.factory import make_backend
+    from alloypref.backend_factory import make_backend
     from alloypref.config import calphad_settings
     from alloypref.design_space import ElementRoles
     from alloypref.io import atomic_write_text, read_parquet, write_parquet

@@ -1,4 +1,8 @@
-"""Build the configured CALPHAD backend."""
+"""Build the configured CALPHAD backend from the typed settings of :mod:`alloypref.config`.
+
+It lives outside :mod:`alloypref.calphad` because it reads the configuration, which itself
+builds on that package's types: the calphad package never imports the configuration.
+"""
 
 from __future__ import annotations
 
