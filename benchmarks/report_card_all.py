@@ -30,7 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
+from alloypref.calphad.pycalphad_backend import PycalphadBackend
+from alloypref.calphad.pycalphad_settings import PycalphadSettings
 from alloypref.calphad.report_card import (
     PAIR_SUMMARY_SCHEMA,
     REPORT_CARD_SCHEMA,

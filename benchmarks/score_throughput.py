@@ -26,7 +26,8 @@ import pandas as pd
 
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
 from alloypref.calphad.databases import DatabaseSpec, load_database
-from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
+from alloypref.calphad.pycalphad_backend import PycalphadBackend
+from alloypref.calphad.pycalphad_settings import PycalphadSettings
 from alloypref.composition import master_from_text
 from alloypref.reward import RewardConfig
 from alloypref.scoring import ScoringOptions, score_triples

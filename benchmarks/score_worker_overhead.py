@@ -25,7 +25,8 @@ import pandas as pd
 
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
 from alloypref.calphad.confidence import DatabaseChoice
-from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
+from alloypref.calphad.pycalphad_backend import PycalphadBackend
+from alloypref.calphad.pycalphad_settings import PycalphadSettings
 from alloypref.calphad.tables import Structure, phase_table
 from alloypref.reward import RewardConfig
 from alloypref.scoring import ScoringOptions, score_triples

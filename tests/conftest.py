@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from alloypref import config as config_module
-from alloypref.calphad.databases import DatabaseSpec
-from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
+from alloypref.backend_factory import make_backend
+from alloypref.calphad.pycalphad_backend import PycalphadBackend
 
-DATA = Path(__file__).parent / "data"
+from .helpers import ALFE, NIAL, pycalphad_backend
+from .helpers import DATA as DATA  # test modules import it from here
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -29,21 +31,10 @@ def default_settings(cache_dir):
 @pytest.fixture(scope="session")
 def open_backend(default_settings) -> PycalphadBackend:
     """mc_ni + COST507, as configured by default."""
-    s = default_settings
-    return PycalphadBackend(
-        s.databases, PycalphadSettings(**s.pycalphad, order_threshold=s.order_threshold), s.cache_dir, s.b2_formers
-    )
+    return make_backend(default_settings)
 
 
 @pytest.fixture(scope="session")
 def reference_backend(cache_dir) -> PycalphadBackend:
     """The two small published assessments: Ni-Al (Dupin 2001) and Al-Fe (Seiersten)."""
-    specs = [
-        DatabaseSpec(
-            "nial", str(DATA / "NI_AL_DUPIN_2001.TDB"), {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"}
-        ),
-        DatabaseSpec(
-            "alfe", str(DATA / "alfe_sei.TDB"), {"BCC_A2": "bcc_like", "B2_BCC": "bcc_like", "LIQUID": "liquid"}
-        ),
-    ]
-    return PycalphadBackend(specs, PycalphadSettings(), cache_dir)
+    return pycalphad_backend([NIAL, ALFE], cache_dir)

@@ -4,13 +4,16 @@ import numpy as np
 import pytest
 from pycalphad.core.utils import filter_phases, unpack_species
 
+from alloypref.calphad import canonical_build, compiled_system
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
 from alloypref.calphad.confidence import PairTrust
 from alloypref.calphad.databases import DatabaseSpec, apply_bcc_fix, load_database
-from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
+from alloypref.calphad.phase_records import compile_function, compiled_keys
 from alloypref.calphad.tables import Structure
 from alloypref.composition import master_from_text, parse_formula
 from alloypref.reward import compute_reward
+
+from .helpers import NIAL, pycalphad_backend
 
 
 def present(table, temperature, structure):
@@ -87,9 +90,7 @@ def test_fine_grid_finds_the_ordering_the_coarse_grid_misses(open_backend, cache
     """Reproducer from shared/tdb/README.md: Ti33Mo67 + AlVFe @ 64.75 % on mc_ni, 1523-1673 K."""
     master = master_from_text("Ti33Mo67", "AlVFe", 64.75)
     temperatures = [1573.15, 1623.15]
-    coarse_only = PycalphadBackend(
-        list(open_backend.specs.values()), PycalphadSettings(pdens_fine=0), cache_dir, open_backend.b2_formers
-    )
+    coarse_only = pycalphad_backend(open_backend.specs.values(), cache_dir, open_backend.b2_formers, pdens_fine=0)
     coarse = coarse_only.phase_table(master, temperatures, "mc_ni")
     assert (coarse.structure == Structure.B2).sum() == 0  # the pitfall: A2 only
     fixed = open_backend.phase_table(master, temperatures, "mc_ni")
@@ -153,54 +154,40 @@ def test_database_cache_round_trip(tmp_path):
 def test_functions_compiled_while_solving_are_written_to_the_disk_cache(tmp_path, monkeypatch):
     """A function the build did not compile (here: the Hessians, left out on purpose) is compiled
     by the first solve, written back, and a second process loads it instead of compiling it."""
-    from alloypref.calphad import pycalphad_backend as module
-
-    monkeypatch.setattr(module, "builds_in_process", lambda: True)  # build here, where the patch applies
-    monkeypatch.setattr(module, "PRECOMPILED_PROPERTIES", module.PRECOMPILED_PROPERTIES[:3])
-    spec = DatabaseSpec(
-        "nial",
-        str(__import__("pathlib").Path(__file__).parent / "data" / "NI_AL_DUPIN_2001.TDB"),
-        {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"},
-    )
+    monkeypatch.setattr(canonical_build, "builds_in_process", lambda: True)  # build here, where the patch applies
+    monkeypatch.setattr(compiled_system, "PRECOMPILED_PROPERTIES", compiled_system.PRECOMPILED_PROPERTIES[:3])
     composition, grid = {"Ni": 0.5, "Al": 0.5}, (373.15, 1273.15)
-    first = PycalphadBackend([spec], PycalphadSettings(pdens_fine=0), tmp_path)
+    first = pycalphad_backend([NIAL], tmp_path, pdens_fine=0)
     system = first.system("nial", composition)
-    built = module.compiled_keys(system.phase_records)
+    built = compiled_keys(system.phase_records)
     assert not any(key[0] == "property" and key[4] for key in built)  # no Hessian compiled at build
     first.phase_table(composition, grid, "nial")
-    written = module.compiled_keys(system.phase_records) - built
+    written = compiled_keys(system.phase_records) - built
     assert any(key[0] == "property" and key[4] for key in written)  # the solve compiled Hessians
 
-    second = PycalphadBackend([spec], PycalphadSettings(pdens_fine=0), tmp_path)
+    second = pycalphad_backend([NIAL], tmp_path, pdens_fine=0)
     loaded = second.system("nial", composition)
-    assert written <= module.compiled_keys(loaded.phase_records)  # they came from the disk cache
-    before = module.compiled_keys(loaded.phase_records)
+    assert written <= compiled_keys(loaded.phase_records)  # they came from the disk cache
+    before = compiled_keys(loaded.phase_records)
     second.phase_table(composition, grid, "nial")
-    assert module.compiled_keys(loaded.phase_records) == before  # the second process compiled nothing
+    assert compiled_keys(loaded.phase_records) == before  # the second process compiled nothing
     assert second.persist_new_callbacks(loaded) == frozenset()
 
 
 def test_a_function_compiled_outside_the_builder_is_recompiled_there_and_cached(tmp_path, monkeypatch):
     """The write-back goes through the hash-seed-0 builder (a child process here): the disk copy holds
     the canonical function, and this process takes it."""
-    from alloypref.calphad import pycalphad_backend as module
-
-    spec = DatabaseSpec(
-        "nial",
-        str(__import__("pathlib").Path(__file__).parent / "data" / "NI_AL_DUPIN_2001.TDB"),
-        {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"},
-    )
-    backend = PycalphadBackend([spec], PycalphadSettings(pdens_fine=0), tmp_path)
-    if module.builds_in_process():
+    backend = pycalphad_backend([NIAL], tmp_path, pdens_fine=0)
+    if canonical_build.builds_in_process():
         pytest.skip("this interpreter runs under hash seed 0: the builder is not a child process")
     with monkeypatch.context() as patch:  # the first build in this process (saves a child start)
-        patch.setattr(module, "builds_in_process", lambda: True)
+        patch.setattr(canonical_build, "builds_in_process", lambda: True)
         system = backend.system("nial", {"Ni": 0.5, "Al": 0.5})
     extra = ("property", "LIQUID", "G", True, True)  # gradient and Hessian in one: never precompiled
-    assert extra not in module.compiled_keys(system.phase_records)
-    module._compile(system.phase_records, extra)  # as a lazy solve would, under this process's seed
+    assert extra not in compiled_keys(system.phase_records)
+    compile_function(system.phase_records, extra)  # as a lazy solve would, under this process's seed
     records_before = system.phase_records
     assert backend.persist_new_callbacks(system) == {extra}
     assert system.phase_records is not records_before  # replaced by the builder's canonical copy
-    reloaded = PycalphadBackend([spec], PycalphadSettings(pdens_fine=0), tmp_path).system("nial", {"Ni": 1, "Al": 1})
-    assert extra in module.compiled_keys(reloaded.phase_records)
+    reloaded = pycalphad_backend([NIAL], tmp_path, pdens_fine=0).system("nial", {"Ni": 1, "Al": 1})
+    assert extra in compiled_keys(reloaded.phase_records)

@@ -5,6 +5,7 @@ import pytest
 
 from alloypref.calphad.lattice import disordered_lattice_parameter, lattice_parameter
 from alloypref.calphad.ordering import has_b2_sublattices, order_parameter
+from alloypref.calphad.phase_rows import phase_rows
 from alloypref.calphad.tables import Structure
 
 # Room-temperature BCC lattice constants (Å), typed in from the literature here, not read from the
@@ -91,8 +92,16 @@ def test_backend_rows_are_continuous_through_the_order_threshold(reference_backe
 
     def row(eta):
         y = np.array([0.6 + eta / 2, 0.4 - eta / 2, 0.0, 0.6 - eta / 2, 0.4 + eta / 2, 0.0, 1.0])
-        rows = reference_backend._rows(
-            system, 1000.0, np.array(["BCC_B2"]), np.array([1.0]), y[None, :], np.array([[0.6, 0.4]]), ["AL", "NI"]
+        rows = phase_rows(
+            system,
+            reference_backend.specs["nial"],
+            reference_backend.settings.order_threshold,
+            1000.0,
+            np.array(["BCC_B2"]),
+            np.array([1.0]),
+            y[None, :],
+            np.array([[0.6, 0.4]]),
+            ["AL", "NI"],
         )
         return rows[0]
 

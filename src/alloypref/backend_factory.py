@@ -16,7 +16,8 @@ def make_backend(settings: CalphadSettings) -> CalphadBackend:
         from alloypref.calphad.thermocalc_backend import TCHEA7_ELEMENTS, ThermoCalcBackend
 
         return ThermoCalcBackend(settings.thermocalc_database, settings.order_threshold, elements=TCHEA7_ELEMENTS)
-    from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
+    from alloypref.calphad.pycalphad_backend import PycalphadBackend
+    from alloypref.calphad.pycalphad_settings import PycalphadSettings
 
     return PycalphadBackend(
         settings.databases,

@@ -10,19 +10,15 @@ import stat
 import pytest
 
 from alloypref.calphad import cache as cache_module
-from alloypref.calphad import pycalphad_backend
+from alloypref.calphad import canonical_build
 from alloypref.calphad.cache import CacheTrustError, check_cache_dir, load_cached, store_cached
-from alloypref.calphad.databases import DatabaseSpec, load_database
-from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
+from alloypref.calphad.databases import load_database
 from alloypref.reward import RewardConfig
 from alloypref.scoring import ScoringOptions, score_triples
 
-from ..conftest import DATA
+from ..helpers import NIAL, pycalphad_backend
 from ..test_scoring import triples
 
-NIAL = DatabaseSpec(
-    "nial", str(DATA / "NI_AL_DUPIN_2001.TDB"), {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"}
-)
 OPTIONS = ScoringOptions((373.15, 1273.15), RewardConfig(), timeout_s=120, isolate=False)
 
 
@@ -85,7 +81,7 @@ def test_backend_refuses_an_unsafe_cache_folder_at_once(tmp_path):
     (cache / "systems").mkdir(parents=True)
     (cache / "systems").chmod(0o777)
     with pytest.raises(CacheTrustError, match="systems"):
-        PycalphadBackend([NIAL], PycalphadSettings(), cache)
+        pycalphad_backend([NIAL], cache)
 
 
 def test_cache_folders_are_created_private_whatever_the_umask(tmp_path):
@@ -124,8 +120,8 @@ def test_full_disk_degrades_to_computing_without_the_cache(tmp_path, monkeypatch
 
     monkeypatch.setattr(cache_module, "atomic_write_bytes", disk_full)
     # compile in this process (as under PYTHONHASHSEED=0), where the full disk is simulated
-    monkeypatch.setattr(pycalphad_backend, "builds_in_process", lambda: True)
-    backend = PycalphadBackend([NIAL], PycalphadSettings(pdens_fine=0), tmp_path / "cache")
+    monkeypatch.setattr(canonical_build, "builds_in_process", lambda: True)
+    backend = pycalphad_backend([NIAL], tmp_path / "cache", pdens_fine=0)
     with caplog.at_level(logging.WARNING):
         rewards, tables = score_triples(triples([("c", "Ni", "NiAl", 60.0)]), backend, OPTIONS)
     assert rewards.loc[0, "status"] == "ok", rewards.loc[0, "reason"]
