@@ -149,7 +149,7 @@ def _stage_times(args: argparse.Namespace) -> int:
 
 def _cost_model(args: argparse.Namespace) -> int:
     from alloypref import config as config_module
-    from alloypref import cost_model
+    from alloypref import cost_model, measured_rates
     from alloypref.design_space import FILTER_SCHEMA
     from alloypref.io import read_parquet
     from alloypref.shipped_design_space import load_shipped
@@ -192,7 +192,7 @@ def _cost_model(args: argparse.Namespace) -> int:
             f"(longest model chain {wall['chain_hours']:.1f} h, CPU work / cores {wall['cpu_bound_hours']:.1f} h, "
             f"GPU work / GPUs {wall['gpu_bound_hours']:.1f} h)"
         )
-    rates = dataclasses.asdict(cost_model.MeasuredRates())
+    rates = dataclasses.asdict(measured_rates.MeasuredRates())
     print("\nmeasured rates: " + ", ".join(f"{k} {v:g}" for k, v in rates.items()))
     return 0
 
