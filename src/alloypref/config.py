@@ -10,7 +10,6 @@ import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import yaml
 
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
 from alloypref.calphad.databases import B2Formers, DatabaseSpec
+from alloypref.config_schema import config_schema
 from alloypref.reward import RewardConfig
 
 
@@ -82,9 +82,8 @@ def check_yaml_files(paths: Iterable[str | Path]) -> None:
 
 
 def schema() -> dict:
-    """The JSON schema (as a dict) shipped with the package."""
-    text = resources.files("alloypref.data").joinpath("config.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    """The JSON schema (as a dict) shipped with the package (:mod:`alloypref.config_schema`)."""
+    return config_schema()
 
 
 def _with_defaults(validator_class):

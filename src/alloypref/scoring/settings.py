@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from alloypref.calphad.confidence import DEFAULT_UNTESTED_WEIGHT
+from alloypref.config_schema import schema_default
 from alloypref.reward import RewardConfig
 
 if TYPE_CHECKING:  # config imports the calphad package; only the annotation needs it
@@ -24,13 +25,13 @@ class ScoringOptions:
 
     temperatures_K: tuple[float, ...]
     reward: RewardConfig = RewardConfig()
-    min_coverage: float = 0.5
-    timeout_s: float = 300.0
-    checkpoint_every: int = 10
+    min_coverage: float = float(schema_default("calphad.min_coverage"))
+    timeout_s: float = float(schema_default("calphad.timeout_s"))
+    checkpoint_every: int = int(schema_default("scoring.checkpoint_every"))
     isolate: bool = True
-    min_confidence: float = 0.5
+    min_confidence: float = float(schema_default("calphad.min_confidence"))
     untested_pair_weight: float = DEFAULT_UNTESTED_WEIGHT
-    workers: int = 1
+    workers: int = int(schema_default("scoring.workers"))
 
     @classmethod
     def from_settings(cls, settings: CalphadSettings, **overrides: object) -> ScoringOptions:
