@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from alloypref import config as config_module
-from alloypref.calphad.databases import DatabaseSpec
+from alloypref.calphad.databases import DatabaseSettings
 from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
 
 DATA = Path(__file__).parent / "data"
@@ -39,10 +39,10 @@ def open_backend(default_settings) -> PycalphadBackend:
 def reference_backend(cache_dir) -> PycalphadBackend:
     """The two small published assessments: Ni-Al (Dupin 2001) and Al-Fe (Seiersten)."""
     specs = [
-        DatabaseSpec(
+        DatabaseSettings(
             "nial", str(DATA / "NI_AL_DUPIN_2001.TDB"), {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"}
         ),
-        DatabaseSpec(
+        DatabaseSettings(
             "alfe", str(DATA / "alfe_sei.TDB"), {"BCC_A2": "bcc_like", "B2_BCC": "bcc_like", "LIQUID": "liquid"}
         ),
     ]

@@ -6,7 +6,7 @@ from pycalphad.core.utils import filter_phases, unpack_species
 
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
 from alloypref.calphad.confidence import PairTrust
-from alloypref.calphad.databases import DatabaseSpec, apply_bcc_fix, load_database
+from alloypref.calphad.databases import DatabaseSettings, apply_bcc_fix, load_database
 from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
 from alloypref.calphad.tables import Structure
 from alloypref.composition import master_from_text, parse_formula
@@ -143,7 +143,7 @@ def test_phase_roles_come_from_config_not_names(open_backend):
 
 
 def test_database_cache_round_trip(tmp_path):
-    spec = DatabaseSpec("alfe", str(__import__("pathlib").Path(__file__).parent / "data" / "alfe_sei.TDB"))
+    spec = DatabaseSettings("alfe", str(__import__("pathlib").Path(__file__).parent / "data" / "alfe_sei.TDB"))
     first = load_database(spec, tmp_path)
     assert list((tmp_path / "databases").iterdir())
     second = load_database(spec, tmp_path)
@@ -157,7 +157,7 @@ def test_functions_compiled_while_solving_are_written_to_the_disk_cache(tmp_path
 
     monkeypatch.setattr(module, "builds_in_process", lambda: True)  # build here, where the patch applies
     monkeypatch.setattr(module, "PRECOMPILED_PROPERTIES", module.PRECOMPILED_PROPERTIES[:3])
-    spec = DatabaseSpec(
+    spec = DatabaseSettings(
         "nial",
         str(__import__("pathlib").Path(__file__).parent / "data" / "NI_AL_DUPIN_2001.TDB"),
         {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"},
@@ -185,7 +185,7 @@ def test_a_function_compiled_outside_the_builder_is_recompiled_there_and_cached(
     the canonical function, and this process takes it."""
     from alloypref.calphad import pycalphad_backend as module
 
-    spec = DatabaseSpec(
+    spec = DatabaseSettings(
         "nial",
         str(__import__("pathlib").Path(__file__).parent / "data" / "NI_AL_DUPIN_2001.TDB"),
         {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"},

@@ -12,9 +12,11 @@ from alloypref.calphad.ordering import DEFAULT_ORDER_THRESHOLD
 from alloypref.calphad.pycalphad_backend import PycalphadSettings
 from alloypref.calphad.report_card import ReportCardSettings, report_card_settings
 from alloypref.config_schema import schema_default
+from alloypref.design_space import VolumeSettings
 from alloypref.lm.grpo import GRPOSettings
-from alloypref.reward import RewardConfig
-from alloypref.scoring import ScoringOptions
+from alloypref.lm.registry import ModelSettings
+from alloypref.reward import RewardSettings
+from alloypref.scoring import ScoringSettings
 
 DEFAULT_RUN = config_module.load(None)
 
@@ -23,7 +25,7 @@ def schema_keys_with_defaults(block):
     """Dotted keys under ``block`` whose schema entry has a default and no properties of its own."""
     node = config_module.schema()
     for part in block.split("."):
-        node = node["properties"][part]
+        node = node["additionalProperties"] if part == "*" else node["properties"][part]
     keys = []
     for name, entry in node["properties"].items():
         if "properties" in entry:
@@ -42,27 +44,30 @@ def field_disagreements(default, from_config):
 @pytest.mark.parametrize(
     "block, default, from_config",
     [
-        ("reward", RewardConfig(), RewardConfig(**DEFAULT_RUN["reward"])),
+        ("reward", RewardSettings(), RewardSettings(**DEFAULT_RUN["reward"])),
         ("grpo", GRPOSettings(), GRPOSettings.from_config(DEFAULT_RUN["grpo"])),
         ("report_card", ReportCardSettings(), report_card_settings(DEFAULT_RUN["report_card"])),
+        ("design_space.volume", VolumeSettings(), VolumeSettings(**DEFAULT_RUN["design_space"]["volume"])),
+        ("models.*", ModelSettings("tiny", "tiny"), ModelSettings.from_config("tiny", DEFAULT_RUN["models"]["tiny"])),
     ],
-    ids=["reward", "grpo", "report_card"],
+    ids=["reward", "grpo", "report_card", "volume", "models"],
 )
 def test_settings_defaults_are_the_default_runs(block, default, from_config):
     assert field_disagreements(default, from_config) == {}
-    # every key of the block with a default is a field, so none is left to a second home
+    # every key of the block with a default is a field, so none is left to a second home; not
+    # report_card.facts (a file the job reads) nor models.*.gpu (read by the rules' resources)
     fields = {field.name for field in dataclasses.fields(default)}
-    keys = {key.split(".")[0] for key in schema_keys_with_defaults(block)} - {"facts"}  # facts: a path
+    keys = {key.split(".")[0] for key in schema_keys_with_defaults(block)} - {"facts", "gpu"}
     assert keys - fields == set()
 
 
 def test_scoring_settings_defaults_are_the_default_runs():
     settings = config_module.calphad_settings(DEFAULT_RUN)
     scoring = DEFAULT_RUN["scoring"]
-    from_config = ScoringOptions.from_settings(
+    from_config = ScoringSettings.from_settings(
         settings, checkpoint_every=scoring["checkpoint_every"], workers=scoring["workers"]
     )
-    assert field_disagreements(ScoringOptions(temperatures_K=settings.temperatures_K), from_config) == {}
+    assert field_disagreements(ScoringSettings(temperatures_K=settings.temperatures_K), from_config) == {}
 
 
 def test_pycalphad_and_calphad_constants_are_the_schemas():

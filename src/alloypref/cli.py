@@ -60,7 +60,7 @@ def _score(args: argparse.Namespace) -> int:
     from alloypref.calphad.databases import DatabaseError
     from alloypref.calphad.factory import make_backend
     from alloypref.composition import FormulaError, master_from_text
-    from alloypref.scoring import ScoringOptions, score_one
+    from alloypref.scoring import ScoringSettings, score_one
 
     try:
         cfg = config_module.load(args.config)
@@ -79,7 +79,7 @@ def _score(args: argparse.Namespace) -> int:
     except FormulaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    options = ScoringOptions.from_settings(settings)
+    options = ScoringSettings.from_settings(settings)
     try:
         trust = read_pair_summary(args.pair_summary) if args.pair_summary else None
     except (OSError, ValueError) as exc:

@@ -29,15 +29,16 @@ def config_schema() -> dict:
 
 
 def schema_default(key: str) -> Any:
-    """The schema's default of the dotted config key ``key`` (``reward.mismatch_cap``), a copy.
+    """The schema's default of the dotted config key ``key`` (``reward.mismatch_cap``), a copy; ``*``
+    stands for any name of a mapping of named entries (``models.*.threads``).
 
     Raises:
         KeyError: naming the key, when the schema has no such key or it has no default.
     """
     node = _schema()
     for part in key.split("."):
-        node = node.get("properties", {}).get(part)
-        if node is None:
+        node = node.get("additionalProperties") if part == "*" else node.get("properties", {}).get(part)
+        if not isinstance(node, dict):
             raise KeyError(f"the config schema has no key {key}")
     if "default" not in node:
         raise KeyError(f"config key {key} has no default in the config schema")

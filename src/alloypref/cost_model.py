@@ -23,7 +23,7 @@ import pandas as pd
 
 from alloypref.design_space import curated_lists
 from alloypref.lm.iterative import pool_size, samples_per_round
-from alloypref.lm.registry import ModelSpec, sampling_n
+from alloypref.lm.registry import ModelSettings, sampling_n
 from alloypref.measured_rates import MeasuredRates
 from alloypref.sources import source_sizes
 
@@ -99,7 +99,7 @@ def cost_table(config: Mapping, size: DesignSpaceSize, rates: MeasuredRates = Me
     budget = config["iterative_dpo"]["budget_baselines"]
     rows = []
     for name, entry in config["models"].items():
-        spec = ModelSpec.from_config(name, entry)
+        spec = ModelSettings.from_config(name, entry)
         gpu = bool(entry.get("gpu"))
         examples = size.triples * (1 - config["training"]["eval_fraction"]) * spec.sft.epochs
         rows.append(

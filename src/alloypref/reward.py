@@ -38,12 +38,12 @@ from alloypref.config_schema import schema_default
 # Float tolerance for "exactly 0.10 passes": sums of fractions carry ~1e-16 rounding noise.
 _SUM_TOLERANCE = 1e-9
 
-#: The lattice-mismatch measures of ``RewardConfig.mismatch``.
+#: The lattice-mismatch measures of ``RewardSettings.mismatch``.
 MISMATCH_KINDS = ("absolute", "relative")
 
 
 @dataclass(frozen=True)
-class RewardConfig:
+class RewardSettings:
     """Weights and thresholds of Eq. 1 (weights dimensionless; the mismatch and its cap in Å when
     ``mismatch`` is ``absolute``, dimensionless when ``relative``)."""
 
@@ -106,9 +106,9 @@ def lattice_mismatch(a_b2, a_bcc, kind: str = "absolute"):
     raise ValueError(f"unknown lattice mismatch {kind!r}; expected one of {MISMATCH_KINDS}")
 
 
-def compute_reward(table: pd.DataFrame, config: RewardConfig | None = None) -> RewardBreakdown:
+def compute_reward(table: pd.DataFrame, config: RewardSettings | None = None) -> RewardBreakdown:
     """Eq. 1 on the phase table of one candidate (rows for every temperature of its grid)."""
-    cfg = config or RewardConfig()
+    cfg = config or RewardSettings()
     if table.empty:
         raise ValueError("empty phase table: nothing to compute a reward from")
     present = table[table["mole_fraction"] >= cfg.presence_threshold]

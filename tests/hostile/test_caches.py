@@ -12,18 +12,18 @@ import pytest
 from alloypref.calphad import cache as cache_module
 from alloypref.calphad import pycalphad_backend
 from alloypref.calphad.cache import CacheTrustError, check_cache_dir, load_cached, store_cached
-from alloypref.calphad.databases import DatabaseSpec, load_database
+from alloypref.calphad.databases import DatabaseSettings, load_database
 from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSettings
-from alloypref.reward import RewardConfig
-from alloypref.scoring import ScoringOptions, score_triples
+from alloypref.reward import RewardSettings
+from alloypref.scoring import ScoringSettings, score_triples
 
 from ..conftest import DATA
 from ..test_scoring import triples
 
-NIAL = DatabaseSpec(
+NIAL = DatabaseSettings(
     "nial", str(DATA / "NI_AL_DUPIN_2001.TDB"), {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "LIQUID": "liquid"}
 )
-OPTIONS = ScoringOptions((373.15, 1273.15), RewardConfig(), timeout_s=120, isolate=False)
+OPTIONS = ScoringSettings((373.15, 1273.15), RewardSettings(), timeout_s=120, isolate=False)
 
 
 class Exploit:

@@ -36,7 +36,7 @@ class DatabaseError(ValueError):
 
 
 @dataclass(frozen=True)
-class DatabaseSpec:
+class DatabaseSettings:
     """One configured database.
 
     Attributes:
@@ -78,6 +78,10 @@ class DatabaseSpec:
             ) from None
 
 
+#: The old name, kept only for ``calphad/pycalphad_backend.py`` until it is renamed there too.
+DatabaseSpec = DatabaseSettings
+
+
 def apply_bcc_fix(dbf) -> None:
     """Give each ordered phase the constituents of its disordered part (in place).
 
@@ -108,7 +112,7 @@ def _pycalphad_version() -> str:
     return pycalphad.__version__
 
 
-def load_database(spec: DatabaseSpec, cache_dir: Path | None = None):
+def load_database(spec: DatabaseSettings, cache_dir: Path | None = None):
     """Parse a TDB into a pycalphad ``Database`` with :func:`apply_bcc_fix` applied.
 
     Parsing mc_ni takes ~10 s, so the fixed database is pickled under ``cache_dir`` (keyed by the file
@@ -141,7 +145,7 @@ def load_database(spec: DatabaseSpec, cache_dir: Path | None = None):
     return dbf
 
 
-def check_phase_roles(dbf, spec: DatabaseSpec) -> None:
+def check_phase_roles(dbf, spec: DatabaseSettings) -> None:
     """Raise :class:`DatabaseError` when ``spec.phase_roles`` names a phase ``dbf`` lacks (names are exact)."""
     unknown = sorted(set(spec.phase_roles) - set(dbf.phases))
     if unknown:
@@ -167,7 +171,7 @@ class PairCoverage:
     elements: frozenset[str]
 
 
-def pair_coverage(dbf, spec: DatabaseSpec) -> PairCoverage:
+def pair_coverage(dbf, spec: DatabaseSettings) -> PairCoverage:
     """Scan a database's parameters for binary BCC interaction and B2 ordering data.
 
     A pair {A, B} has *BCC data* when a parameter of a ``bcc_like`` or ``b2`` phase involves exactly

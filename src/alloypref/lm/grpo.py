@@ -57,10 +57,10 @@ import pyarrow as pa
 
 from alloypref.config_schema import schema_default
 from alloypref.lm.curves import logging_callback
-from alloypref.lm.registry import ModelSpec, load_trained, save_policy
+from alloypref.lm.registry import ModelSettings, load_trained, save_policy
 from alloypref.lm.sampling import parse_generation
 from alloypref.lm.sft import common_training_arguments
-from alloypref.scoring import REWARDS_SCHEMA, ScoringOptions, score_triples
+from alloypref.scoring import REWARDS_SCHEMA, ScoringSettings, score_triples
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class CompletionScorer:
     def __init__(
         self,
         backend,
-        options: ScoringOptions,
+        options: ScoringSettings,
         elements: Iterable[str],
         solvers: Sequence | None = None,
         id_prefix: str = "grpo-train",
@@ -314,7 +314,7 @@ def component_reward_functions(scorer: CompletionScorer, settings: GRPOSettings)
 
 
 def make_trainer(
-    spec: ModelSpec,
+    spec: ModelSettings,
     sft_dir: Path,
     prompt: str,
     settings: GRPOSettings,
@@ -367,7 +367,7 @@ def make_trainer(
 
 
 def train_grpo(
-    spec: ModelSpec,
+    spec: ModelSettings,
     sft_dir: Path,
     prompt: str,
     settings: GRPOSettings,

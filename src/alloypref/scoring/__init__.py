@@ -21,7 +21,7 @@ One concern per module:
 module              holds
 ==================  ==============================================================================
 ``schemas``         the triples, rewards and phase-table schemas (the rewards table's columns)
-``settings``        :class:`ScoringOptions`, how a shard is scored
+``settings``        :class:`ScoringSettings`, how a shard is scored
 ``triples``         :func:`read_triples`, reading and checking a triples file
 ``shards``          :func:`split_triples`, cutting triples into shards of balanced cost
 ``checkpoint``      :func:`job_key` and the checkpoints a crashed job resumes from
@@ -41,7 +41,7 @@ from alloypref.scoring.schemas import (
     TRIPLES_SCHEMA,
     concat_tables,
 )
-from alloypref.scoring.settings import ScoringOptions
+from alloypref.scoring.settings import ScoringSettings
 from alloypref.scoring.shards import balance_groups, element_set_key, split_triples
 from alloypref.scoring.triples import read_triples
 
@@ -51,7 +51,7 @@ __all__ = [
     "REWARDS_SCHEMA",
     "SCORED_TABLES_SCHEMA",
     "TRIPLES_SCHEMA",
-    "ScoringOptions",
+    "ScoringSettings",
     "balance_groups",
     "concat_tables",
     "element_set_key",

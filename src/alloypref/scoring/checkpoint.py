@@ -23,7 +23,7 @@ from alloypref.calphad.backend import CalphadBackend
 from alloypref.calphad.confidence import PairTrust
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.scoring.schemas import REWARDS_SCHEMA, SCORED_TABLES_SCHEMA, TRIPLES_SCHEMA, concat_tables
-from alloypref.scoring.settings import ScoringOptions
+from alloypref.scoring.settings import ScoringSettings
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ CHECKPOINT_FORMAT = 3
 def job_key(
     triples: pd.DataFrame,
     backend: CalphadBackend,
-    options: ScoringOptions,
+    options: ScoringSettings,
     extra: Mapping | None = None,
     trust: PairTrust | None = None,
     database: str | None = None,

@@ -24,7 +24,7 @@ from alloypref.io import write_parquet
 from alloypref.measured_rates import shard_cost_s
 from alloypref.scoring.checkpoint import job_key, load_checkpoint, save_checkpoint
 from alloypref.scoring.schemas import REWARDS_SCHEMA, SCORED_TABLES_SCHEMA, concat_tables
-from alloypref.scoring.settings import ScoringOptions
+from alloypref.scoring.settings import ScoringSettings
 from alloypref.scoring.solve import base_row, choose_database, record, solve_here
 from alloypref.scoring.triples import read_triples
 
@@ -37,7 +37,7 @@ _OWN_COLUMNS = ("candidate_id", "bcc", "b2", "b2_volume_percent", "seconds")
 def score_triples(
     triples: pd.DataFrame,
     backend: CalphadBackend,
-    options: ScoringOptions,
+    options: ScoringSettings,
     checkpoint_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
     key_extra: Mapping | None = None,
@@ -101,7 +101,7 @@ def score_triples(
 
 
 def _parse(
-    triples: pd.DataFrame, done_ids: set[str], options: ScoringOptions, tick: Callable[[int], None]
+    triples: pd.DataFrame, done_ids: set[str], options: ScoringSettings, tick: Callable[[int], None]
 ) -> tuple[list[dict], dict[tuple, list[dict]], dict[tuple, dict[str, float]]]:
     """The triples not in ``done_ids``: rows answered now (unparsed or unreadable formulas, each
     ticked), and the rest by rounded master composition (with that composition)."""
@@ -164,7 +164,7 @@ def _solve_order(pending: Mapping[tuple, list[dict]], choices: Mapping[tuple, Da
 
 
 def _record_duplicates(
-    rows: list[dict], choice: DatabaseChoice, answer, seconds: float, options: ScoringOptions
+    rows: list[dict], choice: DatabaseChoice, answer, seconds: float, options: ScoringSettings
 ) -> tuple[list[dict], list[pd.DataFrame]]:
     """Record one solver answer in the first of ``rows`` (candidates of one composition) and copy it
     to the others; their rows and phase tables (one per candidate with a non-empty table)."""
@@ -198,7 +198,7 @@ def score_one(
     b2: str,
     b2_volume_percent: float,
     backend: CalphadBackend,
-    options: ScoringOptions,
+    options: ScoringSettings,
     trust: PairTrust | None = None,
 ) -> tuple[dict, pd.DataFrame]:
     """Score one triple: its reward row (see :mod:`alloypref.scoring.schemas`) and its phase table."""
@@ -217,7 +217,7 @@ def score_file(
     rewards_path: Path,
     tables_path: Path,
     backend: CalphadBackend,
-    options: ScoringOptions,
+    options: ScoringSettings,
     show_progress: bool = True,
     key_extra: Mapping | None = None,
     trust: PairTrust | None = None,

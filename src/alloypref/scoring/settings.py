@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 from alloypref.calphad.confidence import DEFAULT_UNTESTED_WEIGHT
 from alloypref.config_schema import schema_default
-from alloypref.reward import RewardConfig
+from alloypref.reward import RewardSettings
 
 if TYPE_CHECKING:  # config imports the calphad package; only the annotation needs it
     from alloypref.config import CalphadSettings
 
 
 @dataclass(frozen=True)
-class ScoringOptions:
+class ScoringSettings:
     """How a shard is scored (temperatures in K, times in s).
 
     ``isolate``: solve in a worker process that is killed after ``timeout_s`` (the default). Without
@@ -24,7 +24,7 @@ class ScoringOptions:
     """
 
     temperatures_K: tuple[float, ...]
-    reward: RewardConfig = RewardConfig()
+    reward: RewardSettings = RewardSettings()
     min_coverage: float = float(schema_default("calphad.min_coverage"))
     timeout_s: float = float(schema_default("calphad.timeout_s"))
     checkpoint_every: int = int(schema_default("scoring.checkpoint_every"))
@@ -34,8 +34,8 @@ class ScoringOptions:
     workers: int = int(schema_default("scoring.workers"))
 
     @classmethod
-    def from_settings(cls, settings: CalphadSettings, **overrides: object) -> ScoringOptions:
-        """The scoring options a config's ``calphad`` block gives (every scorer: rule ``score``,
+    def from_settings(cls, settings: CalphadSettings, **overrides: object) -> ScoringSettings:
+        """The scoring settings a config's ``calphad`` block gives (every scorer: rule ``score``,
         GRPO, the cross-database check, API judges and the CLI build them here, so they cannot
         drift apart); ``overrides`` set the per-job fields (``workers``, ``checkpoint_every``)."""
         if settings.temperatures_K is None or settings.reward is None:

@@ -14,10 +14,10 @@ from alloypref.calphad.cache import CacheTrustError
 from alloypref.calphad.confidence import DatabaseChoice, PairTrust
 from alloypref.calphad.databases import DatabaseError
 from alloypref.reward import compute_reward
-from alloypref.scoring.settings import ScoringOptions
+from alloypref.scoring.settings import ScoringSettings
 
 
-def base_row(triple, options: ScoringOptions) -> dict:
+def base_row(triple, options: ScoringSettings) -> dict:
     """The reward row of ``triple`` before it is scored: ``invalid``, the worst reward, no database."""
     worst = options.reward.worst_reward
     return {
@@ -50,7 +50,7 @@ def base_row(triple, options: ScoringOptions) -> dict:
 def choose_database(
     backend: CalphadBackend,
     master: dict[str, float],
-    options: ScoringOptions,
+    options: ScoringSettings,
     trust: PairTrust | None,
     database: str | None,
 ) -> DatabaseChoice | None:
@@ -79,7 +79,7 @@ def solve_here(backend: CalphadBackend, groups: list[list[tuple]]):
             yield g, r, answer, time.perf_counter() - started
 
 
-def record(row: dict, choice: DatabaseChoice, answer, seconds: float, options: ScoringOptions):
+def record(row: dict, choice: DatabaseChoice, answer, seconds: float, options: ScoringSettings):
     """Fill ``row`` (status, reason, database, reward and flags, seconds) from one solver answer.
 
     ``answer`` is a phase table or a :class:`CalphadError`. Returns the phase table (partial on
