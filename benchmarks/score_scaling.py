@@ -116,14 +116,14 @@ def cpu_seconds() -> float:
 def phase_score(triples_path: str, cache_dir: str, workers: int) -> dict:
     """Score the sample in this process (a fresh interpreter); CPU, wall, peak memory, per-set costs."""
     from alloypref.backend_factory import make_backend
-    from alloypref.scoring import ScoringOptions, read_triples, score_triples
+    from alloypref.scoring import ScoringSettings, read_triples, score_triples
 
     config = settings(cache_dir)
     triples = read_triples(triples_path)
     backend = make_backend(config)
     for name in backend.specs:  # parsed databases come from the cache: not part of scoring's cost
         backend.coverage(name)
-    options = ScoringOptions(config.temperatures_K, config.reward, config.min_coverage, timeout_s=0, workers=workers)
+    options = ScoringSettings(config.temperatures_K, config.reward, config.min_coverage, timeout_s=0, workers=workers)
     cpu, wall = cpu_seconds(), time.perf_counter()
     rewards, _ = score_triples(triples, backend, options)
     cpu, wall = cpu_seconds() - cpu, time.perf_counter() - wall

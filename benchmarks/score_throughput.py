@@ -25,16 +25,16 @@ import warnings
 import pandas as pd
 
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
-from alloypref.calphad.databases import DatabaseSpec, load_database
+from alloypref.calphad.databases import DatabaseSettings, load_database
 from alloypref.calphad.pycalphad_backend import PycalphadBackend
 from alloypref.calphad.pycalphad_settings import PycalphadSettings
 from alloypref.composition import master_from_text
-from alloypref.reward import RewardConfig
-from alloypref.scoring import ScoringOptions, score_triples
+from alloypref.reward import RewardSettings
+from alloypref.scoring import ScoringSettings, score_triples
 
 warnings.filterwarnings("ignore")
 
-MC_NI = DatabaseSpec(
+MC_NI = DatabaseSettings(
     "mc_ni",
     "mc_ni_v2.034.pycalphad.tdb",
     {"BCC_A2": "bcc_like", "BCC_B2": "bcc_like", "NIAL": "b2", "LIQUID": "liquid"},
@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
 
     triples = candidates()
-    options = ScoringOptions(DEFAULT_TEMPERATURES_K, RewardConfig(), timeout_s=0)
+    options = ScoringSettings(DEFAULT_TEMPERATURES_K, RewardSettings(), timeout_s=0)
     with tempfile.TemporaryDirectory() as cache:
         load_database(MC_NI, cache)  # parse once; both sides get the parsed database for free
 

@@ -28,8 +28,8 @@ from alloypref.calphad.confidence import DatabaseChoice
 from alloypref.calphad.pycalphad_backend import PycalphadBackend
 from alloypref.calphad.pycalphad_settings import PycalphadSettings
 from alloypref.calphad.tables import Structure, phase_table
-from alloypref.reward import RewardConfig
-from alloypref.scoring import ScoringOptions, score_triples
+from alloypref.reward import RewardSettings
+from alloypref.scoring import ScoringSettings, score_triples
 
 sys.path.insert(0, str(Path(__file__).parent))
 from score_throughput import MC_NI, candidates  # noqa: E402
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--n-fake", type=int, default=500, help="candidates of the round-trip measurement")
     parser.add_argument("--skip-calphad", action="store_true")
     args = parser.parse_args()
-    in_process = ScoringOptions(DEFAULT_TEMPERATURES_K, RewardConfig(), timeout_s=300, isolate=False)
+    in_process = ScoringSettings(DEFAULT_TEMPERATURES_K, RewardSettings(), timeout_s=300, isolate=False)
     worker = dataclasses.replace(in_process, isolate=True)
 
     fake = pd.DataFrame(

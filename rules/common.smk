@@ -261,18 +261,9 @@ def random_n():
     return random_n(config)
 
 
-# Margins of the scoring jobs' resources over the measured figures (README: cost model): memory 25 %
-# over the per-worker peak (config scoring.worker_mem_mb holds the measured value) plus the
-# scorer's own process; time twice the measured CPU cost (shards balanced by estimated cost differ
-# by up to a third; a shared node runs slower), plus one candidate running to its time limit.
-SCORE_MEM_MARGIN = 1.25
-SCORER_PROCESS_MB = 1000
-SCORE_TIME_MARGIN = 2.0
-SCORE_MIN_RUNTIME = 10
-
-
 # Scoring resources follow config scoring.workers, not the job's `threads`: a dry run (and a local
-# run) caps threads at --cores, which would size a cluster job for one worker.
+# run) caps threads at --cores, which would size a cluster job for one worker. The measured figures
+# and their margins live in alloypref.measured_rates (README: cost model).
 def score_cpus(wildcards):
     """Cores of a scoring job: one per solver worker (SLURM cpus_per_task)."""
     return config["scoring"]["workers"]
@@ -280,8 +271,9 @@ def score_cpus(wildcards):
 
 def score_mem_mb(wildcards):
     """Memory of a scoring job: its solver workers and the scorer process."""
-    workers = config["scoring"]["workers"]
-    return int(SCORER_PROCESS_MB + SCORE_MEM_MARGIN * workers * config["scoring"]["worker_mem_mb"])
+    from alloypref.measured_rates import scoring_job_mem_mb
+
+    return scoring_job_mem_mb(config["scoring"]["workers"], config["scoring"]["worker_mem_mb"])
 
 
 def score_runtime(wildcards):
@@ -290,16 +282,15 @@ def score_runtime(wildcards):
     A source whose size only its file knows (example, external CSVs) gets the largest configured
     source's size.
     """
-    import math
-
+    from alloypref.measured_rates import scoring_job_minutes
     from alloypref.sources import source_sizes
 
     sizes = source_sizes(config)
     n = sizes.get(wildcards.source) or max([size or 0 for size in sizes.values()] + [1])
-    per_shard = math.ceil(n / config["scoring"]["shards"])
-    cpu_s = per_shard * config["scoring"]["cpu_s_per_candidate"]
-    minutes = SCORE_TIME_MARGIN * cpu_s / config["scoring"]["workers"] / 60 + config["calphad"]["timeout_s"] / 60
-    return max(SCORE_MIN_RUNTIME, math.ceil(minutes))
+    scoring = config["scoring"]
+    return scoring_job_minutes(
+        n, scoring["shards"], scoring["workers"], scoring["cpu_s_per_candidate"], config["calphad"]["timeout_s"]
+    )
 
 
 def check_local_models():

@@ -310,9 +310,9 @@ def test_calphad_judge_feedback_names_the_failed_rules():
 
 
 def test_agent_with_calphad_judge_counts_calphad_calls(server, exemplar_rewards, tmp_path, reference_backend):
-    from alloypref.scoring import ScoringOptions, score_one
+    from alloypref.scoring import ScoringSettings, score_one
 
-    options = ScoringOptions(temperatures_K=(373.15, 1273.15))
+    options = ScoringSettings(temperatures_K=(373.15, 1273.15))
     scored = []
 
     def score(bcc, b2, volume):

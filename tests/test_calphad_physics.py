@@ -7,7 +7,7 @@ from pycalphad.core.utils import filter_phases, unpack_species
 from alloypref.calphad import canonical_build, compiled_system
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
 from alloypref.calphad.confidence import PairTrust
-from alloypref.calphad.databases import DatabaseSpec, apply_bcc_fix, load_database
+from alloypref.calphad.databases import DatabaseSettings, apply_bcc_fix, load_database
 from alloypref.calphad.phase_records import compile_function, compiled_keys
 from alloypref.calphad.tables import Structure
 from alloypref.composition import master_from_text, parse_formula
@@ -144,7 +144,7 @@ def test_phase_roles_come_from_config_not_names(open_backend):
 
 
 def test_database_cache_round_trip(tmp_path):
-    spec = DatabaseSpec("alfe", str(__import__("pathlib").Path(__file__).parent / "data" / "alfe_sei.TDB"))
+    spec = DatabaseSettings("alfe", str(__import__("pathlib").Path(__file__).parent / "data" / "alfe_sei.TDB"))
     first = load_database(spec, tmp_path)
     assert list((tmp_path / "databases").iterdir())
     second = load_database(spec, tmp_path)

@@ -10,12 +10,12 @@ from alloypref import config as config_module
 from alloypref.cli import main
 from alloypref.cost_model import (
     DesignSpaceSize,
-    MeasuredRates,
     cost_table,
     design_space_size,
     source_scoring,
     wall_hours,
 )
+from alloypref.measured_rates import MeasuredRates
 from alloypref.sources import source_sizes
 
 RATES = MeasuredRates()

@@ -10,7 +10,7 @@ from alloypref.composition import parse_formula
 from alloypref.design_space import (
     DesignSpaceError,
     ElementRoles,
-    VolumeScheme,
+    VolumeSettings,
     candidates_table,
     completion_text,
     concentration_tuples,
@@ -126,13 +126,13 @@ def test_paper_list_sizes_give_the_paper_counts():
 
 @pytest.mark.parametrize("scheme", ["normal", "uniform"])
 def test_volumes_are_distinct_in_range_two_decimals_and_seeded(scheme):
-    volumes = draw_volumes(2000, VolumeScheme(scheme), seed=7)
+    volumes = draw_volumes(2000, VolumeSettings(scheme), seed=7)
     assert volumes.shape == (2000, 3)
     assert volumes.min() >= 20 and volumes.max() <= 70
     assert np.allclose(volumes, np.round(volumes, 2))
     assert all(len(set(row)) == 3 for row in volumes)
-    assert np.array_equal(volumes, draw_volumes(2000, VolumeScheme(scheme), seed=7))
-    assert not np.array_equal(volumes, draw_volumes(2000, VolumeScheme(scheme), seed=8))
+    assert np.array_equal(volumes, draw_volumes(2000, VolumeSettings(scheme), seed=7))
+    assert not np.array_equal(volumes, draw_volumes(2000, VolumeSettings(scheme), seed=8))
     if scheme == "normal":
         assert 43 < volumes.mean() < 47
     else:
@@ -150,9 +150,9 @@ def test_completion_and_prompt_format():
 
 def test_bad_volume_scheme_names_the_key():
     with pytest.raises(DesignSpaceError, match="design_space.volume.scheme"):
-        VolumeScheme("lognormal")
+        VolumeSettings("lognormal")
     with pytest.raises(DesignSpaceError, match="low 70"):
-        VolumeScheme(low=70, high=20)
+        VolumeSettings(low=70, high=20)
 
 
 def test_sft_triples_need_both_lists():

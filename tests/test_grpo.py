@@ -12,13 +12,13 @@ from alloypref.lm.grpo import (
     reward_components,
     shaped_reward,
 )
-from alloypref.reward import RewardConfig
-from alloypref.scoring import ScoringOptions
+from alloypref.reward import RewardSettings
+from alloypref.scoring import ScoringSettings
 from tests.test_scoring import GRID, FakeBackend
 
 ELEMENTS = ["Al", "Mo", "Nb", "Ni", "Ti", "V"]
 # in-process solving, so the fake backend's calls can be counted
-OPTIONS = ScoringOptions(GRID, RewardConfig(), min_coverage=0.5, timeout_s=1.0, isolate=False)
+OPTIONS = ScoringSettings(GRID, RewardSettings(), min_coverage=0.5, timeout_s=1.0, isolate=False)
 GOOD = completion_text("Nb", "NiAl", 30.0)
 
 

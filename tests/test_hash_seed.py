@@ -24,11 +24,11 @@ warnings.filterwarnings("ignore")
 logging.disable(logging.WARNING)
 from alloypref import config
 from alloypref.backend_factory import make_backend
-from alloypref.scoring import ScoringOptions, read_triples, score_triples
+from alloypref.scoring import ScoringSettings, read_triples, score_triples
 cfg = config.load(sys.argv[1])
 cfg["calphad"]["cache_dir"] = sys.argv[3]
 s = config.calphad_settings(cfg)
-options = ScoringOptions(s.temperatures_K, s.reward, s.min_coverage, s.timeout_s)
+options = ScoringSettings(s.temperatures_K, s.reward, s.min_coverage, s.timeout_s)
 rewards, _ = score_triples(read_triples(sys.argv[2]), make_backend(s), options)
 print(json.dumps(rewards.to_dict("records")))
 """

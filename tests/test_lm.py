@@ -8,8 +8,8 @@ from alloypref.design_space import completion_text, prompt_text
 from alloypref.lm.pairs import build_pairs, scored_samples
 from alloypref.lm.registry import (
     ModelError,
-    ModelSpec,
-    TinyArchitecture,
+    ModelSettings,
+    TinyModelSettings,
     TrainSettings,
     check_local_folder,
     load_trained,
@@ -39,10 +39,10 @@ def sft_frame(repeats=8):
     return pd.DataFrame(rows)
 
 
-TINY = ModelSpec(
+TINY = ModelSettings(
     "tiny",
     "tiny",
-    tiny=TinyArchitecture(
+    tiny=TinyModelSettings(
         hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=300
     ),
     sft=TrainSettings(epochs=6, learning_rate=5e-3, batch_size=8, logging_steps=1, max_length=64),
@@ -258,11 +258,11 @@ def test_dpo_raises_the_chosen_over_rejected_margin(sft_model, tmp_path):
 
 
 def test_missing_local_model_fails_clearly():
-    spec = ModelSpec("llama", "local", path="meta-llama/Llama-3.1-8B")
+    spec = ModelSettings("llama", "local", path="meta-llama/Llama-3.1-8B")
     with pytest.raises(ModelError, match="not a local folder.*No model hub"):
         check_local_folder(spec)
     with pytest.raises(ModelError, match="path"):
-        ModelSpec.from_config("llama", {"source": "local"})
+        ModelSettings.from_config("llama", {"source": "local"})
 
 
 @pytest.fixture(scope="module")
@@ -296,7 +296,7 @@ def test_local_folder_gets_missing_tokens_and_lora_dpo_raises_the_margin(local_l
 
     # a LoRA adapter moves fewer weights: a larger step makes the same toy preference visible
     dpo = TrainSettings(epochs=4, learning_rate=1e-2, batch_size=8, logging_steps=1, max_length=64)
-    spec = ModelSpec("local", "local", path=str(local_llama), sft=TINY.sft, dpo=dpo)
+    spec = ModelSettings("local", "local", path=str(local_llama), sft=TINY.sft, dpo=dpo)
     tokenizer, model = load_local_model(spec)
     assert tokenizer.pad_token == "<pad>"
     assert all(tag in tokenizer.get_vocab() for tag in TAGS)
@@ -342,10 +342,10 @@ def test_lm_imports_without_calphad_pymatgen_or_bitsandbytes():
         "import sys\n"
         "import alloypref.lm.tokenizer, alloypref.lm.registry, alloypref.lm.sft, alloypref.lm.dpo\n"
         "import alloypref.lm.sampling, alloypref.lm.pairs, alloypref.lm.curves\n"
-        "from alloypref.lm.registry import ModelSpec, build_tiny_model\n"
+        "from alloypref.lm.registry import ModelSettings, build_tiny_model\n"
         "from alloypref.lm.tokenizer import build_formula_tokenizer\n"
         "tok = build_formula_tokenizer(['<BCC>Nb</BCC>'], 80)\n"
-        "build_tiny_model(ModelSpec('t', 'tiny', load_in_8bit=True), tok, 0)\n"
+        "build_tiny_model(ModelSettings('t', 'tiny', load_in_8bit=True), tok, 0)\n"
         "bad = [m for m in ('pycalphad', 'pymatgen', 'bitsandbytes') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
@@ -359,5 +359,5 @@ def test_dpo_without_pairs_names_why_and_the_keys_to_change(tmp_path):
 
     empty = pd.DataFrame(columns=PAIRS_SCHEMA.names)
     with pytest.raises(ValueError, match=r"model tiny: no preference pairs.*trusted.*sampling\.n.*pairs\.top_fraction"):
-        train_dpo(ModelSpec(name="tiny", source="tiny"), tmp_path, empty, tmp_path / "out", tmp_path / "work", 0)
+        train_dpo(ModelSettings(name="tiny", source="tiny"), tmp_path, empty, tmp_path / "out", tmp_path / "work", 0)
     assert not (tmp_path / "out").exists()  # nothing half-written

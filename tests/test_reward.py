@@ -3,7 +3,7 @@
 import pytest
 
 from alloypref.calphad.tables import Structure, phase_table
-from alloypref.reward import RewardConfig, compute_reward
+from alloypref.reward import RewardSettings, compute_reward
 
 GRID = [373.15, 773.15, 1273.15, 1773.15, 2273.15]
 
@@ -52,14 +52,14 @@ def test_ideal_candidate_loses_only_its_mismatch():
 
 def test_mismatch_absolute_in_angstrom_and_relative_as_the_authors_scored_it():
     spec = {373.15: [(BCC, 0.6, 3.0), (B2, 0.4, 2.9)], 1273.15: [(BCC, 1.0, 3.0)], 2273.15: [(LIQ, 1.0, float("nan"))]}
-    absolute = compute_reward(rows(spec), RewardConfig(mismatch="absolute"))
-    relative = compute_reward(rows(spec), RewardConfig(mismatch="relative"))
+    absolute = compute_reward(rows(spec), RewardSettings(mismatch="absolute"))
+    relative = compute_reward(rows(spec), RewardSettings(mismatch="relative"))
     assert absolute.min_lattice_mismatch_A == pytest.approx(0.1)
     assert relative.min_lattice_mismatch_A == pytest.approx(2 * 0.1 / 5.9)  # 0.033898...
     assert absolute.reward == pytest.approx(-0.1) and relative.reward == pytest.approx(-0.2 / 5.9)
     assert compute_reward(rows(spec)).min_lattice_mismatch_A == pytest.approx(0.1)  # absolute by default
     with pytest.raises(ValueError, match="reward.mismatch"):
-        RewardConfig(mismatch="percent")
+        RewardSettings(mismatch="percent")
 
 
 def test_no_coexistence_costs_1000_and_the_cap():
@@ -131,14 +131,14 @@ def test_mismatch_is_minimum_over_all_bcc_b2_set_pairs():
 
 def test_worst_reward_is_a_stated_number():
     spec = {373.15: [(OTH, 1.0, float("nan"))], 2273.15: [(LIQ, 1.0, float("nan"))]}
-    cfg = RewardConfig()
+    cfg = RewardSettings()
     result = compute_reward(rows(spec), cfg)
     assert result.reward == pytest.approx(cfg.worst_reward) == pytest.approx(-1121.0)
 
 
 def test_weights_are_configurable():
     spec = {373.15: [(B2, 1.0, 2.9)], 1273.15: [(BCC, 1.0, 3.0)]}
-    cfg = RewardConfig(weight_bcc_b2_exist=5.0, mismatch_cap=1.0)
+    cfg = RewardSettings(weight_bcc_b2_exist=5.0, mismatch_cap=1.0)
     assert compute_reward(rows(spec), cfg).reward == pytest.approx(-6.0)
 
 

@@ -11,10 +11,10 @@ from alloypref.calphad.backend import CalphadError
 from alloypref.calphad.confidence import DatabaseChoice
 from alloypref.calphad.tables import Structure, phase_table
 from alloypref.io import read_parquet
-from alloypref.reward import RewardConfig
+from alloypref.reward import RewardSettings
 from alloypref.scoring import (
     REWARDS_SCHEMA,
-    ScoringOptions,
+    ScoringSettings,
     balance_groups,
     read_triples,
     score_file,
@@ -77,7 +77,7 @@ def triples(rows):
 
 # In-process (isolate=False) where a test counts the fake backend's calls; the worker process is
 # exercised by the timeout tests.
-OPTIONS = ScoringOptions(GRID, RewardConfig(), min_coverage=0.5, timeout_s=1.0, checkpoint_every=1, isolate=False)
+OPTIONS = ScoringSettings(GRID, RewardSettings(), min_coverage=0.5, timeout_s=1.0, checkpoint_every=1, isolate=False)
 ISOLATED = dataclasses.replace(OPTIONS, isolate=True)
 
 
@@ -101,7 +101,7 @@ def test_invalid_and_failed_candidates_are_rows_with_reasons():
     assert "130" in by_id.loc["badvolume", "reason"]
     assert by_id.loc["nodb", "status"] == "invalid" and "Ru" in by_id.loc["nodb", "reason"]
     assert by_id.loc["solver", "status"] == "failed" and "converged" in by_id.loc["solver", "reason"]
-    worst = RewardConfig().worst_reward
+    worst = RewardSettings().worst_reward
     assert (by_id.loc[["badformula", "badvolume", "nodb", "solver"], "reward"] == worst).all()
     assert set(tables.candidate_id) == {"ok"}
     assert list(rewards.columns) == REWARDS_SCHEMA.names
@@ -124,7 +124,7 @@ def test_a_sample_the_parser_rejected_is_invalid_and_never_scored(tmp_path):
     assert backend.calls == ["Al-Nb-Ni"]  # Nb + TiNi was never handed to the solver
     assert by_id.loc["excluded", "status"] == "invalid"
     assert by_id.loc["excluded", "reason"].startswith("unknown_element")
-    assert by_id.loc["excluded", "reward"] == RewardConfig().worst_reward
+    assert by_id.loc["excluded", "reward"] == RewardSettings().worst_reward
     assert by_id.loc["excluded", "master_composition"] == ""  # so Table 1 counts it as not parsed
     assert by_id.loc["garbled", "reason"].startswith("unparseable")
     assert set(tables.candidate_id) == {"parsed"}

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from alloypref.design_space import completion_text, prompt_text
-from alloypref.lm.registry import LoraSettings, ModelSpec, TinyArchitecture, TrainSettings
+from alloypref.lm.registry import LoraSettings, ModelSettings, TinyModelSettings, TrainSettings
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPT = prompt_text(["Al", "Mo", "Nb", "Ni", "Ti", "V"], "paper")
@@ -66,16 +66,16 @@ def llama_folder(tmp_path_factory):
     return folder
 
 
-def local_spec(folder, shared: bool, **changes) -> ModelSpec:
-    return ModelSpec(
+def local_spec(folder, shared: bool, **changes) -> ModelSettings:
+    return ModelSettings(
         "small", "local", path=str(folder), lora=NO_DROPOUT, sft=TRAIN, dpo=TRAIN, shared_prompt=shared, **changes
     )
 
 
-TINY = ModelSpec(
+TINY = ModelSettings(
     "tiny",
     "tiny",
-    tiny=TinyArchitecture(
+    tiny=TinyModelSettings(
         hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=300
     ),
     sft=TRAIN,
@@ -351,7 +351,7 @@ def test_paper_configuration_runs_end_to_end_on_a_small_local_model(llama_folder
         dpo={**entry["dpo"], **small},
         sampling={**entry["sampling"], "n": 8, "batch_size": 8, "max_new_tokens": 12},
     )
-    spec = ModelSpec.from_config("llama", entry)
+    spec = ModelSettings.from_config("llama", entry)
     assert spec.shared_prompt and not use_bf16(spec)  # bf16 is switched off without CUDA
     caplog.set_level(logging.INFO)
     history = train_sft(spec, triples(2), tmp_path / "sft", tmp_path / "sft-work", seed=0, eval_fraction=0.0)

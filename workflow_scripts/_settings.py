@@ -14,8 +14,8 @@ def calphad_settings(params):
     return typed(blocks)
 
 
-def reward_config(params):
+def reward_settings(params):
     """The reward settings (Eq. 1 weights and thresholds) of a job's ``params.reward``."""
-    from alloypref.reward import RewardConfig
+    from alloypref.reward import RewardSettings
 
-    return RewardConfig(**params.reward)
+    return RewardSettings(**params.reward)

@@ -28,11 +28,11 @@ if settings.known_lists:
 score = None
 if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: the reward is the judge
     from alloypref.backend_factory import make_backend
-    from alloypref.scoring import ScoringOptions, score_one
+    from alloypref.scoring import ScoringSettings, score_one
 
     calphad = calphad_settings(SimpleNamespace(**snakemake.params.calphad))  # noqa: F821
     backend = make_backend(calphad)
-    options = ScoringOptions.from_settings(calphad)
+    options = ScoringSettings.from_settings(calphad)
 
     def score(bcc, b2, volume):
         return score_one(bcc, b2, volume, backend, options)[0]

@@ -8,12 +8,12 @@ from alloypref.backend_factory import make_backend
 from alloypref.calphad.confidence import read_pair_summary
 from alloypref.evaluation.cross_database import CROSS_DATABASE_SCHEMA, cross_score, sample_candidates
 from alloypref.io import read_parquet, write_parquet
-from alloypref.scoring import REWARDS_SCHEMA, ScoringOptions
+from alloypref.scoring import REWARDS_SCHEMA, ScoringSettings
 
 log = setup_logging(snakemake)  # injected by Snakemake
 settings = calphad_settings(snakemake.params)
 sampling = snakemake.params.cross_database
-options = ScoringOptions.from_settings(settings)
+options = ScoringSettings.from_settings(settings)
 trust = read_pair_summary(snakemake.input.pair_summary)
 backend = make_backend(settings)
 rewards = read_parquet(snakemake.input.rewards, REWARDS_SCHEMA)

@@ -2,7 +2,7 @@
 (Parquet), Markdown for the summary and HTML for the report."""
 
 from _common import setup_logging
-from _settings import reward_config
+from _settings import reward_settings
 
 from alloypref.evaluation.cross_database import (
     AGREEMENT_SCHEMA,
@@ -18,7 +18,7 @@ log = setup_logging(snakemake)  # injected by Snakemake
 params = snakemake.params
 cross = {source: read_parquet(path, CROSS_DATABASE_SCHEMA) for source, path in zip(params.sources, snakemake.input)}
 agreement_table = agreement(cross, params.databases)
-gain_table = dpo_gain(cross, params.models, reward_config(params).worst_reward)
+gain_table = dpo_gain(cross, params.models, reward_settings(params).worst_reward)
 write_parquet(agreement_table, snakemake.output.agreement, AGREEMENT_SCHEMA)
 write_parquet(gain_table, snakemake.output.dpo_gain, DPO_GAIN_SCHEMA)
 text = markdown(agreement_table, gain_table)

@@ -7,12 +7,12 @@ from alloypref.lm.curves import CURVES_SCHEMA, curves_from_log_history, plot_cur
 from alloypref.lm.dpo import train_dpo
 from alloypref.lm.iterative import START, RoundDecision, current_policy, pick
 from alloypref.lm.pairs import PAIRS_SCHEMA
-from alloypref.lm.registry import ModelSpec
+from alloypref.lm.registry import ModelSettings
 
 log = setup_logging(snakemake)  # injected by Snakemake
 params, inputs = snakemake.params, snakemake.input
 model, round_number = snakemake.wildcards.model, snakemake.wildcards.round
-spec = ModelSpec.from_config(model, params.model)
+spec = ModelSettings.from_config(model, params.model)
 previous = RoundDecision.read(inputs.decision) if "decision" in inputs.keys() else None
 policy = current_policy(previous)
 models = dict(inputs.items())

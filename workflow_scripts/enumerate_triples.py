@@ -4,7 +4,7 @@ import json
 
 from _common import setup_logging
 
-from alloypref.design_space import FILTER_SCHEMA, SFT_SCHEMA, VolumeScheme, sft_triples
+from alloypref.design_space import FILTER_SCHEMA, SFT_SCHEMA, VolumeSettings, sft_triples
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 
 log = setup_logging(snakemake)  # injected by Snakemake
@@ -17,7 +17,7 @@ triples = sft_triples(
     list(bcc["formula"]),
     list(b2["formula"]),
     elements,
-    VolumeScheme(**params.volume),
+    VolumeSettings(**params.volume),
     seed=params.seed,
     template=params.prompt_template,
 )

@@ -13,19 +13,19 @@ from alloypref.design_space import SFT_SCHEMA
 from alloypref.io import read_parquet, write_parquet
 from alloypref.lm.curves import CURVES_SCHEMA, curves_from_log_history, plot_curves
 from alloypref.lm.grpo import COMPONENTS, TRAIN_SCORES_SCHEMA, CompletionScorer, GRPOSettings, train_grpo
-from alloypref.lm.registry import ModelSpec
-from alloypref.scoring import ScoringOptions
+from alloypref.lm.registry import ModelSettings
+from alloypref.scoring import ScoringSettings
 
 log = setup_logging(snakemake)  # injected by Snakemake
 params = snakemake.params
 model = snakemake.wildcards.model
-spec = ModelSpec.from_config(model, params.model)
+spec = ModelSettings.from_config(model, params.model)
 settings = GRPOSettings.from_config(params.grpo)
 prompt = read_parquet(snakemake.input.triples, SFT_SCHEMA)["prompt"].iloc[0]
 with open(snakemake.input.enumeration) as handle:
     elements = json.load(handle)["elements"]
 calphad = calphad_settings(params)
-options = ScoringOptions.from_settings(calphad)
+options = ScoringSettings.from_settings(calphad)
 backend = make_backend(calphad)
 solvers = [SolverWorker(backend, options.timeout_s) for _ in range(settings.scorer_workers)]
 trust = read_pair_summary(snakemake.input.pair_summary)  # the same database choice as rule score

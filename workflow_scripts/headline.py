@@ -3,7 +3,7 @@ intervals), the per-round trajectories, and the figures of hits against calls an
 
 import pandas as pd
 from _common import setup_logging
-from _settings import reward_config
+from _settings import reward_settings
 
 from alloypref.design_space import FILTER_SCHEMA
 from alloypref.evaluation.drift import element_shares
@@ -31,7 +31,7 @@ cutoffs = [settings["coverage_cutoff"], *settings["headline_cutoffs"]]
 bcc = list(read_parquet(inputs.bcc, FILTER_SCHEMA)["formula"])
 b2 = list(read_parquet(inputs.b2, FILTER_SCHEMA)["formula"])
 reference_fp = fingerprints(reference_compositions(bcc, b2, settings["reference_fraction"]))
-worst = reward_config(params).worst_reward
+worst = reward_settings(params).worst_reward
 rewards = {source: read_parquet(path, REWARDS_SCHEMA) for source, path in zip(params.sources, inputs.rewards)}
 ledgers = {source: read_parquet(path, LEDGER_SCHEMA) for source, path in zip(params.ledger_sources, inputs.ledgers)}
 rows = []

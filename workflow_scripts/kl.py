@@ -5,12 +5,12 @@ from _common import setup_logging
 from alloypref.evaluation.figures import kl_bars
 from alloypref.evaluation.kl import per_token_kl
 from alloypref.io import read_parquet, write_parquet
-from alloypref.lm.registry import ModelSpec, load_trained
+from alloypref.lm.registry import ModelSettings, load_trained
 from alloypref.lm.sampling import SAMPLES_SCHEMA
 
 log = setup_logging(snakemake)  # injected by Snakemake
 model = snakemake.wildcards.model
-spec = ModelSpec.from_config(model, snakemake.params.model)
+spec = ModelSettings.from_config(model, snakemake.params.model)
 samples = read_parquet(snakemake.input.samples, SAMPLES_SCHEMA).head(snakemake.params.n)
 tokenizer, sft_model = load_trained(spec, snakemake.input.sft)
 _, dpo_model = load_trained(spec, snakemake.input.dpo)

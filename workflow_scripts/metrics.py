@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 from _common import setup_logging
-from _settings import reward_config
+from _settings import reward_settings
 
 from alloypref.design_space import FILTER_SCHEMA
 from alloypref.evaluation.figures import coverage_curves
@@ -31,7 +31,7 @@ reference_fp = fingerprints(reference_compositions(bcc, b2, settings["reference_
 known = known_compositions(elements, bcc + b2)
 known_fp = fingerprints(list(known["composition"]))
 log.info("reference: %d pairs; known set: %s", len(reference_fp), known["origin"].value_counts().to_dict())
-worst = reward_config(snakemake.params).worst_reward
+worst = reward_settings(snakemake.params).worst_reward
 rows, curves = [], []
 for source, path in zip(snakemake.params.sources, snakemake.input.rewards):
     rewards = read_parquet(path, REWARDS_SCHEMA)

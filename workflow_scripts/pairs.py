@@ -1,7 +1,7 @@
 """Rule pairs: the scored samples of round r's starting policy -> chosen/rejected preference pairs."""
 
 from _common import setup_logging
-from _settings import reward_config
+from _settings import reward_settings
 
 from alloypref.io import read_parquet, write_parquet
 from alloypref.lm.iterative import RoundDecision, current_policy, pick
@@ -15,7 +15,7 @@ previous = RoundDecision.read(inputs.decision) if "decision" in inputs.keys() el
 policy = current_policy(previous)
 samples = read_parquet(pick(dict(inputs.items()), f"samples_{policy}", "samples"), SAMPLES_SCHEMA)
 rewards = read_parquet(pick(dict(inputs.items()), f"rewards_{policy}", "rewards"), REWARDS_SCHEMA)
-scored = scored_samples(samples, rewards, reward_config(params).worst_reward)
+scored = scored_samples(samples, rewards, reward_settings(params).worst_reward)
 pairs = build_pairs(
     scored, params.pairs["top_fraction"], params.pairs["k"], params.seed, same_database=params.pairs["same_database"]
 )

@@ -6,7 +6,7 @@ from _common import setup_logging
 
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.io import read_parquet, write_parquet
-from alloypref.lm.registry import ModelSpec, load_trained
+from alloypref.lm.registry import ModelSettings, load_trained
 from alloypref.lm.sampling import SAMPLES_SCHEMA, generate_texts, parse_samples
 from alloypref.progress import ProgressLog
 
@@ -17,7 +17,7 @@ overrides = dict(params.stage)  # the stage's seed, and a round's temperature an
 seed = overrides.pop("seed")
 entry = dict(params.model)
 entry["sampling"] = {**entry.get("sampling", {}), **overrides}
-spec = ModelSpec.from_config(model, entry)
+spec = ModelSettings.from_config(model, entry)
 prompt = read_parquet(snakemake.input.triples, SFT_SCHEMA)["prompt"].iloc[0]
 with open(snakemake.input.enumeration) as handle:
     elements = json.load(handle)["elements"]

@@ -5,11 +5,11 @@ from _settings import calphad_settings
 
 from alloypref.backend_factory import make_backend
 from alloypref.calphad.confidence import read_pair_summary
-from alloypref.scoring import ScoringOptions, score_file
+from alloypref.scoring import ScoringSettings, score_file
 
 log = setup_logging(snakemake)  # injected by Snakemake
 settings = calphad_settings(snakemake.params)
-options = ScoringOptions.from_settings(
+options = ScoringSettings.from_settings(
     settings,
     checkpoint_every=snakemake.params.checkpoint_every,
     workers=snakemake.threads,  # one solver process per core the job was given

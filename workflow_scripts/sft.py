@@ -5,13 +5,13 @@ from _common import setup_logging
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.io import read_parquet, write_parquet
 from alloypref.lm.curves import CURVES_SCHEMA, curves_from_log_history, plot_curves
-from alloypref.lm.registry import ModelSpec
+from alloypref.lm.registry import ModelSettings
 from alloypref.lm.sft import train_sft
 
 log = setup_logging(snakemake)  # injected by Snakemake
 params = snakemake.params
 model = snakemake.wildcards.model
-spec = ModelSpec.from_config(model, params.model)
+spec = ModelSettings.from_config(model, params.model)
 triples = read_parquet(snakemake.input.triples, SFT_SCHEMA)
 history = train_sft(
     spec,

@@ -60,7 +60,7 @@ def _score(args: argparse.Namespace) -> int:
     from alloypref.calphad.confidence import read_pair_summary
     from alloypref.calphad.databases import DatabaseError
     from alloypref.composition import FormulaError, master_from_text
-    from alloypref.scoring import ScoringOptions, score_one
+    from alloypref.scoring import ScoringSettings, score_one
 
     try:
         cfg = config_module.load(args.config)
@@ -79,7 +79,7 @@ def _score(args: argparse.Namespace) -> int:
     except FormulaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    options = ScoringOptions.from_settings(settings)
+    options = ScoringSettings.from_settings(settings)
     try:
         trust = read_pair_summary(args.pair_summary) if args.pair_summary else None
     except (OSError, ValueError) as exc:
@@ -149,7 +149,7 @@ def _stage_times(args: argparse.Namespace) -> int:
 
 def _cost_model(args: argparse.Namespace) -> int:
     from alloypref import config as config_module
-    from alloypref import cost_model
+    from alloypref import cost_model, measured_rates
     from alloypref.design_space import FILTER_SCHEMA
     from alloypref.io import read_parquet
     from alloypref.shipped_design_space import load_shipped
@@ -192,7 +192,7 @@ def _cost_model(args: argparse.Namespace) -> int:
             f"(longest model chain {wall['chain_hours']:.1f} h, CPU work / cores {wall['cpu_bound_hours']:.1f} h, "
             f"GPU work / GPUs {wall['gpu_bound_hours']:.1f} h)"
         )
-    rates = dataclasses.asdict(cost_model.MeasuredRates())
+    rates = dataclasses.asdict(measured_rates.MeasuredRates())
     print("\nmeasured rates: " + ", ".join(f"{k} {v:g}" for k, v in rates.items()))
     return 0
 

@@ -10,7 +10,6 @@ import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,9 @@ import jsonschema
 import yaml
 
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
-from alloypref.calphad.databases import B2Formers, DatabaseSpec
-from alloypref.reward import RewardConfig
+from alloypref.calphad.databases import B2Formers, DatabaseSettings
+from alloypref.config_schema import config_schema
+from alloypref.reward import RewardSettings
 
 
 class ConfigError(ValueError):
@@ -82,9 +82,8 @@ def check_yaml_files(paths: Iterable[str | Path]) -> None:
 
 
 def schema() -> dict:
-    """The JSON schema (as a dict) shipped with the package."""
-    text = resources.files("alloypref.data").joinpath("config.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    """The JSON schema (as a dict) shipped with the package (:mod:`alloypref.config_schema`)."""
+    return config_schema()
 
 
 def _with_defaults(validator_class):
@@ -173,7 +172,7 @@ class CalphadSettings:
 
     backend: str
     temperatures_K: tuple[float, ...] | None
-    databases: tuple[DatabaseSpec, ...]
+    databases: tuple[DatabaseSettings, ...]
     b2_formers: B2Formers
     min_coverage: float | None
     min_confidence: float | None
@@ -183,7 +182,7 @@ class CalphadSettings:
     cache_dir: Path
     pycalphad: dict
     thermocalc_database: str
-    reward: RewardConfig | None
+    reward: RewardSettings | None
 
 
 def calphad_settings(config: Mapping[str, Any]) -> CalphadSettings:
@@ -200,7 +199,7 @@ def calphad_settings(config: Mapping[str, Any]) -> CalphadSettings:
         backend=cal["backend"],
         temperatures_K=temperatures,
         databases=tuple(
-            DatabaseSpec(db["name"], db["path"], dict(db.get("phase_roles", {})), bool(db.get("strip_refs", False)))
+            DatabaseSettings(db["name"], db["path"], dict(db.get("phase_roles", {})), bool(db.get("strip_refs", False)))
             for db in cal["databases"]
         ),
         b2_formers=B2Formers(
@@ -214,5 +213,5 @@ def calphad_settings(config: Mapping[str, Any]) -> CalphadSettings:
         cache_dir=Path(cal["cache_dir"]),
         pycalphad=dict(cal["pycalphad"]),
         thermocalc_database=cal["thermocalc_database"],
-        reward=RewardConfig(**config["reward"]) if "reward" in config else None,
+        reward=RewardSettings(**config["reward"]) if "reward" in config else None,
     )

@@ -1,9 +1,9 @@
 """The cost model: GPU-hours and CPU core-hours per stage of a configuration, from measured rates.
 
 To size a cluster allocation before submitting (``alloypref cost-model --config config/paper.yaml``).
-Every rate is a measurement of this project's code (:class:`MeasuredRates` names the benchmark or
-run); every count comes from the config and the design space, through the same functions the
-workflow uses (:mod:`alloypref.sources`, :mod:`alloypref.lm.iterative`). Counts are upper bounds
+Every rate is a measurement of this project's code (:class:`alloypref.measured_rates.MeasuredRates`
+names the benchmark or run); every count comes from the config and the design space, through the
+same functions the workflow uses (:mod:`alloypref.sources`, :mod:`alloypref.lm.iterative`). Counts are upper bounds
 where the run decides them: preference pairs assume every sample is usable, the budget-matched
 baselines their largest budget, scoring that a source meets as many element sets as it can.
 
@@ -23,42 +23,12 @@ import pandas as pd
 
 from alloypref.design_space import curated_lists
 from alloypref.lm.iterative import pool_size, samples_per_round
-from alloypref.lm.registry import ModelSpec, sampling_n
+from alloypref.lm.registry import ModelSettings, sampling_n
+from alloypref.measured_rates import MeasuredRates
 from alloypref.sources import source_sizes
 
 #: Columns of :func:`cost_table`.
 COST_COLUMNS = ("stage", "jobs", "work", "unit", "gpu_hours", "gpu_hours_plain", "cpu_core_hours")
-
-
-@dataclass(frozen=True)
-class MeasuredRates:
-    """Measured throughput of each stage.
-
-    GPU (one NVIDIA H200, ``benchmarks/gpu_throughput.py --size 8B``: Llama-3.1-8B shape, bf16, LoRA
-    r 8 on q/v, 160-token prompt; README "GPU"): the shared-prompt path at its best batch, and the
-    plain HF + PEFT loop (``*_plain``). CPU (the embedded model, one job on 2 threads, which keeps
-    about one core busy; a CPU job's core-hours are its hours times its ``threads``): SFT 511 steps of
-    64 examples in 109 s of the reduced medium run with the machine otherwise idle (another process
-    on the second core slowed it ~10x); sampling the best-of-N pool of that run, 192 samples in 1.3 s;
-    DPO the default run's rounds, 14 steps of 32 pairs in 6 s (no measurement with more pairs on CPU).
-    Scoring (``benchmarks/score_scaling.py``, one core per worker): a cold element set costs 17.1 CPU s for its first candidate, of which 0.82 is the solve;
-    warm (systems from the disk cache) the per-candidate mean is 1.62 CPU s at 40 candidates in 11
-    sets, so a set's warm overhead (loading, sampling its grids) is (1.62 - 0.82) x 40 / 11 = 2.9 CPU s
-    and building it 17.1 - 0.82 - 2.9 = 13.4 CPU s.
-    """
-
-    gpu_sft_examples_per_s: float = 294.6
-    gpu_dpo_pairs_per_s: float = 119.8
-    gpu_samples_per_s: float = 663.4
-    gpu_sft_examples_per_s_plain: float = 69.0
-    gpu_dpo_pairs_per_s_plain: float = 19.5
-    gpu_samples_per_s_plain: float = 50.3
-    cpu_sft_examples_per_s: float = 300.0
-    cpu_dpo_pairs_per_s: float = 70.0
-    cpu_samples_per_s: float = 153.0
-    set_build_cpu_s: float = 13.4
-    set_warm_cpu_s: float = 2.9
-    candidate_cpu_s: float = 0.82
 
 
 @dataclass(frozen=True)
@@ -129,7 +99,7 @@ def cost_table(config: Mapping, size: DesignSpaceSize, rates: MeasuredRates = Me
     budget = config["iterative_dpo"]["budget_baselines"]
     rows = []
     for name, entry in config["models"].items():
-        spec = ModelSpec.from_config(name, entry)
+        spec = ModelSettings.from_config(name, entry)
         gpu = bool(entry.get("gpu"))
         examples = size.triples * (1 - config["training"]["eval_fraction"]) * spec.sft.epochs
         rows.append(

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from alloypref.completion import completion_text
+from alloypref.config_schema import schema_default
 
 log = logging.getLogger(__name__)
 
@@ -350,19 +351,19 @@ def prompt_text(elements: Iterable[str], template: str = "paper") -> str:
 
 
 @dataclass(frozen=True)
-class VolumeScheme:
+class VolumeSettings:
     """How B2 volume percentages (%) are drawn for the SFT triples.
 
     ``normal``: N(mean, sd) clipped to [low, high] (the main text); ``uniform``: U(low, high)
     (Appendix A.2); ``per_pair`` distinct values (after rounding to 2 decimals) for each pair.
     """
 
-    scheme: str = "normal"
-    per_pair: int = 3
-    mean: float = 45.0
-    sd: float = 10.0
-    low: float = 20.0
-    high: float = 70.0
+    scheme: str = schema_default("design_space.volume.scheme")
+    per_pair: int = int(schema_default("design_space.volume.per_pair"))
+    mean: float = float(schema_default("design_space.volume.mean"))
+    sd: float = float(schema_default("design_space.volume.sd"))
+    low: float = float(schema_default("design_space.volume.low"))
+    high: float = float(schema_default("design_space.volume.high"))
 
     def __post_init__(self):
         if self.scheme not in ("normal", "uniform"):
@@ -371,7 +372,7 @@ class VolumeScheme:
             raise DesignSpaceError(f"config key design_space.volume: low {self.low} must be below high {self.high}")
 
 
-def draw_volumes(n_pairs: int, volume: VolumeScheme = VolumeScheme(), seed: int = 0) -> np.ndarray:
+def draw_volumes(n_pairs: int, volume: VolumeSettings = VolumeSettings(), seed: int = 0) -> np.ndarray:
     """Distinct B2 volume percentages for each pair, shape (n_pairs, per_pair); rows with a repeated
     value after rounding are drawn again."""
     rng = np.random.default_rng(seed)
@@ -397,7 +398,7 @@ def sft_triples(
     bcc: Sequence[str],
     b2: Sequence[str],
     elements: Iterable[str],
-    volume: VolumeScheme = VolumeScheme(),
+    volume: VolumeSettings = VolumeSettings(),
     seed: int = 0,
     template: str = "paper",
 ) -> pd.DataFrame:

@@ -33,27 +33,28 @@ import numpy as np
 import pandas as pd
 
 from alloypref.calphad.tables import Structure
+from alloypref.config_schema import schema_default
 
 # Float tolerance for "exactly 0.10 passes": sums of fractions carry ~1e-16 rounding noise.
 _SUM_TOLERANCE = 1e-9
 
-#: The lattice-mismatch measures of ``RewardConfig.mismatch``.
+#: The lattice-mismatch measures of ``RewardSettings.mismatch``.
 MISMATCH_KINDS = ("absolute", "relative")
 
 
 @dataclass(frozen=True)
-class RewardConfig:
+class RewardSettings:
     """Weights and thresholds of Eq. 1 (weights dimensionless; the mismatch and its cap in Å when
     ``mismatch`` is ``absolute``, dimensionless when ``relative``)."""
 
-    weight_bcc_b2_exist: float = 1000.0
-    weight_bcc_forms_first: float = 100.0
-    weight_b2_room_temp: float = 10.0
-    weight_others_exceed: float = 1.0
-    presence_threshold: float = 0.01
-    others_threshold: float = 0.10
-    mismatch_cap: float = 10.0
-    mismatch: str = "absolute"
+    weight_bcc_b2_exist: float = float(schema_default("reward.weight_bcc_b2_exist"))
+    weight_bcc_forms_first: float = float(schema_default("reward.weight_bcc_forms_first"))
+    weight_b2_room_temp: float = float(schema_default("reward.weight_b2_room_temp"))
+    weight_others_exceed: float = float(schema_default("reward.weight_others_exceed"))
+    presence_threshold: float = float(schema_default("reward.presence_threshold"))
+    others_threshold: float = float(schema_default("reward.others_threshold"))
+    mismatch_cap: float = float(schema_default("reward.mismatch_cap"))
+    mismatch: str = schema_default("reward.mismatch")
 
     def __post_init__(self):
         if self.mismatch not in MISMATCH_KINDS:
@@ -105,9 +106,9 @@ def lattice_mismatch(a_b2, a_bcc, kind: str = "absolute"):
     raise ValueError(f"unknown lattice mismatch {kind!r}; expected one of {MISMATCH_KINDS}")
 
 
-def compute_reward(table: pd.DataFrame, config: RewardConfig | None = None) -> RewardBreakdown:
+def compute_reward(table: pd.DataFrame, config: RewardSettings | None = None) -> RewardBreakdown:
     """Eq. 1 on the phase table of one candidate (rows for every temperature of its grid)."""
-    cfg = config or RewardConfig()
+    cfg = config or RewardSettings()
     if table.empty:
         raise ValueError("empty phase table: nothing to compute a reward from")
     present = table[table["mole_fraction"] >= cfg.presence_threshold]

@@ -13,13 +13,13 @@ from alloypref.calphad import cache as cache_module
 from alloypref.calphad import canonical_build
 from alloypref.calphad.cache import CacheTrustError, check_cache_dir, load_cached, store_cached
 from alloypref.calphad.databases import load_database
-from alloypref.reward import RewardConfig
-from alloypref.scoring import ScoringOptions, score_triples
+from alloypref.reward import RewardSettings
+from alloypref.scoring import ScoringSettings, score_triples
 
 from ..helpers import NIAL, pycalphad_backend
 from ..test_scoring import triples
 
-OPTIONS = ScoringOptions((373.15, 1273.15), RewardConfig(), timeout_s=120, isolate=False)
+OPTIONS = ScoringSettings((373.15, 1273.15), RewardSettings(), timeout_s=120, isolate=False)
 
 
 class Exploit:

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from alloypref import config as config_module
-from alloypref.calphad.databases import DatabaseError, DatabaseSpec, load_database
+from alloypref.calphad.databases import DatabaseError, DatabaseSettings, load_database
 
 from ..conftest import DATA, REPO
 
@@ -90,10 +90,10 @@ def test_non_utf8_and_missing_config_files(tmp_path):
 def test_phase_role_typo_is_caught_even_with_a_built_cache(tmp_path):
     """``NiAl: b2`` for ``NIAL: b2`` silently made every B2 'other' once the database was cached."""
     cache = tmp_path / "cache"
-    good = DatabaseSpec("nial", str(DATA / "NI_AL_DUPIN_2001.TDB"), {"BCC_A2": "bcc_like", "LIQUID": "liquid"})
+    good = DatabaseSettings("nial", str(DATA / "NI_AL_DUPIN_2001.TDB"), {"BCC_A2": "bcc_like", "LIQUID": "liquid"})
     load_database(good, cache)  # builds the cache
     assert list((cache / "databases").iterdir())
-    typo = DatabaseSpec("nial", good.path, {"Bcc_A2": "bcc_like", "LIQUID": "liquid"})
+    typo = DatabaseSettings("nial", good.path, {"Bcc_A2": "bcc_like", "LIQUID": "liquid"})
     with pytest.raises(DatabaseError, match=r"'Bcc_A2'.*did you mean 'BCC_A2'"):
         load_database(typo, cache)
     with pytest.raises(DatabaseError, match="Bcc_A2"):

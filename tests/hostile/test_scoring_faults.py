@@ -11,11 +11,10 @@ import time
 
 import pytest
 
-from alloypref import scoring
 from alloypref.calphad.cache import CacheTrustError
 from alloypref.calphad.databases import DatabaseError
 from alloypref.io import read_parquet, write_parquet
-from alloypref.scoring import score_file, score_triples
+from alloypref.scoring import checkpoint, score_file, score_triples
 
 from ..test_scoring import OPTIONS, FakeBackend, triples
 
@@ -175,7 +174,7 @@ def test_checkpoint_write_failure_does_not_stop_scoring(tmp_path, monkeypatch, c
             raise OSError(28, "No space left on device")
         write_parquet(frame, path, schema)
 
-    monkeypatch.setattr(scoring, "write_parquet", failing)
+    monkeypatch.setattr(checkpoint, "write_parquet", failing)
     with caplog.at_level(logging.WARNING):
         rewards, _ = rerun(tmp_path)
     assert (rewards.status == "ok").all() and "could not write checkpoint" in caplog.text

@@ -21,7 +21,7 @@ from pathlib import Path
 from alloypref.calphad.backend import CalphadError
 from alloypref.calphad.cache import load_cached, store_cached
 from alloypref.calphad.compiled_system import CompiledSystem, build_system
-from alloypref.calphad.databases import DatabaseSpec, load_database
+from alloypref.calphad.databases import DatabaseSettings, load_database
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def builds_in_process() -> bool:
 
 def build_with_fixed_hash_seed(
     dbf,
-    spec: DatabaseSpec,
+    spec: DatabaseSettings,
     cache_dir: Path | None,
     elements: tuple[str, ...],
     phases: list[str],

@@ -12,7 +12,7 @@ import symengine
 from pycalphad import variables as v
 from pycalphad.core.utils import instantiate_models
 
-from alloypref.calphad.databases import DATABASE_FIX_VERSION, DatabaseSpec
+from alloypref.calphad.databases import DATABASE_FIX_VERSION, DatabaseSettings
 from alloypref.calphad.ordering import has_b2_sublattices
 from alloypref.calphad.phase_records import PicklablePhaseRecordFactory, compile_function
 from alloypref.calphad.tables import PhaseRole
@@ -55,7 +55,7 @@ def library_versions() -> str:
 
 
 def system_cache_key(
-    spec: DatabaseSpec, elements: tuple[str, ...], phases: list[str], pdens: int, pdens_fine: int
+    spec: DatabaseSettings, elements: tuple[str, ...], phases: list[str], pdens: int, pdens_fine: int
 ) -> str:
     """The disk-cache file stem of a compiled system (database file, elements, phases, code versions)."""
     phase_hash = hashlib.sha256(",".join(phases).encode()).hexdigest()[:12]
@@ -65,7 +65,7 @@ def system_cache_key(
     )
 
 
-def orderable_phases(system: CompiledSystem, spec: DatabaseSpec) -> list[str]:
+def orderable_phases(system: CompiledSystem, spec: DatabaseSettings) -> list[str]:
     """``bcc_like`` phases with two equal leading sublattices: where ordering can be missed."""
     return [
         name

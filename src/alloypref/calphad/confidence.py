@@ -43,9 +43,10 @@ from typing import NamedTuple
 import pyarrow as pa
 
 from alloypref.calphad.databases import B2Formers, PairCoverage, composition_fractions, coverage_score
+from alloypref.config_schema import schema_default
 
 #: Credit of a covered pair without facts (config ``calphad.untested_pair_weight``).
-DEFAULT_UNTESTED_WEIGHT = 0.5
+DEFAULT_UNTESTED_WEIGHT = float(schema_default("calphad.untested_pair_weight"))
 
 #: The report card's per-pair summary, one row per (database, pair): ``element_a <= element_b``
 #: alphabetically; ``element_a == element_b`` for the facts about a pure element.

@@ -36,7 +36,7 @@ class DatabaseError(ValueError):
 
 
 @dataclass(frozen=True)
-class DatabaseSpec:
+class DatabaseSettings:
     """One configured database.
 
     Attributes:
@@ -108,7 +108,7 @@ def _pycalphad_version() -> str:
     return pycalphad.__version__
 
 
-def load_database(spec: DatabaseSpec, cache_dir: Path | None = None):
+def load_database(spec: DatabaseSettings, cache_dir: Path | None = None):
     """Parse a TDB into a pycalphad ``Database`` with :func:`apply_bcc_fix` applied.
 
     Parsing mc_ni takes ~10 s, so the fixed database is pickled under ``cache_dir`` (keyed by the file
@@ -141,7 +141,7 @@ def load_database(spec: DatabaseSpec, cache_dir: Path | None = None):
     return dbf
 
 
-def check_phase_roles(dbf, spec: DatabaseSpec) -> None:
+def check_phase_roles(dbf, spec: DatabaseSettings) -> None:
     """Raise :class:`DatabaseError` when ``spec.phase_roles`` names a phase ``dbf`` lacks (names are exact)."""
     unknown = sorted(set(spec.phase_roles) - set(dbf.phases))
     if unknown:
@@ -167,7 +167,7 @@ class PairCoverage:
     elements: frozenset[str]
 
 
-def pair_coverage(dbf, spec: DatabaseSpec) -> PairCoverage:
+def pair_coverage(dbf, spec: DatabaseSettings) -> PairCoverage:
     """Scan a database's parameters for binary BCC interaction and B2 ordering data.
 
     A pair {A, B} has *BCC data* when a parameter of a ``bcc_like`` or ``b2`` phase involves exactly

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from alloypref.config_schema import schema_default
+
 #: Max |y' - y''| above which a BCC-type set counts as ordered B2 (the authors' value).
-DEFAULT_ORDER_THRESHOLD = 0.05
+DEFAULT_ORDER_THRESHOLD = float(schema_default("calphad.order_threshold"))
 
 
 def has_b2_sublattices(site_ratios: Sequence[float]) -> bool:

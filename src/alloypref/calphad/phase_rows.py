@@ -9,7 +9,7 @@ import pandas as pd
 
 from alloypref.calphad.backend import CalphadError
 from alloypref.calphad.compiled_system import CompiledSystem
-from alloypref.calphad.databases import DatabaseSpec
+from alloypref.calphad.databases import DatabaseSettings
 from alloypref.calphad.equilibria import Answer
 from alloypref.calphad.lattice import disordered_lattice_parameter, lattice_parameter
 from alloypref.calphad.ordering import has_b2_sublattices, is_ordered, order_parameter
@@ -18,7 +18,7 @@ from alloypref.calphad.tables import PhaseRole, Structure, phase_table
 
 def answers_table(
     system: CompiledSystem,
-    spec: DatabaseSpec,
+    spec: DatabaseSettings,
     order_threshold: float,
     temperatures_K: Sequence[float],
     answers: Sequence[Answer | None],
@@ -54,7 +54,7 @@ def answers_table(
 
 def phase_rows(
     system: CompiledSystem,
-    spec: DatabaseSpec,
+    spec: DatabaseSettings,
     order_threshold: float,
     temperature: float,
     names: np.ndarray,

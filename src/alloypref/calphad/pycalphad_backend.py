@@ -48,7 +48,7 @@ from alloypref.calphad.confidence import DEFAULT_UNTESTED_WEIGHT, DatabaseChoice
 from alloypref.calphad.databases import (
     DATABASE_FIX_VERSION,
     B2Formers,
-    DatabaseSpec,
+    DatabaseSettings,
     PairCoverage,
     choose_database,
     database_elements,
@@ -73,7 +73,7 @@ class PycalphadBackend:
 
     def __init__(
         self,
-        databases: Sequence[DatabaseSpec],
+        databases: Sequence[DatabaseSettings],
         settings: PycalphadSettings | None = None,
         cache_dir: Path | str | None = None,
         b2_formers: B2Formers | None = None,

@@ -53,6 +53,7 @@ import pyarrow as pa
 from alloypref.calphad import confidence
 from alloypref.calphad.backend import CalphadError
 from alloypref.calphad.databases import database_elements
+from alloypref.config_schema import schema_default
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +213,11 @@ class ReportCardSettings:
         min_agreement: a pair is trusted when it has facts and at least this share agree (0-1).
     """
 
-    structures: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    min_phase_fraction: float = 0.02
-    min_agreement: float = 1.0
+    structures: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: schema_default("report_card.structures")
+    )
+    min_phase_fraction: float = float(schema_default("report_card.min_phase_fraction"))
+    min_agreement: float = float(schema_default("report_card.min_agreement"))
 
 
 def _phase_name(label: str) -> str:

@@ -49,7 +49,7 @@ import pyarrow as pa
 from alloypref.calphad.backend import CalphadBackend
 from alloypref.calphad.confidence import PairTrust
 from alloypref.composition import master_from_text
-from alloypref.scoring import ScoringOptions, score_triples
+from alloypref.scoring import ScoringSettings, score_triples
 
 #: The rule flags compared between databases (``others_exceed_10`` True = violated).
 FLAGS = ("bcc_b2_exist", "bcc_forms_first", "b2_room_temp", "others_exceed_10", "all_rules")
@@ -129,7 +129,7 @@ def cross_score(
     sampled: pd.DataFrame,
     backend: CalphadBackend,
     databases: Sequence[str],
-    options: ScoringOptions,
+    options: ScoringSettings,
     trust: PairTrust | None = None,
 ) -> pd.DataFrame:
     """Every sampled reward row on every database of ``databases`` that can compute it (schema above).

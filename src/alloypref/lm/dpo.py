@@ -20,14 +20,14 @@ from pathlib import Path
 import pandas as pd
 
 from alloypref.lm.curves import logging_callback
-from alloypref.lm.registry import ModelSpec, load_trained, save_policy
+from alloypref.lm.registry import ModelSettings, load_trained, save_policy
 from alloypref.lm.sft import common_training_arguments, split_eval
 
 log = logging.getLogger(__name__)
 
 
 def make_dpo_trainer(
-    spec: ModelSpec,
+    spec: ModelSettings,
     sft_dir: Path,
     pairs: pd.DataFrame,
     work_dir: Path,
@@ -125,7 +125,7 @@ def preference_margin(model, tokenizer, pairs: pd.DataFrame) -> float:
 
 
 def train_dpo(
-    spec: ModelSpec,
+    spec: ModelSettings,
     sft_dir: Path,
     pairs: pd.DataFrame,
     output_dir: Path,

@@ -55,16 +55,20 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from alloypref.config_schema import schema_default
 from alloypref.lm.curves import logging_callback
-from alloypref.lm.registry import ModelSpec, load_trained, save_policy
+from alloypref.lm.registry import ModelSettings, load_trained, save_policy
 from alloypref.lm.sampling import parse_generation
 from alloypref.lm.sft import common_training_arguments
-from alloypref.scoring import REWARDS_SCHEMA, ScoringOptions, score_triples
+from alloypref.scoring import REWARDS_SCHEMA, ScoringSettings, score_triples
 
 log = logging.getLogger(__name__)
 
 #: The reward components, in the order of ``weights`` and of TRL's ``reward_weights``.
 COMPONENTS = ("bcc_b2_exist", "bcc_forms_first", "b2_room_temp", "others_within_10", "mismatch")
+
+#: Config ``grpo.weights`` by default (from the config schema).
+DEFAULT_WEIGHTS = {component: float(schema_default(f"grpo.weights.{component}")) for component in COMPONENTS}
 
 #: The RL algorithms (TRL trainers) this stage can run.
 ALGORITHMS = ("grpo", "rloo")
@@ -84,20 +88,20 @@ class GRPOSettings:
     """Config block ``grpo`` (defaults in the config schema). Learning rate per step; lengths in
     tokens; ``mismatch_scale`` in the unit of ``reward.mismatch`` (Å when ``absolute``)."""
 
-    models: tuple[str, ...] = ()
-    algorithm: str = "grpo"
-    steps: int = 8
-    num_iterations: int = 1
-    num_generations: int = 16
-    prompts_per_step: int = 1
-    learning_rate: float = 1e-4
-    beta: float = 0.04
-    temperature: float = 1.0
-    max_completion_length: int = 40
-    logging_steps: int = 1
-    scorer_workers: int = 1
-    mismatch_scale: float = 0.25
-    weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 1.0))
+    models: tuple[str, ...] = tuple(schema_default("grpo.models"))
+    algorithm: str = schema_default("grpo.algorithm")
+    steps: int = int(schema_default("grpo.steps"))
+    num_iterations: int = int(schema_default("grpo.num_iterations"))
+    num_generations: int = int(schema_default("grpo.num_generations"))
+    prompts_per_step: int = int(schema_default("grpo.prompts_per_step"))
+    learning_rate: float = float(schema_default("grpo.learning_rate"))
+    beta: float = float(schema_default("grpo.beta"))
+    temperature: float = float(schema_default("grpo.temperature"))
+    max_completion_length: int = int(schema_default("grpo.max_completion_length"))
+    logging_steps: int = int(schema_default("grpo.logging_steps"))
+    scorer_workers: int = int(schema_default("grpo.scorer_workers"))
+    mismatch_scale: float = float(schema_default("grpo.mismatch_scale"))
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
     def __post_init__(self):
         if self.algorithm not in ALGORITHMS:
@@ -118,7 +122,7 @@ class GRPOSettings:
         values = dict(block)
         values["models"] = tuple(values.get("models", ()))
         if "weights" in values:
-            values["weights"] = {**dict.fromkeys(COMPONENTS, 1.0), **values["weights"]}
+            values["weights"] = {**DEFAULT_WEIGHTS, **values["weights"]}
         known = {f for f in cls.__dataclass_fields__}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -169,7 +173,7 @@ class CompletionScorer:
     def __init__(
         self,
         backend,
-        options: ScoringOptions,
+        options: ScoringSettings,
         elements: Iterable[str],
         solvers: Sequence | None = None,
         id_prefix: str = "grpo-train",
@@ -310,7 +314,7 @@ def component_reward_functions(scorer: CompletionScorer, settings: GRPOSettings)
 
 
 def make_trainer(
-    spec: ModelSpec,
+    spec: ModelSettings,
     sft_dir: Path,
     prompt: str,
     settings: GRPOSettings,
@@ -363,7 +367,7 @@ def make_trainer(
 
 
 def train_grpo(
-    spec: ModelSpec,
+    spec: ModelSettings,
     sft_dir: Path,
     prompt: str,
     settings: GRPOSettings,

@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alloypref.config_schema import schema_default
+
 
 class ModelError(ValueError):
     """A model that cannot be built or loaded; the message names the model and the reason."""
 
 
 @dataclass(frozen=True)
-class TinyArchitecture:
+class TinyModelSettings:
     """Size of the embedded Llama model (parameters scale ~ layers * hidden^2)."""
 
     hidden_size: int = 128
@@ -65,7 +67,7 @@ class SamplingSettings:
     top_p: float = 1.0
     batch_size: int = 64
     max_new_tokens: int = 40
-    backend: str = "hf"  # "hf" (transformers) or "vllm" (where installed)
+    backend: str = schema_default("models.*.sampling.backend")  # "hf" (transformers) or "vllm" (where installed)
 
 
 def sampling_n(config: Mapping[str, Any], model: str) -> int:
@@ -74,21 +76,23 @@ def sampling_n(config: Mapping[str, Any], model: str) -> int:
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class ModelSettings:
     """One entry of ``models:`` in config; ``name`` is the ``{model}`` wildcard."""
 
     name: str
     source: str  # "tiny" or "local"
-    path: str | None = None
-    tiny: TinyArchitecture = field(default_factory=TinyArchitecture)
+    path: str | None = schema_default("models.*.path")
+    tiny: TinyModelSettings = field(default_factory=TinyModelSettings)
     lora: LoraSettings = field(default_factory=LoraSettings)
-    load_in_8bit: bool = False
-    bf16: bool = False
-    trust_remote_code: bool = False
-    threads: int = 1
-    shared_prompt: bool = True  # encode the prompt once per batch in SFT, DPO and sampling (exact)
+    load_in_8bit: bool = bool(schema_default("models.*.load_in_8bit"))
+    bf16: bool = bool(schema_default("models.*.bf16"))
+    trust_remote_code: bool = bool(schema_default("models.*.trust_remote_code"))
+    threads: int = int(schema_default("models.*.threads"))
+    # encode the prompt once per batch in SFT, DPO and sampling (exact)
+    shared_prompt: bool = bool(schema_default("models.*.shared_prompt"))
     sft: TrainSettings = field(default_factory=TrainSettings)
-    dpo: TrainSettings = field(default_factory=lambda: TrainSettings(learning_rate=5e-5, batch_size=16))
+    # as from_config gives a model without a dpo block (it once defaulted to 5e-5 and 16 here only)
+    dpo: TrainSettings = field(default_factory=TrainSettings)
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
 
     @property
@@ -96,7 +100,7 @@ class ModelSpec:
         return self.source == "local"
 
     @classmethod
-    def from_config(cls, name: str, entry: dict[str, Any]) -> ModelSpec:
+    def from_config(cls, name: str, entry: dict[str, Any]) -> ModelSettings:
         def sub(kind, key):
             return kind(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in entry.get(key, {}).items()})
 
@@ -105,14 +109,14 @@ class ModelSpec:
         return cls(
             name=name,
             source=entry["source"],
-            path=entry.get("path"),
-            tiny=sub(TinyArchitecture, "tiny"),
+            path=entry.get("path", cls.path),
+            tiny=sub(TinyModelSettings, "tiny"),
             lora=sub(LoraSettings, "lora"),
-            load_in_8bit=bool(entry.get("load_in_8bit", False)),
-            bf16=bool(entry.get("bf16", False)),
-            trust_remote_code=bool(entry.get("trust_remote_code", False)),
-            threads=int(entry.get("threads", 1)),
-            shared_prompt=bool(entry.get("shared_prompt", True)),
+            load_in_8bit=bool(entry.get("load_in_8bit", cls.load_in_8bit)),
+            bf16=bool(entry.get("bf16", cls.bf16)),
+            trust_remote_code=bool(entry.get("trust_remote_code", cls.trust_remote_code)),
+            threads=int(entry.get("threads", cls.threads)),
+            shared_prompt=bool(entry.get("shared_prompt", cls.shared_prompt)),
             sft=sub(TrainSettings, "sft"),
             dpo=sub(TrainSettings, "dpo"),
             sampling=sub(SamplingSettings, "sampling"),
@@ -125,7 +129,7 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def use_bf16(spec: ModelSpec) -> bool:
+def use_bf16(spec: ModelSettings) -> bool:
     """bf16 only when configured and a CUDA device supports it."""
     if not spec.bf16 or not cuda_available():
         return False
@@ -134,7 +138,7 @@ def use_bf16(spec: ModelSpec) -> bool:
     return torch.cuda.is_bf16_supported()
 
 
-def check_local_folder(spec: ModelSpec) -> Path:
+def check_local_folder(spec: ModelSettings) -> Path:
     """The model folder, or a clear error: no hub is reachable, so ids are not downloadable."""
     path = Path(spec.path or "")
     if not path.is_dir():
@@ -147,7 +151,7 @@ def check_local_folder(spec: ModelSpec) -> Path:
     return path
 
 
-def build_tiny_model(spec: ModelSpec, tokenizer, seed: int):
+def build_tiny_model(spec: ModelSettings, tokenizer, seed: int):
     """A freshly initialised Llama-architecture model sized by ``spec.tiny`` (fp32)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -170,7 +174,7 @@ def build_tiny_model(spec: ModelSpec, tokenizer, seed: int):
     return LlamaForCausalLM(config)
 
 
-def _quantization_config(spec: ModelSpec):
+def _quantization_config(spec: ModelSettings):
     if not spec.load_in_8bit:
         return None
     if not cuda_available():
@@ -185,7 +189,7 @@ def _quantization_config(spec: ModelSpec):
     return BitsAndBytesConfig(load_in_8bit=True)
 
 
-def load_local_model(spec: ModelSpec, path: Path | None = None):
+def load_local_model(spec: ModelSettings, path: Path | None = None):
     """Load tokenizer and model from a local folder (never a hub), adding missing tokens."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -216,7 +220,7 @@ def load_local_model(spec: ModelSpec, path: Path | None = None):
     return tokenizer, model
 
 
-def lora_config(spec: ModelSpec):
+def lora_config(spec: ModelSettings):
     from peft import LoraConfig
 
     return LoraConfig(
@@ -228,7 +232,7 @@ def lora_config(spec: ModelSpec):
     )
 
 
-def load_trained(spec: ModelSpec, folder: Path, trainable: bool = False):
+def load_trained(spec: ModelSettings, folder: Path, trainable: bool = False):
     """Tokenizer and model saved by a training stage (full weights, or base + LoRA adapter)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -247,7 +251,7 @@ def load_trained(spec: ModelSpec, folder: Path, trainable: bool = False):
     return tokenizer, model
 
 
-def save_policy(trainer, spec: ModelSpec, output_dir: Path) -> None:
+def save_policy(trainer, spec: ModelSettings, output_dir: Path) -> None:
     """Save a preference-tuned policy where :func:`load_trained` reads it: the full model (tiny) or
     only the trained ``default`` adapter (LoRA; the ``ref`` adapter is the frozen reference), with
     the tokenizer. A kill mid-save leaves no half model."""

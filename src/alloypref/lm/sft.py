@@ -10,7 +10,7 @@ import pandas as pd
 from alloypref.io import atomic_directory
 from alloypref.lm.curves import logging_callback
 from alloypref.lm.registry import (
-    ModelSpec,
+    ModelSettings,
     build_tiny_model,
     cuda_available,
     load_local_model,
@@ -30,7 +30,7 @@ def split_eval(frame: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.Data
     return shuffled.iloc[n_eval:].reset_index(drop=True), shuffled.iloc[:n_eval].reset_index(drop=True)
 
 
-def common_training_arguments(spec: ModelSpec, stage, output_dir: Path, seed: int, has_eval: bool) -> dict:
+def common_training_arguments(spec: ModelSettings, stage, output_dir: Path, seed: int, has_eval: bool) -> dict:
     """Settings shared by SFTConfig and DPOConfig; TRL's GPU defaults are switched off on CPU."""
     cuda = cuda_available()
     return {
@@ -57,7 +57,9 @@ def common_training_arguments(spec: ModelSpec, stage, output_dir: Path, seed: in
     }
 
 
-def make_sft_trainer(spec: ModelSpec, triples: pd.DataFrame, work_dir: Path, seed: int, eval_fraction: float = 0.05):
+def make_sft_trainer(
+    spec: ModelSettings, triples: pd.DataFrame, work_dir: Path, seed: int, eval_fraction: float = 0.05
+):
     """A ready ``SFTTrainer`` (with its tokenizer as ``processing_class``) for ``spec`` on the SFT triples."""
     import torch
     from datasets import Dataset
@@ -100,7 +102,7 @@ def make_sft_trainer(spec: ModelSpec, triples: pd.DataFrame, work_dir: Path, see
 
 
 def train_sft(
-    spec: ModelSpec, triples: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05
+    spec: ModelSettings, triples: pd.DataFrame, output_dir: Path, work_dir: Path, seed: int, eval_fraction: float = 0.05
 ):
     """Fine-tune ``spec`` on the SFT triples; save model (or adapter) and tokenizer in ``output_dir``.
 
