@@ -1,4 +1,5 @@
-# Config providers (no rules here): the slice of the config each stage depends on.
+# Config providers (no rules here): the slice of the config each stage depends on; and the check,
+# at DAG build, that local models' folders exist (check_local_models, called by the Snakefile).
 #
 # Every config value a job uses reaches it through its rule's `params:` (the providers below), so
 # Snakemake's params trigger reruns exactly the jobs a config change affects; scripts never read
@@ -93,9 +94,8 @@ def sampling_overrides(wildcards):
 
 
 def random_n():
-    from alloypref.sources import random_n
-
-    return random_n(config)
+    """Triples of the random search (alloypref.sources.random_n)."""
+    return source_registry.random_n(config)
 
 
 def round_seed(wildcards):
