@@ -29,6 +29,12 @@ check_values(config)
 report: "report/workflow.rst"
 
 
+# Names first (every later file uses them), then code versions, config providers, resources and
+# input functions; the stage files use all of them.
+include: "rules/common_names.smk"
+include: "rules/common_code.smk"
+include: "rules/common_settings.smk"
+include: "rules/common_resources.smk"
 include: "rules/common.smk"
 include: "rules/design_space.smk"
 include: "rules/train.smk"
@@ -38,9 +44,9 @@ include: "rules/databases.smk"
 include: "rules/score.smk"
 include: "rules/cross_database.smk"
 include: "rules/iterative_dpo.smk"
+include: "rules/baselines.smk"
 include: "rules/ledger.smk"
 include: "rules/evaluate.smk"
-include: "rules/api_baselines.smk"
 include: "rules/provenance.smk"
 
 

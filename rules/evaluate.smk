@@ -1,53 +1,5 @@
-# Evaluation: baselines as sources, Table 1 metrics, DPO-vs-SFT comparisons, KL, top candidates and
+# Evaluation: Table 1 metrics, DPO-vs-SFT comparisons, KL, top candidates and
 # the summary. Figures and tables are registered for `snakemake --report`.
-
-
-rule random_baseline:
-    input:
-        candidates=results_path("design_space/candidates.parquet"),
-        enumeration=results_path("design_space/enumeration_counts.json"),
-    output:
-        results_path("baselines/random.parquet"),
-    log:
-        results_path("logs/random_baseline.log"),
-    benchmark:
-        results_path("benchmarks/random_baseline.tsv")
-    conda:
-        "../envs/alloypref.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        code=code_version("random_baseline.py"),
-        n=random_n(),
-        seed=config["seed"],
-        element_roles=config["element_roles"],
-    script:
-        "../workflow_scripts/random_baseline.py"
-
-
-rule import_external:
-    input:
-        generations=lambda wildcards: config["baselines"]["external"][wildcards.name],
-        enumeration=results_path("design_space/enumeration_counts.json"),
-    output:
-        triples=results_path("baselines/{name}.parquet"),
-        report=results_path("baselines/{name}_import.json"),
-    log:
-        results_path("logs/import_external/{name}.log"),
-    benchmark:
-        results_path("benchmarks/import_external/{name}.tsv")
-    wildcard_constraints:
-        name="|".join(EXTERNAL) if EXTERNAL else "^$",
-    conda:
-        "../envs/alloypref.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        code=code_version("import_external.py"),
-    script:
-        "../workflow_scripts/import_external.py"
 
 
 rule metrics:

@@ -2,8 +2,9 @@
 # scored samples of the current policy (the SFT model in round 1, then the last accepted round's),
 # trains DPO from that policy (rule dpo_round), samples the new policy (rule sample, stage dpo_r{r})
 # and scores it (source {model}-dpo_r{r}); rule accept_round rejects a round whose samples fall below
-# the uniqueness floor. Rule dpo then names the final policy: models/{model}/dpo and the samples of
-# source {model}-dpo are the last accepted round's (the SFT model's when no round was accepted).
+# the uniqueness floor. Rule final_dpo_policy then trains nothing: it copies the last accepted round's
+# policy, curves and samples (the SFT model's when no round was accepted) to models/{model}/dpo and
+# the samples of source {model}-dpo.
 # Rerun one round of one model like any rule: snakemake results/models/tiny/dpo_r2 -f
 
 
@@ -43,9 +44,9 @@ rule dpo_round:
             subcategory="{model}",
         ),
     log:
-        results_path("logs/dpo/{model}-r{round}.log"),
+        results_path("logs/dpo_round/{model}-r{round}.log"),
     benchmark:
-        results_path("benchmarks/dpo/{model}-r{round}.tsv")
+        results_path("benchmarks/dpo_round/{model}-r{round}.tsv")
     conda:
         "../envs/alloypref.yaml"
     threads: model_threads
@@ -87,7 +88,7 @@ rule accept_round:
         "../workflow_scripts/accept_round.py"
 
 
-rule dpo:
+rule final_dpo_policy:
     input:
         unpack(final_inputs),
     output:
@@ -101,15 +102,15 @@ rule dpo:
         ),
         samples=results_path("samples/{model}/dpo.parquet"),
     log:
-        results_path("logs/dpo/{model}.log"),
+        results_path("logs/final_dpo_policy/{model}.log"),
     benchmark:
-        results_path("benchmarks/dpo/{model}.tsv")
+        results_path("benchmarks/final_dpo_policy/{model}.tsv")
     conda:
         "../envs/alloypref.yaml"
     resources:
         mem_mb=2000,
         runtime=30,
     params:
-        code=code_version("dpo.py"),
+        code=code_version("final_dpo_policy.py"),
     script:
-        "../workflow_scripts/dpo.py"
+        "../workflow_scripts/final_dpo_policy.py"

@@ -1,6 +1,6 @@
-# Simulator-call ledgers (alloypref.ledger): every method's CALPHAD calls and all-rules hits per step;
-# the budget-matched baselines of each {model} (best-of-N from the SFT model, random search), each cut
-# to as many calls as the model's DPO pipeline spent; and the headline table with bootstrap intervals.
+# Simulator-call ledgers (alloypref.ledger): every method's CALPHAD calls and all-rules hits per step
+# (the budget-matched baselines that are cut to them are in rules/baselines.smk); and the headline
+# table with bootstrap intervals.
 
 
 rule ledger:
@@ -22,57 +22,6 @@ rule ledger:
         steps=lambda wildcards: [name for name, _ in ledger_steps(wildcards.source)],
     script:
         "../workflow_scripts/ledger.py"
-
-
-rule random_pool:
-    input:
-        candidates=results_path("design_space/candidates.parquet"),
-        enumeration=results_path("design_space/enumeration_counts.json"),
-    output:
-        results_path("baselines/random_pool/{model}.parquet"),
-    log:
-        results_path("logs/random_pool/{model}.log"),
-    benchmark:
-        results_path("benchmarks/random_pool/{model}.tsv")
-    conda:
-        "../envs/alloypref.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        code=code_version("random_baseline.py"),
-        n=lambda wildcards: pool_size(wildcards.model),
-        seed=config["seed"],
-        element_roles=config["element_roles"],
-    script:
-        "../workflow_scripts/random_baseline.py"
-
-
-rule budget_baseline:
-    input:
-        pool=lambda wildcards: (
-            results_path(f"samples/{wildcards.model}/bestofn_pool.parquet")
-            if wildcards.kind == "bestofn"
-            else results_path(f"baselines/random_pool/{wildcards.model}.parquet")
-        ),
-        ledger=results_path("ledger/{model}-dpo.parquet"),
-    output:
-        results_path("baselines/{model}-{kind}.parquet"),
-    log:
-        results_path("logs/budget_baseline/{model}-{kind}.log"),
-    benchmark:
-        results_path("benchmarks/budget_baseline/{model}-{kind}.tsv")
-    wildcard_constraints:
-        kind="bestofn|random",
-    conda:
-        "../envs/alloypref.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        code=code_version("budget_baseline.py"),
-    script:
-        "../workflow_scripts/budget_baseline.py"
 
 
 rule headline:

@@ -16,7 +16,7 @@ from alloypref.cost_model import (
     wall_hours,
 )
 from alloypref.measured_rates import MeasuredRates
-from alloypref.sources import source_sizes
+from alloypref.sources import SOURCE_PATTERN, source_names, source_sizes
 
 RATES = MeasuredRates()
 REPO = Path(__file__).resolve().parents[1]
@@ -49,6 +49,24 @@ def test_sources_and_their_sizes_follow_the_config():
     }
     off = source_sizes(small_config(iterative_dpo={"rounds": 1, "budget_baselines": False, "samples_per_round": 40}))
     assert off == {"tiny-sft": 100, "tiny-dpo": 40, "tiny-dpo_r1": 40, "random": 100, "example": None}
+
+
+def test_the_costed_sources_are_the_scored_sources_of_the_workflow():
+    """The cost model sizes the sources the rules score (both take the names from alloypref.sources),
+    and each name fits the rules' {source} wildcard."""
+    import re
+
+    api = {"base_url": "http://localhost:1/v1", "model": "m", "method": "few_shot", "n": 3}
+    config = small_config(grpo={"models": ["tiny"]}, baselines={"external": {"mine": "x.csv"}, "api": {"theirs": api}})
+    names = source_names(config)
+    assert sorted(source_sizes(config)) == sorted(names.scored)
+    assert names.evaluated == ["tiny-sft", "tiny-dpo", "tiny-grpo", "tiny-bestofn", "tiny-random"] + [
+        "random",
+        "mine",
+        "theirs",
+    ]
+    assert names.random_searches == ["random", "tiny-random"]
+    assert all(re.fullmatch(SOURCE_PATTERN, name) for name in names.scored)
 
 
 def test_training_and_sampling_rows_count_the_work_by_hand():

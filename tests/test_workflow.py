@@ -264,7 +264,7 @@ def budget_jobs(model: str) -> set[str]:
 
 def after_dpo(model: str) -> set[str]:
     """A change to DPO training: every round, the final policy, and what reads the DPO ledger."""
-    jobs = {f"{rule}[{model}]" for rule in ("pairs", "dpo_round", "accept_round", "dpo", "kl", "compare")}
+    jobs = {f"{rule}[{model}]" for rule in ("pairs", "dpo_round", "accept_round", "final_dpo_policy", "kl", "compare")}
     for stage in ROUNDS:
         jobs |= branch(f"{model}-{stage}")
     return jobs | branch(f"{model}-dpo") | {f"ledger[{model}-dpo]"} | budget_jobs(model)
@@ -471,7 +471,7 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
         "metrics",
         "pairs",
         "top_candidates",
-        "dpo",
+        "final_dpo_policy",
         "headline",
     ):
         blocks = job_blocks(text, rule)

@@ -32,10 +32,18 @@ def _io_record(io) -> dict[str, Any]:
     return {"items": [str(item) if isinstance(item, str) else item for item in io], "names": names}
 
 
+def running_script() -> str:
+    """The file name of the workflow script that is running: Snakemake runs a copy of the rule's
+    ``script:`` with ``__file__`` set to the original's path, and :mod:`run_job` runs the file itself."""
+    return Path(sys.modules["__main__"].__file__).name
+
+
 def job_record(snakemake) -> dict[str, Any]:
-    """What a script reads from the ``snakemake`` object, as JSON-able data."""
+    """What a script reads from the ``snakemake`` object, as JSON-able data, and the script's file name
+    (the rules' ``script:`` directives are the one map of rules to scripts)."""
     return {
         "rule": snakemake.rule,
+        "script": running_script(),
         "input": _io_record(snakemake.input),
         "output": _io_record(snakemake.output),
         "log": _io_record(snakemake.log),

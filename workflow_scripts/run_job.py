@@ -3,8 +3,9 @@
     python workflow_scripts/run_job.py results/logs/score/example/1-of-2.job.json
     python -m pdb workflow_scripts/run_job.py results/logs/score/example/1-of-2.job.json
 
-The record (written by ``_common.setup_logging``) holds the job's rule, inputs, outputs, log, params,
-wildcards and threads; the rule's script runs with a ``snakemake`` object built from it, from the
+The record (written by ``_common.setup_logging``) holds the job's rule, the file name of the script
+it ran, inputs, outputs, log, params, wildcards and threads; that script runs with a ``snakemake``
+object built from it, from the
 directory the workflow ran in (the paths in the record are relative to it). Outputs are overwritten;
 Snakemake's records of them are not touched.
 """
@@ -18,9 +19,6 @@ import sys
 from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent
-
-# the script each rule runs (rule score runs score_shard.py; the others are named after their rule)
-SCRIPT_OF_RULE = {"score": "score_shard.py", "random_pool": "random_baseline.py"}
 
 
 class JobIO(list):
@@ -47,8 +45,16 @@ class Job:
         self.config = {}  # scripts read params, never the config
 
 
-def script_of(rule: str) -> Path:
-    return SCRIPTS / SCRIPT_OF_RULE.get(rule, f"{rule}.py")
+def script_of(record: dict, path: Path) -> Path:
+    """The workflow script a job record names (its rule's ``script:``)."""
+    if "script" not in record:
+        raise SystemExit(
+            f"{path}: the job record names no script (written by an older version); run the job with Snakemake"
+        )
+    script = SCRIPTS / record["script"]
+    if not script.is_file():
+        raise SystemExit(f"{path}: script {record['script']!r} of rule {record['rule']!r} is not in {SCRIPTS}")
+    return script
 
 
 def main(argv=None) -> None:
@@ -57,7 +63,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     record = json.loads(args.record.read_text())
     sys.path.insert(0, str(SCRIPTS))
-    runpy.run_path(str(script_of(record["rule"])), init_globals={"snakemake": Job(record)}, run_name="__main__")
+    runpy.run_path(str(script_of(record, args.record)), init_globals={"snakemake": Job(record)}, run_name="__main__")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
 from alloypref.calphad.databases import B2Formers, DatabaseSettings
 from alloypref.config_schema import config_schema
 from alloypref.reward import RewardSettings
+from alloypref.sources import SourceNameError, check_source_names
 
 
 class ConfigError(ValueError):
@@ -121,8 +122,8 @@ def validate(config: Mapping[str, Any]) -> dict:
 
 
 def check_values(config: Mapping[str, Any]) -> None:
-    """What JSON schema cannot say: every number finite, a temperature grid the rules can use, and
-    GRPO only for configured models.
+    """What JSON schema cannot say: every number finite, a temperature grid the rules can use, GRPO
+    only for configured models, and no source name chosen twice (:func:`alloypref.sources.check_source_names`).
 
     YAML's ``.nan`` and ``.inf`` are numbers to JSON schema; a NaN reward weight makes every reward
     NaN. Reward rule 2 (BCC forms before B2 on cooling) compares the highest temperatures of BCC and
@@ -143,6 +144,10 @@ def check_values(config: Mapping[str, Any]) -> None:
             f"config key calphad.temperatures_K: {len(set(grid))} distinct temperature(s); reward rule 2 "
             "(BCC forms before B2) needs at least two"
         )
+    try:
+        check_source_names(config)
+    except SourceNameError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _leaves(value: Any, key: str = "") -> Iterable[tuple[str, Any]]:

@@ -25,7 +25,7 @@ from alloypref.design_space import curated_lists
 from alloypref.lm.iterative import pool_size, samples_per_round
 from alloypref.lm.registry import ModelSettings, sampling_n
 from alloypref.measured_rates import MeasuredRates
-from alloypref.sources import source_sizes
+from alloypref.sources import SFT, budget_kinds, model_source, round_stage, source_names, source_sizes
 
 #: Columns of :func:`cost_table`.
 COST_COLUMNS = ("stage", "jobs", "work", "unit", "gpu_hours", "gpu_hours_plain", "cpu_core_hours")
@@ -76,7 +76,7 @@ def source_scoring(config: Mapping, size: DesignSpaceSize, rates: MeasuredRates 
     """CPU seconds of scoring each source of known size (columns ``source``, ``candidates``,
     ``element_sets``, ``new_sets``, ``cpu_s``), in the order the workflow meets them: a set is built
     by the first source that meets it (``new_sets``), later sources load it from the disk cache."""
-    random_sources = {"random"} | {f"{m}-random" for m in config["models"]}
+    random_sources = set(source_names(config).random_searches)
     built = {"model": 0, "random": 0}
     rows = []
     for source, n in source_sizes(config).items():
@@ -191,9 +191,10 @@ def wall_hours(
             / (1 if entry.get("gpu") else threads)
             for stage in ("sft", "dpo_round", "sample")
         )
-        chain_sources = [f"{name}-sft"] + [f"{name}-dpo_r{r}" for r in range(1, config["iterative_dpo"]["rounds"] + 1)]
+        rounds = range(1, config["iterative_dpo"]["rounds"] + 1)
+        chain_sources = [model_source(name, SFT)] + [model_source(name, round_stage(r)) for r in rounds]
         score = sum(scoring[s] for s in chain_sources) / width
-        baselines = [f"{name}-bestofn", f"{name}-random"] if config["iterative_dpo"]["budget_baselines"] else []
+        baselines = [model_source(name, kind) for kind in budget_kinds(config)]
         score += sum(scoring[s] for s in baselines) / width  # the two share the machine
         chains[name] = train + score
     total = totals(table)

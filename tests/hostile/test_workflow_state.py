@@ -15,7 +15,7 @@ def finished_workflow(tmp_path_factory):
     for line in summary:
         path, _, rule = line.split("\t")[:3]
         target = work / path
-        if rule in ("sft", "dpo", "dpo_round", "grpo") and not path.endswith((".parquet", ".png")):
+        if rule in ("sft", "final_dpo_policy", "dpo_round", "grpo") and not path.endswith((".parquet", ".png")):
             target.mkdir(parents=True, exist_ok=True)
             (target / "config.json").write_text("{}")
         else:
@@ -50,7 +50,7 @@ def test_a_lost_intermediate_output_is_rebuilt(finished_workflow, lost):
         rule = {
             "models/tiny/sft": "sft",
             "models/tiny/dpo_r": "dpo_round",
-            "models/tiny/dpo": "dpo",
+            "models/tiny/dpo": "final_dpo_policy",
             "samples": "sample",
             "pairs": "pairs",
         }

@@ -1,4 +1,4 @@
-"""Rule dpo: the last round's decision -> the final DPO policy (a copy of the last accepted round's
+"""Rule final_dpo_policy: the last round's decision -> the final DPO policy (a copy of the last accepted round's
 model, or of the SFT model when every round was rejected), its curves and its samples."""
 
 import shutil

@@ -1,0 +1,46 @@
+# Names of the workflow (no rules here): the results root, models, stages, rounds and the scored
+# sources (named by alloypref.sources, the one registry of source names), wildcards and scatters.
+from alloypref import sources as source_registry
+
+RESULTS = config["results_dir"].rstrip("/")
+
+
+def results_path(path):
+    """A path under this config's results root (config results_dir)."""
+    return f"{RESULTS}/{path}"
+
+
+# Models of the registry ({model} wildcard) and the sources of scored triples: each model's SFT and
+# DPO samples ({model}-sft, {model}-dpo: the last accepted round's), the samples of every DPO round
+# ({model}-dpo_r{round}), the budget-matched baselines of each model ({model}-bestofn: best-of-N from
+# the SFT model; {model}-random: random search), GRPO samples of the models in grpo.models
+# ({model}-grpo) and the example triples of config scoring.triples.
+MODELS = list(config["models"])
+STAGES = list(source_registry.MODEL_STAGES)
+ITERATIVE = config["iterative_dpo"]
+ROUNDS = list(range(1, ITERATIVE["rounds"] + 1))
+ROUND_STAGES = [source_registry.round_stage(r) for r in ROUNDS]
+BUDGET_KINDS = source_registry.budget_kinds(config)
+GRPO_MODELS = list(config["grpo"]["models"])  # models with an online-RL stage (rules/grpo.smk)
+_SOURCE_NAMES = source_registry.source_names(config)
+MODEL_SOURCES = _SOURCE_NAMES.model
+BUDGET_SOURCES = _SOURCE_NAMES.budget
+ROUND_SOURCES = _SOURCE_NAMES.rounds
+EXTERNAL = _SOURCE_NAMES.external
+API = _SOURCE_NAMES.api  # language models behind an endpoint: rules/baselines.smk
+BASELINES = _SOURCE_NAMES.baselines
+EVAL_SOURCES = _SOURCE_NAMES.evaluated  # what the metric tables compare
+SOURCES = _SOURCE_NAMES.scored  # everything that is scored
+SHIPPED_DESIGN_SPACE = config["design_space"]["curated"] == "shipped"
+
+
+wildcard_constraints:
+    model="[A-Za-z0-9_]+",
+    stage="|".join([*source_registry.MODEL_STAGES, source_registry.GRPO]),
+    round="[1-9][0-9]*",
+    source=source_registry.SOURCE_PATTERN,
+
+
+scattergather:
+    score=config["scoring"]["shards"],
+    curate=config["design_space"]["filter"]["shards"],
