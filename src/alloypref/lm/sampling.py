@@ -144,7 +144,8 @@ def generate_texts(
 
     import torch
 
-    from alloypref.lm.shared_prompt import sample_completions, supports_shared_prompt
+    from alloypref.lm.shared_prompt.causal_lm import supports_shared_prompt
+    from alloypref.lm.shared_prompt.sampler import sample_completions
 
     model.eval()
     device = next(model.parameters()).device
