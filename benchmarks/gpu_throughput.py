@@ -12,14 +12,14 @@ Phases, each guarded (an out-of-memory error in one leaves the others' figures):
 1. ``loss_check``: both losses on one batch at equal weights, dropout off; they must agree.
 2. ``plain_sft``: what a HF + PEFT user writes: prompt + completion per row, labels -100 on the
    prompt, ``model(input_ids, attention_mask, labels).loss``, AdamW on the LoRA weights.
-3. ``project_sft``: :func:`alloypref.lm.shared_prompt.sft_loss` (prompt once per batch, completion-only
+3. ``project_sft``: :func:`alloypref.lm.shared_prompt.losses.sft_loss` (prompt once per batch, completion-only
    chunked LM head), same optimizer, at each ``--project-batches`` size; an out-of-memory batch
    size ends the sweep.
 4. ``plain_dpo`` / ``project_dpo``: one DPO step (beta 0.5) = policy forward + backward and a reference
    forward (adapter disabled) over chosen and rejected; plain: full rows, project: shared prompt.
    Reported as pairs/s.
 5. ``plain_generate``: ``model.generate`` on a batch of identical prompts (sampling, temperature 1).
-6. ``project_sample``: :func:`alloypref.lm.shared_prompt.sample_completions` (one prefill, shared cache).
+6. ``project_sample``: :func:`alloypref.lm.shared_prompt.sampler.sample_completions` (one prefill, shared cache).
 
 Figures are printed as soon as measured (``figure <phase> <name> <value>``) and written as JSON to
 ``--json``. Examples/s count optimizer-step examples; tokens/s count prompt + completion tokens of
@@ -43,7 +43,11 @@ import traceback
 
 import torch
 
-from alloypref.lm import shared_prompt
+from alloypref.lm.shared_prompt import attention as prefix_attention
+from alloypref.lm.shared_prompt import causal_lm
+from alloypref.lm.shared_prompt import logps as shared_logps
+from alloypref.lm.shared_prompt import losses as shared_losses
+from alloypref.lm.shared_prompt import sampler as prompt_sampler
 
 #: The paper's LoRA (config/paper.yaml, models.*.lora).
 LORA = {"r": 8, "alpha": 32, "dropout": 0.05, "target_modules": ("q_proj", "v_proj")}
@@ -202,20 +206,20 @@ def plain_loss(model, prompt, ids, mask):
 
 
 def project_loss(model, prompt, ids, mask):
-    return shared_prompt.sft_loss(model, prompt, ids, mask)
+    return shared_losses.sft_loss(model, prompt, ids, mask)
 
 
-def with_setting(name: str, value: str, fn):
-    """``fn`` run with the module setting ``shared_prompt.<name>`` (KERNEL: "sdpa" or "manual"; SAMPLER:
-    "multinomial" or "race") set to ``value``, restored afterwards."""
+def with_setting(module, name: str, value: str, fn):
+    """``fn`` run with the module setting ``module.<name>`` (``prefix_attention.KERNEL``: "sdpa" or "manual";
+    ``prompt_sampler.SAMPLER``: "multinomial" or "race") set to ``value``, restored afterwards."""
 
     def run(*args):
-        saved = getattr(shared_prompt, name)
-        setattr(shared_prompt, name, value)
+        saved = getattr(module, name)
+        setattr(module, name, value)
         try:
             return fn(*args)
         finally:
-            setattr(shared_prompt, name, saved)
+            setattr(module, name, saved)
 
     return run
 
@@ -230,7 +234,7 @@ def apply_liger(model) -> str:
         swiglu=True,
         cross_entropy=False,
         fused_linear_cross_entropy=False,
-        model=shared_prompt.causal_lm_of(model),
+        model=causal_lm.causal_lm_of(model),
     )
     import liger_kernel
 
@@ -254,7 +258,7 @@ def profile_phase(model, batches, batch, new_tokens, device, path):
     lines.append(f"== project SFT step, batch {batch}")
     lines.append(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25))
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-        shared_prompt.sample_completions(
+        prompt_sampler.sample_completions(
             model, batches.prompt.to(device), n=batch * 4, batch_size=batch * 4, max_new_tokens=new_tokens, seed=0
         )
         sync(device)
@@ -274,10 +278,10 @@ def dpo_loss(shared: bool):
     def loss_fn(model, prompt, ids, mask):
         half = ids.shape[0] // 2
         pieces = (prompt, ids[:half], mask[:half], ids[half:], mask[half:])
-        policy = shared_prompt.pair_logps(model, *pieces, shared=shared)
+        policy = shared_logps.pair_logps(model, *pieces, shared=shared)
         with torch.no_grad(), model.disable_adapter():
-            reference = shared_prompt.pair_logps(model, *pieces, shared=shared)
-        return shared_prompt.dpo_sigmoid_loss(*policy, *reference, beta=0.5).mean()
+            reference = shared_logps.pair_logps(model, *pieces, shared=shared)
+        return shared_losses.dpo_sigmoid_loss(*policy, *reference, beta=0.5).mean()
 
     return loss_fn
 
@@ -359,17 +363,17 @@ def generate_phase(model, batches, batch, new_tokens, device):
 
 def sample_phase(model, batches, batch, new_tokens, device):
     prompt = batches.prompt.to(device)
-    shared_prompt.sample_completions(model, prompt, n=2, batch_size=2, max_new_tokens=2, seed=1)
+    prompt_sampler.sample_completions(model, prompt, n=2, batch_size=2, max_new_tokens=2, seed=1)
     reset_memory(device)
     sync(device)
     start = time.perf_counter()
     # min length as in the plain phase: EOS (id 2) is not a stop here, so every row writes new_tokens
-    rows = shared_prompt.sample_completions(
+    rows = prompt_sampler.sample_completions(
         model, prompt, n=batch, batch_size=batch, max_new_tokens=new_tokens, temperature=1.0, eos_token_id=None, seed=0
     )
     sync(device)
     seconds = time.perf_counter() - start
-    tag = f"project_sample_{shared_prompt.SAMPLER}_b{batch}"
+    tag = f"project_sample_{prompt_sampler.SAMPLER}_b{batch}"
     figure(tag, "samples_per_s", batch / seconds)
     figure(tag, "new_tokens_per_s", sum(len(r) for r in rows) / seconds)
     figure(tag, "peak_GiB", peak_gib(device))
@@ -515,7 +519,7 @@ def main(argv=None) -> int:
                 train_phase,
                 f"project_sft_{kernels[0]}",
                 model,
-                with_setting("KERNEL", kernels[0], project_loss),
+                with_setting(prefix_attention, "KERNEL", kernels[0], project_loss),
                 batches,
                 batch,
                 args.steps,
@@ -534,7 +538,7 @@ def main(argv=None) -> int:
                 train_phase,
                 f"project_sft_{kernel}",
                 model,
-                with_setting("KERNEL", kernel, project_loss),
+                with_setting(prefix_attention, "KERNEL", kernel, project_loss),
                 batches,
                 best_batch,
                 args.steps,
@@ -552,7 +556,7 @@ def main(argv=None) -> int:
                     train_phase,
                     f"project_sft_{kernels[0]}_liger",
                     model,
-                    with_setting("KERNEL", kernels[0], project_loss),
+                    with_setting(prefix_attention, "KERNEL", kernels[0], project_loss),
                     batches,
                     best_batch,
                     args.steps,
@@ -602,7 +606,7 @@ def main(argv=None) -> int:
         for batch in sample_batches:
             result = guarded(
                 f"project_sample_{samplers[0]}_b{batch}",
-                with_setting("SAMPLER", samplers[0], sample_phase),
+                with_setting(prompt_sampler, "SAMPLER", samplers[0], sample_phase),
                 model,
                 batches,
                 batch,
@@ -615,7 +619,7 @@ def main(argv=None) -> int:
         for sampler in samplers[1:]:
             guarded(
                 f"project_sample_{sampler}_b{sample_batches[0]}",
-                with_setting("SAMPLER", sampler, sample_phase),
+                with_setting(prompt_sampler, "SAMPLER", sampler, sample_phase),
                 model,
                 batches,
                 sample_batches[0],

@@ -19,7 +19,7 @@ from alloypref.baselines.api_client import ChatClient, RequestLog, RequestLogErr
 from alloypref.baselines.api_config import ApiConfigError, ApiSettings
 from alloypref.baselines.api_cost import request_budget
 from alloypref.baselines.api_run import run_api_baseline
-from alloypref.lm.sampling import SAMPLES_SCHEMA
+from alloypref.completion.parsing import SAMPLES_SCHEMA
 from tests.openai_server import JUDGE_MARKER, ChatServer
 
 REPO = Path(__file__).resolve().parents[1]

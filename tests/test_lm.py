@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alloypref.completion.parsing import parse_generation, parse_samples
 from alloypref.design_space import completion_text, prompt_text
 from alloypref.lm.pairs import build_pairs, scored_samples
 from alloypref.lm.registry import (
@@ -14,7 +15,7 @@ from alloypref.lm.registry import (
     check_local_folder,
     load_trained,
 )
-from alloypref.lm.sampling import generate_texts, parse_generation, parse_samples
+from alloypref.lm.sampling import generate_texts
 from alloypref.lm.tokenizer import TAGS, build_formula_tokenizer
 
 PROMPT = prompt_text(["Al", "Mo", "Nb", "Ni", "Ti", "V"], "short")
@@ -341,7 +342,7 @@ def test_lm_imports_without_calphad_pymatgen_or_bitsandbytes():
     code = (
         "import sys\n"
         "import alloypref.lm.tokenizer, alloypref.lm.registry, alloypref.lm.sft, alloypref.lm.dpo\n"
-        "import alloypref.lm.sampling, alloypref.lm.pairs, alloypref.lm.curves\n"
+        "import alloypref.lm.sampling, alloypref.lm.pairs, alloypref.lm.curves, alloypref.completion.parsing\n"
         "from alloypref.lm.registry import ModelSettings, build_tiny_model\n"
         "from alloypref.lm.tokenizer import build_formula_tokenizer\n"
         "tok = build_formula_tokenizer(['<BCC>Nb</BCC>'], 80)\n"

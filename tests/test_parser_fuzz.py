@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymatgen.core.periodic_table import Element
 
+from alloypref.completion.parsing import parse_generation
 from alloypref.composition import FormulaError, master_from_text, parse_formula
-from alloypref.lm.sampling import parse_generation
 
 BATCH, EXAMPLES = 20, 500
 STRINGS = BATCH * EXAMPLES  # 10,000

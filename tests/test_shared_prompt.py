@@ -88,7 +88,7 @@ class PromptPasses:
     """Counts decoder passes over a batch-1 input (the shared prompt) and over batched inputs."""
 
     def __init__(self, *models):
-        from alloypref.lm.shared_prompt import causal_lm_of
+        from alloypref.lm.shared_prompt.causal_lm import causal_lm_of
 
         self.single = self.batched = 0
         self.handles = [
@@ -122,7 +122,7 @@ def loss_and_gradients(trainer, batch):
 
 def compare_paths(trainer):
     """(plain loss, shared loss, max relative gradient difference, prompt passes of the shared run)."""
-    from alloypref.lm.shared_prompt import enable_shared_prompt
+    from alloypref.lm.shared_prompt.fused_forward import enable_shared_prompt
 
     batch = next(iter(trainer.get_train_dataloader()))
     plain_loss, plain_grads = loss_and_gradients(trainer, batch)
@@ -198,7 +198,7 @@ def test_shared_prompt_dpo_equals_plain_loss_and_gradients(source, llama_folder,
 def test_split_falls_back_when_prompts_differ_or_are_left_padded():
     import torch
 
-    from alloypref.lm.shared_prompt import split_shared_prompt
+    from alloypref.lm.shared_prompt.fused_forward import split_shared_prompt
 
     ids = torch.tensor([[5, 6, 7, 8, 9, 0], [5, 6, 7, 10, 0, 0]])
     attention = (ids != 0).long()
@@ -249,7 +249,7 @@ def small_lora_model(llama_folder):
 def test_sampler_decodes_like_generate_and_stops_rows_at_eos(small_lora_model):
     import torch
 
-    from alloypref.lm.shared_prompt import sample_completions
+    from alloypref.lm.shared_prompt.sampler import sample_completions
 
     tokenizer, model = small_lora_model
     prompt = torch.tensor(tokenizer(PROMPT)["input_ids"])
@@ -418,7 +418,9 @@ def test_every_supported_architecture_is_exact(config_class):
     import torch
     import transformers
 
-    from alloypref.lm import shared_prompt
+    from alloypref.lm.shared_prompt.causal_lm import supports_shared_prompt
+    from alloypref.lm.shared_prompt.logps import completion_logps, plain_completion_logps
+    from alloypref.lm.shared_prompt.sampler import sample_completions
 
     config = getattr(transformers, config_class)(
         vocab_size=300,
@@ -432,13 +434,13 @@ def test_every_supported_architecture_is_exact(config_class):
     config._attn_implementation = "eager"
     torch.manual_seed(0)
     model = transformers.AutoModelForCausalLM.from_config(config).float().eval()
-    assert shared_prompt.supports_shared_prompt(model)
+    assert supports_shared_prompt(model)
     prompt = torch.randint(5, 300, (17,))
     completions = torch.randint(5, 300, (5, 9))
     mask = (torch.arange(9)[None] < torch.tensor([9, 3, 5, 1, 7])[:, None]).long()
     with torch.no_grad():
-        shared = shared_prompt.completion_logps(model, prompt, completions, mask)
-        plain = shared_prompt.plain_completion_logps(model, prompt, completions, mask)
+        shared = completion_logps(model, prompt, completions, mask)
+        plain = plain_completion_logps(model, prompt, completions, mask)
         reference = model.generate(
             input_ids=prompt[None],
             attention_mask=torch.ones(1, 17, dtype=torch.long),
@@ -448,7 +450,4 @@ def test_every_supported_architecture_is_exact(config_class):
             pad_token_id=0,
         )[0, 17:].tolist()
     assert torch.allclose(shared, plain, rtol=1e-5, atol=1e-5) and bool((shared[mask == 0] == 0).all())
-    assert (
-        shared_prompt.sample_completions(model, prompt, n=2, batch_size=2, max_new_tokens=5, temperature=0)
-        == [reference] * 2
-    )
+    assert sample_completions(model, prompt, n=2, batch_size=2, max_new_tokens=5, temperature=0) == [reference] * 2

@@ -9,9 +9,9 @@ from _settings import calphad_settings
 
 from alloypref.baselines.api_config import ApiSettings
 from alloypref.baselines.api_run import run_api_baseline
+from alloypref.completion.parsing import SAMPLES_SCHEMA
 from alloypref.design_space import FILTER_SCHEMA
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
-from alloypref.lm.sampling import SAMPLES_SCHEMA
 from alloypref.progress import ProgressLog
 from alloypref.scoring import REWARDS_SCHEMA
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 from _common import setup_logging
 
+from alloypref.completion.parsing import SAMPLES_SCHEMA
 from alloypref.io import atomic_directory, read_parquet, write_parquet
 from alloypref.lm.curves import CURVES_SCHEMA, plot_curves
 from alloypref.lm.iterative import START, RoundDecision, pick
-from alloypref.lm.sampling import SAMPLES_SCHEMA
 
 log = setup_logging(snakemake)  # injected by Snakemake
 inputs, output = snakemake.input, snakemake.output

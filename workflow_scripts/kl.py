@@ -2,11 +2,11 @@
 
 from _common import setup_logging
 
+from alloypref.completion.parsing import SAMPLES_SCHEMA
 from alloypref.evaluation.figures import kl_bars
 from alloypref.evaluation.kl import per_token_kl
 from alloypref.io import read_parquet, write_parquet
 from alloypref.lm.registry import ModelSettings, load_trained
-from alloypref.lm.sampling import SAMPLES_SCHEMA
 
 log = setup_logging(snakemake)  # injected by Snakemake
 model = snakemake.wildcards.model

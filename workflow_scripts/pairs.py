@@ -3,10 +3,10 @@
 from _common import setup_logging
 from _settings import reward_settings
 
+from alloypref.completion.parsing import SAMPLES_SCHEMA
 from alloypref.io import read_parquet, write_parquet
 from alloypref.lm.iterative import RoundDecision, current_policy, pick
 from alloypref.lm.pairs import PAIRS_SCHEMA, build_pairs, scored_samples, trustworthy
-from alloypref.lm.sampling import SAMPLES_SCHEMA
 from alloypref.scoring import REWARDS_SCHEMA
 
 log = setup_logging(snakemake)  # injected by Snakemake

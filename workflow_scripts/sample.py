@@ -4,10 +4,11 @@ import json
 
 from _common import setup_logging
 
+from alloypref.completion.parsing import SAMPLES_SCHEMA, parse_samples
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.io import read_parquet, write_parquet
 from alloypref.lm.registry import ModelSettings, load_trained
-from alloypref.lm.sampling import SAMPLES_SCHEMA, generate_texts, parse_samples
+from alloypref.lm.sampling import generate_texts
 from alloypref.progress import ProgressLog
 
 log = setup_logging(snakemake)  # injected by Snakemake

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from alloypref.completion import completion_text
+from alloypref.completion.grammar import completion_text
 from alloypref.config_schema import schema_default
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
+from alloypref.completion.parsing import parse_generation
 from alloypref.composition import FormulaError, master_from_text, parse_formula, volume_fraction
-from alloypref.lm.sampling import parse_generation
 
 BAD_FORMULAS = [
     "",

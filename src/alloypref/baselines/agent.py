@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from alloypref.baselines.api_client import ChatClient
 from alloypref.baselines.prompts import judge_prompt, regenerate_prompt
-from alloypref.lm.sampling import parse_generation
+from alloypref.completion.parsing import parse_generation
 
 # (text, parsed triple, sample key) -> (accepted, feedback)
 Judge = Callable[[str, dict, str], tuple[bool, str]]

@@ -1,4 +1,4 @@
-"""One ``api`` baseline from settings to a samples table (``alloypref.lm.sampling.SAMPLES_SCHEMA``).
+"""One ``api`` baseline from settings to a samples table (``alloypref.completion.parsing.SAMPLES_SCHEMA``).
 
 * ``one_shot`` / ``few_shot`` / ``prompt_tuned``: ``n`` requests of the same prompt (sample keys
   ``sample00000`` ...; ``prompt_tuned`` and ``uuid_suffix: true`` append a seeded UUID per request);
@@ -23,7 +23,7 @@ from alloypref.baselines import prompts
 from alloypref.baselines.agent import AgentCounts, calphad_judge, llm_judge, run_agent
 from alloypref.baselines.api_client import ChatClient
 from alloypref.baselines.api_config import AGENT_METHODS, ApiSettings
-from alloypref.lm.sampling import parse_samples
+from alloypref.completion.parsing import parse_samples
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from alloypref.baselines.api_client import request_key
 from alloypref.baselines.api_config import ApiSettings
 from alloypref.baselines.prompts import uuid_suffix
+from alloypref.completion.parsing import parse_generation
 from alloypref.composition import FormulaError, parse_formula
-from alloypref.lm.sampling import parse_generation
 
 log = logging.getLogger(__name__)
 

@@ -63,7 +63,7 @@ def make_dpo_trainer(
 
         set_peft_model_state_dict(trainer.model, load_peft_weights(str(reference_dir)), adapter_name="ref")
     if spec.shared_prompt:
-        from alloypref.lm.shared_prompt import enable_shared_prompt
+        from alloypref.lm.shared_prompt.fused_forward import enable_shared_prompt
 
         # the policy and the reference (a second model, or the "ref" adapter of the same one) alike
         models = [trainer.model] + ([trainer.ref_model] if trainer.ref_model is not None else [])

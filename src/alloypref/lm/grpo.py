@@ -55,10 +55,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from alloypref.completion.parsing import parse_generation
 from alloypref.config_schema import schema_default
 from alloypref.lm.curves import logging_callback
 from alloypref.lm.registry import ModelSettings, load_trained, save_policy
-from alloypref.lm.sampling import parse_generation
 from alloypref.lm.sft import common_training_arguments
 from alloypref.scoring import REWARDS_SCHEMA, ScoringSettings, score_triples
 

@@ -93,7 +93,7 @@ def make_sft_trainer(
         callbacks=[logging_callback("sft")],
     )
     if spec.shared_prompt:
-        from alloypref.lm.shared_prompt import enable_shared_prompt
+        from alloypref.lm.shared_prompt.fused_forward import enable_shared_prompt
 
         log.info(
             "model %s: shared-prompt SFT %s", spec.name, "on" if enable_shared_prompt(trainer.model) else "unsupported"

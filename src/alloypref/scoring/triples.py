@@ -15,7 +15,7 @@ def read_triples(path: str | Path) -> pd.DataFrame:
     """Triples from Parquet or CSV, checked for the required columns (named in the error).
 
     The result has the columns of :data:`~alloypref.scoring.schemas.PARSED_TRIPLES_SCHEMA`: a
-    samples table's ``status`` and ``reason`` (see :mod:`alloypref.lm.sampling`) become
+    samples table's ``status`` and ``reason`` (see :mod:`alloypref.completion.parsing`) become
     ``parse_status`` and ``parse_reason``; a table without them is taken as parsed (``ok``).
     """
     path = Path(path)
