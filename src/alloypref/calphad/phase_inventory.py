@@ -232,7 +232,13 @@ def _read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str
         reader = csv.DictReader(handle)
         if tuple(reader.fieldnames or ()) != columns:
             raise PhaseInventoryError(f"{path}: header must be {','.join(columns)}, got {reader.fieldnames}")
-        rows = [(line, {k: (v or "").strip() for k, v in row.items()}) for line, row in enumerate(reader, start=2)]
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            if None in row or None in row.values():
+                raise PhaseInventoryError(
+                    f"{path}, line {line}: {len(columns)} fields expected (quote a field holding commas)"
+                )
+            rows.append((line, {k: v.strip() for k, v in row.items()}))
     if not rows:
         raise PhaseInventoryError(f"{path}: no rows")
     return rows
