@@ -240,7 +240,7 @@ def test_shipped_inventory_lists_every_pair_but_four():
     inventory = load_inventory()
     pairs = {"-".join(p) for p in itertools.combinations(sorted(INVENTORY_ELEMENTS), 2)}
     assert pairs - set(inventory["system"]) == {"Mn-Mo", "Mn-Ru", "Mn-W", "Ru-W"}
-    assert inventory["confirmed"].sum() >= 60
+    assert inventory["confirmed"].sum() >= 90
 
 
 @pytest.fixture(scope="module")
