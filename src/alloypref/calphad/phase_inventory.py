@@ -244,10 +244,10 @@ def _read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str
     return rows
 
 
-def _kind(value: str, allowed: Iterable[PhaseKind], fail) -> PhaseKind:
-    allowed = sorted(k.value for k in allowed)
-    if value not in allowed:
-        raise fail("phase_kind" if "none" in allowed else "kind", f"{value!r} is not one of {allowed}")
+def _kind(value: str, allowed: Iterable[PhaseKind], column: str, fail) -> PhaseKind:
+    names = sorted(k.value for k in allowed)
+    if value not in names:
+        raise fail(column, f"{value!r} is not one of {names}")
     return PhaseKind(value)
 
 
@@ -288,7 +288,7 @@ def load_inventory(path: str | Path | None = None) -> pd.DataFrame:
             )
         if elements != sorted(set(elements)) or not 2 <= len(elements) <= 3:
             raise fail("system", f"{row['system']!r}: two or three distinct elements, sorted, joined by '-'")
-        kind = _kind(row["phase_kind"], INVENTORY_KINDS, fail)
+        kind = _kind(row["phase_kind"], INVENTORY_KINDS, "phase_kind", fail)
         record = dict(row)
         record["n_elements"] = len(elements)
         if kind == PhaseKind.NONE:
@@ -349,7 +349,7 @@ def load_kind_map(path: str | Path | None = None) -> dict[str, dict[str, Databas
 
         if not row["tdb"] or not row["phase"]:
             raise fail("tdb" if not row["tdb"] else "phase", "empty")
-        kind = _kind(row["kind"], set(PhaseKind) - {PhaseKind.NONE}, fail)
+        kind = _kind(row["kind"], set(PhaseKind) - {PhaseKind.NONE}, "kind", fail)
         formula = None
         if row["formula"]:
             try:
