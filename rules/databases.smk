@@ -36,3 +36,35 @@ rule database_report_card:
         calphad=backend_settings(),
     script:
         "../workflow_scripts/database_report_card.py"
+
+
+# Phase inventory: which known competing phases (Laves, sigma, mu, B2 ...) of each element pair and
+# ternary each configured database models; this, not the presence of BCC parameters, is coverage.
+rule phase_inventory:
+    input:
+        inventory=str(PACKAGE / "data" / "phase_inventory.csv"),
+        kinds=str(PACKAGE / "data" / "database_phase_kinds.csv"),
+    output:
+        status=results_path("databases/phase_inventory.parquet"),
+        phases=results_path("databases/phase_inventory_phases.parquet"),
+        html=report(
+            results_path("databases/phase_inventory.html"),
+            caption="../report/phase_inventory.rst",
+            category="Databases",
+        ),
+    log:
+        results_path("logs/phase_inventory.log"),
+    benchmark:
+        results_path("benchmarks/phase_inventory.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code_version("phase_inventory.py"),
+        element_roles=config["element_roles"],
+        calphad=backend_settings(),
+    script:
+        "../workflow_scripts/phase_inventory.py"
