@@ -369,6 +369,17 @@ def test_sharded_card_resumes_and_re_solves_only_what_changed(tmp_path):
     evaluate_sharded(changed, edited, None, shards)
     assert edited.solved == ["Al-Ni"]  # a changed fact re-solves its own shard only
 
+    relabelled = load_facts(write_facts(tmp_path, *lines[:2], row("ni", kind="pure_structure", elements="Ni",
+                            composition="Ni100", expected="FCC", role="calibration", status="confirmed", source="Y:Ni"), lines[3]))  # fmt: skip
+    kept = CountingBackend(tdb)
+    card = evaluate_sharded(relabelled, kept, None, shards).set_index("fact_id")
+    assert kept.solved == []  # a new role, status or source re-solves nothing ...
+    assert card.loc["ni", ["role", "fact_status", "source"]].tolist() == [
+        "calibration",
+        "confirmed",
+        "Y:Ni",
+    ]  # ... but shows
+
     other_settings = CountingBackend(tdb)
     evaluate_sharded(facts, other_settings, ReportCardSettings(min_phase_fraction=0.05), shards)
     assert other_settings.solved == ["Al-Ni", "Ni"]

@@ -120,6 +120,19 @@ FACT_COLUMNS = (
     "status",
     "source",
 )
+#: The columns that decide a fact's solve and verdict (a shard's key); the others only label it.
+SOLVE_COLUMNS = (
+    "fact_id",
+    "kind",
+    "elements",
+    "composition",
+    "temperature_K",
+    "expected",
+    "expected_above",
+    "tolerance_K",
+)
+#: Card column -> facts column re-attached from the current facts when a kept shard is read.
+_LABEL_COLUMNS = {"role": "role", "fact_status": "status", "source": "source"}
 #: Every chemical symbol: an element outside it is a typo, not a fact.
 CHEMICAL_SYMBOLS = frozenset(
     "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr "
@@ -511,13 +524,15 @@ def database_sha256(backend, database: str) -> str:
 
 
 def shard_key(facts: pd.DataFrame, database_digest: str, settings: ReportCardSettings, backend_settings) -> str:
-    """SHA-256 (hex) of what makes one shard's rows: its facts' content, the database, the settings.
+    """SHA-256 (hex) of what makes one shard's rows: its facts' :data:`SOLVE_COLUMNS`, the database,
+    the settings. A fact's role, status and source are not part of it (they are re-attached from the
+    current facts when a shard is read), so confirming a fact or mending a citation re-solves nothing.
 
     ``backend_settings`` (the backend's own settings object: point densities, order threshold ...)
     enters by its ``repr``, dataclass fields included.
     """
     described = {
-        "facts": facts.sort_values("fact_id").astype(str).to_dict(orient="records"),
+        "facts": facts.sort_values("fact_id")[list(SOLVE_COLUMNS)].astype(str).to_dict(orient="records"),
         "database": database_digest,
         "settings": {
             "structures": {db: dict(sorted(p.items())) for db, p in sorted(settings.structures.items())},
@@ -559,6 +574,9 @@ def evaluate_sharded(
             if path.is_file():
                 part = read_parquet(path, REPORT_CARD_SCHEMA)
                 part["agrees"] = part["agrees"].astype("boolean")
+                current = group.set_index("fact_id")
+                for column, fact_column in _LABEL_COLUMNS.items():
+                    part[column] = part["fact_id"].map(current[fact_column])
                 reused += 1
                 if progress is not None:
                     progress(len(group))
