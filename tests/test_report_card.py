@@ -306,6 +306,8 @@ def test_report_card_on_the_nial_assessment(reference_backend, tmp_path):
     lenient = pair_trust(pair_summary(card.reset_index(), min_agreement=0.6))
     assert lenient[("nial", "Al", "Ni")] is True
     assert lenient[("nial", "Al", "Fe")] is False  # no computable fact: never trusted
+    # Ni: 2 of 3 facts agree (0.67 >= 0.6), but the failed one is a detection fact
+    assert lenient[("nial", "Ni", "Ni")] is False
 
 
 def test_pair_trust_needs_every_key_column():

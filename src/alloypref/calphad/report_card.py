@@ -169,8 +169,8 @@ REPORT_CARD_SCHEMA = pa.schema(
 PAIR_SUMMARY_SCHEMA = confidence.PAIR_SUMMARY_SCHEMA
 """One row per database x element pair (or pure element) with facts of at most two elements, doubtful
 facts left out: ``n_facts`` computable facts, ``n_agree`` of them agreeing, ``agreement = n_agree /
-n_facts`` (0-1; NaN when ``n_facts`` is 0) and ``trusted`` = ``n_facts > 0`` and ``agreement >=
-min_agreement`` (default 1: every fact agrees)."""
+n_facts`` (0-1; NaN when ``n_facts`` is 0) and ``trusted`` = ``n_facts > 0``, no detection fact
+fails and ``agreement >= min_agreement`` (default 1: every fact agrees)."""
 
 SUBSYSTEM_VERDICT_SCHEMA = pa.schema(
     [
@@ -617,6 +617,7 @@ def pair_summary(
         n_facts = int(computable.sum())
         n_agree = int(group.loc[computable, "agrees"].astype(bool).sum())
         agreement = n_agree / n_facts if n_facts else float("nan")
+        detection_failed = bool((computable & (group["role"] == "detection") & ~group["agrees"].fillna(True)).any())
         rows.append(
             {
                 "database": database,
@@ -625,7 +626,7 @@ def pair_summary(
                 "n_facts": n_facts,
                 "n_agree": n_agree,
                 "agreement": agreement,
-                "trusted": bool(n_facts > 0 and agreement >= min_agreement - 1e-12),
+                "trusted": bool(n_facts > 0 and not detection_failed and agreement >= min_agreement - 1e-12),
             }
         )
     if elements is not None and databases is not None:
