@@ -2,11 +2,14 @@
 
 Reads the database list and report-card settings from a config file (the embedded default unless
 ``--config``), evaluates all facts of ``alloypref/data/phase_facts.csv`` (not only the design
-space's), and prints each database's agreement rate, the agreement of the best database per fact
-(the rate the per-pair choice of database can reach), the wall time, and every fact that no
-database computing it gets right. ``--out`` writes the card and the pair summary as Parquet.
+space's), and prints per database and for the best database per fact (``best_of``) the facts that
+agree, the calibration pass rate (all, and on the subsystems the database is trusted for), the
+failed detection facts and the subsystems they untrust, the wall time, and every fact that no
+database computing it gets right. ``--out`` writes the card, the pair summary, the subsystem
+verdicts and the per-database summary as Parquet, and the HTML tables.
 
-Run (one core, ~1 h cold; the compiled systems are cached under ``--cache``)::
+Run (one core, ~25 min per database cold on a shared 2-core machine for the 343 facts; the compiled
+systems are cached under ``--cache``)::
 
     PYTHONHASHSEED=0 python benchmarks/report_card_all.py --out results/databases/paper_scale
 
@@ -17,7 +20,11 @@ or one process per database, then the figures of both cards::
     python benchmarks/report_card_all.py --summarise results/databases/paper_scale/*/report_card.parquet
 
 ``--summarise`` keeps the last row of each fact and database (so a card of re-solved facts can follow
-the full ones) and only facts of the current facts file.
+the full ones) and only facts of the current facts file, labelled (role, status, source) by it.
+
+Every (database, subsystem) shard is kept under ``--shards`` (default ``OUT/shards``) as soon as it is
+solved, keyed by its facts, the database file and the settings: a run stopped at any point resumes
+where it stopped, and a changed fact re-solves only its own subsystem.
 """
 
 from __future__ import annotations
@@ -70,8 +77,11 @@ def main() -> None:
         # longer in the facts file (or changed composition or temperature) are dropped
         card = pd.concat([read_parquet(path, REPORT_CARD_SCHEMA) for path in args.summarise], ignore_index=True)
         card = card.drop_duplicates(["fact_id", "database"], keep="last")
-        current = load_facts(args.facts)[["fact_id", "composition", "temperature_K"]]
-        card = card.merge(current, on=["fact_id", "composition", "temperature_K"], how="inner")
+        # the facts' labels (role, status, source) are the current file's, as when shards are read
+        current = load_facts(args.facts)[["fact_id", "composition", "temperature_K", "role", "status", "source"]]
+        card = card.drop(columns=["role", "fact_status", "source"]).merge(
+            current.rename(columns={"status": "fact_status"}), on=["fact_id", "composition", "temperature_K"]
+        )
         card["agrees"] = card["agrees"].astype("boolean")
         if args.out:
             write_outputs(card, Path(args.out), report_card_settings(load(args.config)["report_card"]).min_agreement)
