@@ -11,6 +11,8 @@ rule database_report_card:
     output:
         card=results_path("databases/report_card.parquet"),
         summary=results_path("databases/pair_summary.parquet"),
+        verdicts=results_path("databases/subsystem_verdicts.parquet"),
+        databases=results_path("databases/database_summary.parquet"),
         html=report(
             results_path("databases/report_card.html"), caption="../report/report_card.rst", category="Databases"
         ),
@@ -34,6 +36,8 @@ rule database_report_card:
         report_card=_without(config["report_card"], "facts"),
         element_roles=config["element_roles"],
         calphad=backend_settings(),
+        # solved shards, kept across runs (keyed by their facts, database and settings): resumable
+        shard_dir=results_path("cache/report_card"),
     script:
         "../workflow_scripts/database_report_card.py"
 

@@ -80,3 +80,21 @@ def test_canonical_formula_is_order_independent_and_rounded():
     b = canonical_formula(parse_formula("MoNb2"))
     assert a == b == "Mo33.33Nb66.67"
     assert rounded({"Nb": 0.5, "Mo": 0.5}) == rounded({"Mo": 0.500001, "Nb": 0.499999})
+
+
+def test_atomic_from_weight_percent_reproduces_the_fbb8_fact():
+    """FBB8, Fe-6.5Al-10Cr-10Ni-3.4Mo-0.25Zr wt% (B left out), is the facts' Al12.73Cr10.16Fe66.1Mo1.87Ni9Zr0.14
+    (atomic percent rounded to 0.01, Fe the balance)."""
+    from alloypref.composition import atomic_from_weight_percent
+
+    atomic = atomic_from_weight_percent({"Fe": 69.85, "Al": 6.5, "Cr": 10, "Ni": 10, "Mo": 3.4, "Zr": 0.25})
+    solutes = {e: round(100 * x, 2) for e, x in atomic.items() if e != "Fe"}
+    assert solutes == {"Al": 12.73, "Cr": 10.16, "Ni": 9.0, "Mo": 1.87, "Zr": 0.14}
+    assert round(100 - sum(solutes.values()), 2) == 66.1
+    assert math.isclose(sum(atomic.values()), 1.0)
+    ti64 = atomic_from_weight_percent({"Ti": 90, "Al": 6, "V": 4})  # Ti-6Al-4V: Al10.2Ti86.2V3.6
+    assert [round(100 * ti64[e], 1) for e in ("Al", "Ti", "V")] == [10.2, 86.2, 3.6]
+    with pytest.raises(FormulaError, match="'Al'"):
+        atomic_from_weight_percent({"Fe": 90, "Al": -1})
+    with pytest.raises(FormulaError, match="'Xq'"):
+        atomic_from_weight_percent({"Fe": 90, "Xq": 10})

@@ -142,3 +142,22 @@ def master_from_text(
 def rounded(fractions: Mapping[str, float], decimals: int = CANONICAL_DECIMALS) -> tuple[tuple[str, float], ...]:
     """Hashable key of a composition rounded to ``decimals`` places of fraction (deduplication)."""
     return tuple((el, round(fractions[el], decimals)) for el in sorted(fractions) if round(fractions[el], decimals) > 0)
+
+
+def atomic_from_weight_percent(weight_percent: Mapping[str, float]) -> Fractions:
+    """Weight percent (or any mass amounts) -> atomic fractions summing to 1, by standard atomic
+    weights (:meth:`pymatgen.core.Composition.from_weight_dict`). Alloys are usually specified in
+    wt%; the phase facts and the CALPHAD conditions are in atomic fractions. Raises
+    :class:`FormulaError` naming the element for a non-positive amount or an unknown symbol."""
+    from pymatgen.core import Composition
+
+    for element, amount in weight_percent.items():
+        if not (isinstance(amount, int | float) and math.isfinite(amount) and amount > 0):
+            raise FormulaError(f"weight amount of {element!r} must be a positive number, got {amount!r}")
+        if not _SYMBOL.fullmatch(element):
+            raise FormulaError(f"{element!r} is not an element symbol")
+    try:
+        composition = Composition.from_weight_dict(dict(weight_percent))
+    except (ValueError, KeyError) as exc:
+        raise FormulaError(f"weight composition {dict(weight_percent)}: {exc}") from None
+    return {str(e): float(composition.get_atomic_fraction(e)) for e in composition.elements}
