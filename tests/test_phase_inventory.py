@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from alloypref.calphad.databases import DatabaseError, DatabaseSpec, database_elements, load_database
+from alloypref.calphad.databases import DatabaseError, DatabaseSettings, database_elements, load_database
 from alloypref.calphad.phase_inventory import (
     INVENTORY_COLUMNS,
     INVENTORY_ELEMENTS,
@@ -83,7 +83,7 @@ def write_inventory(tmp_path: Path, rows: list[str], name: str = "inventory.csv"
 def toy_database(tmp_path: Path, *, laves: str = LAVES_WITH_HF + LAVES_PARAMETER, ordering: str = ORDERING_PARAMETER):
     path = tmp_path / "toy.tdb"
     path.write_text(TOY_HEADER + laves + ordering)
-    spec = DatabaseSpec("toy", str(path), ROLES)
+    spec = DatabaseSettings("toy", str(path), ROLES)
     return spec, load_database(spec)
 
 

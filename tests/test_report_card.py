@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from alloypref.calphad import report_card
-from alloypref.calphad.databases import DatabaseSpec
+from alloypref.calphad.databases import DatabaseSettings
 from alloypref.calphad.report_card import (
     DATABASE_SUMMARY_SCHEMA,
     PAIR_SUMMARY_SCHEMA,
@@ -319,7 +319,7 @@ class CountingBackend:
     """A stand-in backend: every phase is ordered B2; counts solves; can fail on one composition."""
 
     def __init__(self, tdb: Path, fail_on: str | None = None):
-        self.specs = {"fake": DatabaseSpec("fake", str(tdb), {"BCC_B2": "bcc_like"})}
+        self.specs = {"fake": DatabaseSettings("fake", str(tdb), {"BCC_B2": "bcc_like"})}
         self.settings = ("pdens", 20)
         self.solved: list[str] = []
         self.fail_on = fail_on

@@ -39,7 +39,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from alloypref.calphad.databases import DatabaseError, DatabaseSpec, database_elements
+from alloypref.calphad.databases import DatabaseError, DatabaseSettings, database_elements
 from alloypref.calphad.tables import PhaseRole
 from alloypref.composition import FormulaError, parse_formula
 
@@ -367,7 +367,7 @@ def _phase_elements(phase) -> set[str]:
     return {str(s.name).capitalize() for subl in phase.constituents for s in subl} & INVENTORY_ELEMENTS
 
 
-def phase_kinds(dbf, spec: DatabaseSpec, kind_map: Mapping[str, Mapping[str, DatabasePhaseKind]] | None = None):
+def phase_kinds(dbf, spec: DatabaseSettings, kind_map: Mapping[str, Mapping[str, DatabasePhaseKind]] | None = None):
     """The kind of every phase of ``dbf`` that holds two or more inventory elements.
 
     Raises :class:`DatabaseError` naming the TDB file and phase when the map has no entry for the
@@ -479,7 +479,7 @@ def _models(row, entry: DatabasePhaseKind, params: list[_Parameter], tolerance: 
 
 def check_database(
     dbf,
-    spec: DatabaseSpec,
+    spec: DatabaseSettings,
     inventory: pd.DataFrame | None = None,
     kind_map: Mapping[str, Mapping[str, DatabasePhaseKind]] | None = None,
     tolerance: float = COMPOSITION_TOLERANCE,
@@ -617,7 +617,7 @@ def inventory_html(status: pd.DataFrame, checks: pd.DataFrame) -> str:
 
 
 def inventory_tables(
-    databases: Iterable[tuple[DatabaseSpec, object]],
+    databases: Iterable[tuple[DatabaseSettings, object]],
     inventory: pd.DataFrame | None = None,
     kind_map: Mapping[str, Mapping[str, DatabasePhaseKind]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
