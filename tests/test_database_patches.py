@@ -15,6 +15,8 @@ from alloypref.calphad.pycalphad_backend import PycalphadBackend, PycalphadSetti
 from alloypref.calphad.tables import Structure
 
 COST507 = "COST507.pycalphad.tdb"
+MC_NI = "mc_ni_v2.034.pycalphad.tdb"
+NIV_PATCH = "niv-liquid-cost507"
 NBTI_PATCH = "nbti-b2-symmetric"
 NBTI_LINE = 7238  # "$PARAMETER G(BCC_B2,NB:TI:VA;0) ..." in the original file
 
@@ -42,10 +44,24 @@ def test_cost507_ships_the_nbti_patch_and_applies_it_by_default():
 
 
 def test_databases_without_patches_keep_the_file_hash():
-    spec = DatabaseSpec("mc_ni", "mc_ni_v2.034.pycalphad.tdb")
+    spec = DatabaseSpec("nial", str(Path(__file__).parent / "data" / "NI_AL_DUPIN_2001.TDB"))
     assert spec.patch_files == ()
     assert spec.content_hash == hashlib.sha256(spec.resolved_path.read_bytes()).hexdigest()[:16]
     assert cost507(()).content_hash == cost507(()).file_sha256[:16]
+
+
+def test_mc_ni_ships_the_ni_v_liquid_patch_which_deletes_two_lines():
+    patched = DatabaseSpec("mc_ni", MC_NI)
+    assert [p.name for p in patched.patch_files] == [NIV_PATCH]
+    text, original = patched.tdb_text().splitlines(), DatabaseSpec("mc_ni", MC_NI, patches=()).tdb_text().splitlines()
+    assert len(original) - len(text) == 2
+    assert [line for line in text if line.startswith("PARAMETER L(LIQUID,NI,V;")] == [
+        "PARAMETER L(LIQUID,NI,V;0) 273.00 -51927+14.99*T; 6000.00  N"
+    ]
+    assert [line for line in original if line.startswith("PARAMETER L(LIQUID,NI,V;")] == [
+        "PARAMETER L(LIQUID,NI,V;0) 273.00 -68170; 6000.00  N",
+        "PARAMETER L(LIQUID,NI,V;1) 273.00 +5000; 6000.00  N",
+    ]
 
 
 def test_a_patch_changes_the_database_identity(tmp_path):
@@ -135,3 +151,19 @@ def test_unpatched_cost507_shows_the_spurious_nbti_order(open_backend, cache_dir
     present = _nb50ti50(backend)
     assert list(present.structure) == [Structure.B2]
     assert present.order_parameter.iloc[0] == pytest.approx(0.33, abs=0.05)
+
+
+def _liquid_fraction(backend: PycalphadBackend, database: str, composition: dict, temperature: float) -> float:
+    table = backend.phase_table(composition, [temperature], database)
+    return float(table[table.structure == Structure.LIQUID].mole_fraction.sum())
+
+
+def test_patched_mc_ni_has_no_ni_v_liquid_at_1073K(open_backend):
+    """Ni-V melts above about 1470 K; the original mc_ni liquid (REF 23) melts V58Ni42 at 1073 K."""
+    assert _liquid_fraction(open_backend, "mc_ni", {"V": 0.58, "Ni": 0.42}, 1073.15) == 0.0
+
+
+def test_unpatched_mc_ni_melts_ni_v_at_1073K(open_backend, cache_dir):
+    spec = dataclasses.replace(open_backend.specs["mc_ni"], patches=())
+    backend = PycalphadBackend([spec], open_backend.settings, cache_dir, open_backend.b2_formers)
+    assert _liquid_fraction(backend, "mc_ni", {"V": 0.58, "Ni": 0.42}, 1073.15) > 0.95
