@@ -94,8 +94,7 @@ class DatabaseSpec:
 
     def tdb_text(self) -> str:
         """The text pycalphad parses: the file with its patches applied and, if asked, REF: tokens stripped."""
-        raw = self.resolved_path.read_bytes()
-        text = raw.decode("utf-8", errors="replace")
+        text = self.resolved_path.read_text(encoding="utf-8", errors="replace")  # universal newlines
         if self.patch_files:
             text = apply_patches(text, self.file_sha256, list(self.patch_files), self.resolved_path)
         if self.strip_refs:
