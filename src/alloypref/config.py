@@ -204,7 +204,13 @@ def calphad_settings(config: Mapping[str, Any]) -> CalphadSettings:
         backend=cal["backend"],
         temperatures_K=temperatures,
         databases=tuple(
-            DatabaseSettings(db["name"], db["path"], dict(db.get("phase_roles", {})), bool(db.get("strip_refs", False)))
+            DatabaseSettings(
+                db["name"],
+                db["path"],
+                dict(db.get("phase_roles", {})),
+                bool(db.get("strip_refs", False)),
+                None if db.get("patches") is None else tuple(db["patches"]),
+            )
             for db in cal["databases"]
         ),
         b2_formers=B2Formers(

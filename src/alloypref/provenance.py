@@ -72,7 +72,13 @@ def manifest(config: Mapping, repo: Path) -> dict:
         "config": config,
         "seeds": {"seed": config["seed"]},
         "databases": {
-            spec.name: {"path": str(spec.resolved_path), "sha256_16": spec.content_hash} for spec in settings.databases
+            spec.name: {
+                "path": str(spec.resolved_path),
+                "sha256_16": spec.content_hash,  # the file and its patches
+                "file_sha256": spec.file_sha256,
+                "patches": [patch.name for patch in spec.patch_files],
+            }
+            for spec in settings.databases
         },
         "packages": package_versions(),
         "python": sys.version.split()[0],

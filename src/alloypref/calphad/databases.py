@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from alloypref.calphad.ordering import has_b2_sublattices
+from alloypref.calphad.patches import TdbPatch, apply_patches, read_patch, resolve_patch, shipped_patches
 from alloypref.calphad.tables import PhaseRole
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,16 @@ class DatabaseSettings:
         phase_roles: phase name -> role (``bcc_like``, ``b2``, ``liquid``); unlisted phases are
             ``other``. Phases are never classified from substrings of their names.
         strip_refs: remove ``REF:`` tokens before parsing (needed for COST507).
+        patches: documented corrections applied to the file's text at load
+            (:mod:`alloypref.calphad.patches`): shipped patch names or ``.yaml`` paths; ``None`` (the
+            default) applies every patch shipped for the file, ``()`` none.
     """
 
     name: str
     path: str
     phase_roles: Mapping[str, str] = field(default_factory=dict)
     strip_refs: bool = False
+    patches: tuple[str, ...] | None = None
 
     @cached_property
     def resolved_path(self) -> Path:
@@ -64,9 +69,37 @@ class DatabaseSettings:
         raise DatabaseError(f"database {self.name!r}: file {self.path!r} not found (nor among the shipped TDBs)")
 
     @cached_property
+    def file_sha256(self) -> str:
+        """SHA-256 of the original TDB file (64 hex digits)."""
+        return hashlib.sha256(self.resolved_path.read_bytes()).hexdigest()
+
+    @cached_property
+    def patch_files(self) -> tuple[TdbPatch, ...]:
+        """The patches applied at load, parsed and checked (in name order for shipped ones)."""
+        names = shipped_patches(self.resolved_path.name) if self.patches is None else self.patches
+        return tuple(read_patch(resolve_patch(name, self.resolved_path.name)) for name in names)
+
+    @cached_property
     def content_hash(self) -> str:
-        """SHA-256 of the TDB file (first 16 hex digits), part of every cache key."""
-        return hashlib.sha256(self.resolved_path.read_bytes()).hexdigest()[:16]
+        """The database's identity (16 hex digits), part of every cache key and checkpoint fingerprint.
+
+        The file's SHA-256 when no patch applies; otherwise the SHA-256 of the file's hash followed by
+        each applied patch's name and hash, so a patched database never shares a cache with the
+        original or with a differently patched one.
+        """
+        if not self.patch_files:
+            return self.file_sha256[:16]
+        parts = [self.file_sha256] + [f"{p.name}:{p.sha256}" for p in self.patch_files]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+    def tdb_text(self) -> str:
+        """The text pycalphad parses: the file with its patches applied and, if asked, REF: tokens stripped."""
+        text = self.resolved_path.read_text(encoding="utf-8", errors="replace")  # universal newlines
+        if self.patch_files:
+            text = apply_patches(text, self.file_sha256, list(self.patch_files), self.resolved_path)
+        if self.strip_refs:
+            text = _REF_TOKEN.sub(r"\1 !", text)
+        return text
 
     def role(self, phase_name: str) -> PhaseRole:
         try:
@@ -109,10 +142,11 @@ def _pycalphad_version() -> str:
 
 
 def load_database(spec: DatabaseSettings, cache_dir: Path | None = None):
-    """Parse a TDB into a pycalphad ``Database`` with :func:`apply_bcc_fix` applied.
+    """Parse a TDB, with its patches applied, into a pycalphad ``Database`` with :func:`apply_bcc_fix` applied.
 
-    Parsing mc_ni takes ~10 s, so the fixed database is pickled under ``cache_dir`` (keyed by the file
-    hash, the fix version and the pycalphad version) and reloaded in ~0.2 s afterwards.
+    Parsing mc_ni takes ~10 s, so the fixed database is pickled under ``cache_dir`` (keyed by the
+    database's identity -- file and patches --, the fix version and the pycalphad version) and
+    reloaded in ~0.2 s afterwards.
     """
     from pycalphad import Database
 
@@ -125,9 +159,7 @@ def load_database(spec: DatabaseSettings, cache_dir: Path | None = None):
         log.warning("ignoring database cache %s: it holds a %s, not a Database", cached, type(dbf).__name__)
         dbf = None
     if dbf is None:
-        text = spec.resolved_path.read_text(encoding="utf-8", errors="replace")
-        if spec.strip_refs:
-            text = _REF_TOKEN.sub(r"\1 !", text)
+        text = spec.tdb_text()
         try:
             dbf = Database(text)
         except Exception as exc:
