@@ -118,6 +118,17 @@ def code_version(script):
     return digest.hexdigest()[:12]
 
 
+def data_version(files):
+    """Hash of data files the package ships (names and contents). A rule declares package data by
+    this hash in its params, not as an input: an input is recorded by its path, and the package's
+    absolute path would tie the results to this checkout (moved or copied, every job would rerun)."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(Path(file).name.encode())
+        digest.update(Path(file).read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def package_version():
     """Hash of the whole package (the manifest records what ran)."""
     digest = hashlib.sha256()
@@ -184,8 +195,13 @@ def seed_list_inputs(wildcards):
 
 
 def facts_input(wildcards):
-    """The phase facts of the database report card: report_card.facts, or the ones shipped with the package."""
-    return config["report_card"]["facts"] or str(PACKAGE / "data" / "phase_facts.csv")
+    """The phase facts file of report_card.facts; none for the package's own (rule params: facts_version)."""
+    return config["report_card"]["facts"] or []
+
+
+def facts_version():
+    """Hash of the package's phase facts when report_card.facts is null (else the file is an input)."""
+    return None if config["report_card"]["facts"] else data_version([PACKAGE / "data" / "phase_facts.csv"])
 
 
 def triples_input(wildcards):
@@ -325,8 +341,8 @@ def check_local_models():
 SHIPPED_DESIGN_SPACE = config["design_space"]["curated"] == "shipped"
 
 
-def shipped_design_space_files():
-    """The files of the shipped design space (config design_space.shipped), after checking at DAG
+def shipped_design_space_version():
+    """Hash of the shipped design space's files (config design_space.shipped), after checking at DAG
     build that this config's curation settings are the ones it was curated with."""
     from alloypref.design_space import DesignSpaceError
     from alloypref.shipped_design_space import check_matches, load_shipped, shipped_files
@@ -334,7 +350,7 @@ def shipped_design_space_files():
     name = config["design_space"]["shipped"]
     try:
         check_matches(config, load_shipped(name).provenance, name)
-        return [str(path) for path in shipped_files(name)]
+        return data_version(shipped_files(name))
     except DesignSpaceError as exc:
         raise WorkflowError(str(exc)) from None
 

@@ -4,7 +4,7 @@
 
 rule database_report_card:
     input:
-        facts=facts_input,
+        facts=facts_input,  # none for the package's own facts (params: facts_version)
         # the design space's elements (design_space.elements, or every element with a role that a
         # configured database covers when that key is null)
         enumeration=results_path("design_space/enumeration_counts.json"),
@@ -31,6 +31,7 @@ rule database_report_card:
         runtime=60,
     params:
         code=code_version("database_report_card.py"),
+        facts_version=facts_version(),
         report_card=_without(config["report_card"], "facts"),
         element_roles=config["element_roles"],
         calphad=backend_settings(),
