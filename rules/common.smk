@@ -119,9 +119,9 @@ def code_version(script):
 
 
 def data_version(files):
-    """Hash of data files the package ships (names and contents). A rule declares package data by
-    this hash in its params, not as an input: an input is recorded by its path, and the package's
-    absolute path would tie the results to this checkout (moved or copied, every job would rerun)."""
+    """Hash of data files the package ships (names and contents). Package data reaches its jobs by
+    this hash in params, never as an input, which Snakemake records by its path; the package's
+    absolute path would tie the results to this checkout (moved or copied, its jobs would rerun)."""
     digest = hashlib.sha256()
     for file in files:
         digest.update(Path(file).name.encode())
@@ -195,7 +195,7 @@ def seed_list_inputs(wildcards):
 
 
 def facts_input(wildcards):
-    """The phase facts file of report_card.facts; none for the package's own (rule params: facts_version)."""
+    """The phase facts file of report_card.facts; none for the package's own (see facts_version)."""
     return config["report_card"]["facts"] or []
 
 
