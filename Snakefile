@@ -3,11 +3,11 @@ import os
 import sys
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version, update_config, validate
 
 # The workflow's own package, whatever is installed: the config checks below are the ones its jobs run.
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
-from alloypref.config import check_values, check_yaml_files
+from alloypref.config import check_values, check_yaml_files, typed_command_line_values
 
 # Every job's Python starts with the same hash seed: pycalphad's solver can land on a different
 # composition set in near-degenerate cases depending on set iteration order (measured: 1 of 128
@@ -17,8 +17,17 @@ os.environ.setdefault("PYTHONHASHSEED", "0")
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The active config is config/config.yaml, or the --configfile files alone when any are given: merged
+# into the default, a config could never drop a key of it (Snakemake merges mappings key by key, so
+# config/paper.yaml would keep the default's `tiny` model). --config key=value layers on whichever is
+# active. Snakemake's --replace-workflow-config is not used: it drops the default for a lone --config.
+if not workflow.overwrite_configfiles:
 
+    configfile: "config/config.yaml"
+
+
+# Snakemake leaves the numbers inside a `--config key={...}` value strings: layered again, typed.
+update_config(config, typed_command_line_values(workflow.config_settings.config))
 
 # Snakemake's YAML loader keeps the last of repeated keys: read every config file again strictly.
 check_yaml_files(workflow.configfiles)

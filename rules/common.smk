@@ -11,8 +11,18 @@ def seed_list_inputs(wildcards):
 
 
 def facts_input(wildcards):
-    """The phase facts of the database report card: report_card.facts, or the ones shipped with the package."""
-    return config["report_card"]["facts"] or str(PACKAGE / "data" / "phase_facts.csv")
+    """The phase facts file of report_card.facts; none for the package's own (see facts_version)."""
+    return config["report_card"]["facts"] or []
+
+
+def facts_version():
+    """Hash of the package's phase facts when report_card.facts is null (else the file is an input)."""
+    return None if config["report_card"]["facts"] else data_version([PACKAGE / "data" / "phase_facts.csv"])
+
+
+def inventory_version():
+    """Hash of the package's phase inventory and database phase-kind map (read by the package)."""
+    return data_version([PACKAGE / "data" / "phase_inventory.csv", PACKAGE / "data" / "database_phase_kinds.csv"])
 
 
 def triples_input(wildcards):
@@ -40,8 +50,8 @@ def model_for_stage(wildcards):
     return results_path(f"models/{wildcards.model}/{stage}")
 
 
-def shipped_design_space_files():
-    """The files of the shipped design space (config design_space.shipped), after checking at DAG
+def shipped_design_space_version():
+    """Hash of the shipped design space's files (config design_space.shipped), after checking at DAG
     build that this config's curation settings are the ones it was curated with."""
     from alloypref.design_space import DesignSpaceError
     from alloypref.shipped_design_space import check_matches, load_shipped, shipped_files
@@ -49,7 +59,7 @@ def shipped_design_space_files():
     name = config["design_space"]["shipped"]
     try:
         check_matches(config, load_shipped(name).provenance, name)
-        return [str(path) for path in shipped_files(name)]
+        return data_version(shipped_files(name))
     except DesignSpaceError as exc:
         raise WorkflowError(str(exc)) from None
 

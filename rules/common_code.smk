@@ -1,5 +1,7 @@
 # Code versions (no rules here): each rule's params carry a hash of the package code its script
 # imports (alloypref.code_versions), so a change to that code reruns the rule's jobs.
+from pathlib import Path
+
 from alloypref.code_versions import CodeVersions
 
 _CODE_VERSIONS = CodeVersions(workflow.basedir)
@@ -8,6 +10,19 @@ _CODE_VERSIONS = CodeVersions(workflow.basedir)
 def code_version(script):
     """Hash of the package files a rule's script imports (paths and contents)."""
     return _CODE_VERSIONS.script_version(script)
+
+
+def data_version(files):
+    """Hash of data files the package ships (names and contents). Package data reaches its jobs by
+    this hash in params, never as an input, which Snakemake records by its path; the package's
+    absolute path would tie the results to this checkout (moved or copied, its jobs would rerun)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(Path(file).name.encode())
+        digest.update(Path(file).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def package_version():

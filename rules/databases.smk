@@ -4,7 +4,7 @@
 
 rule database_report_card:
     input:
-        facts=facts_input,
+        facts=facts_input,  # none for the package's own facts (params: facts_version)
         # the design space's elements (design_space.elements, or every element with a role that a
         # configured database covers when that key is null)
         enumeration=results_path("design_space/enumeration_counts.json"),
@@ -33,6 +33,7 @@ rule database_report_card:
         runtime=60,
     params:
         code=code_version("database_report_card.py"),
+        facts_version=facts_version(),
         report_card=_without(config["report_card"], "facts"),
         element_roles=config["element_roles"],
         calphad=backend_settings(),
@@ -45,9 +46,6 @@ rule database_report_card:
 # Phase inventory: which known competing phases (Laves, sigma, mu, B2 ...) of each element pair and
 # ternary each configured database models; this, not the presence of BCC parameters, is coverage.
 rule phase_inventory:
-    input:
-        inventory=str(PACKAGE / "data" / "phase_inventory.csv"),
-        kinds=str(PACKAGE / "data" / "database_phase_kinds.csv"),
     output:
         status=results_path("databases/phase_inventory.parquet"),
         phases=results_path("databases/phase_inventory_phases.parquet"),
@@ -68,6 +66,8 @@ rule phase_inventory:
         runtime=10,
     params:
         code=code_version("phase_inventory.py"),
+        # the package's inventory and kind map, by content (package paths would tie results to this checkout)
+        data=inventory_version(),
         element_roles=config["element_roles"],
         calphad=backend_settings(),
     script:

@@ -11,8 +11,6 @@ if SHIPPED_DESIGN_SPACE:
     # The curated lists shipped with the package (design_space.curated: shipped): the same six
     # artifacts as the curation rules below, copied instead of computed.
     rule shipped_design_space:
-        input:
-            shipped_design_space_files(),
         output:
             candidates=results_path("design_space/candidates.parquet"),
             counts=results_path("design_space/enumeration_counts.json"),
@@ -32,6 +30,7 @@ if SHIPPED_DESIGN_SPACE:
         params:
             code=code_version("shipped_design_space.py"),
             name=config["design_space"]["shipped"],
+            data=shipped_design_space_version(),
             settings=shipped_curation_settings(),
             min_coverage=config["calphad"]["min_coverage"],
         script:

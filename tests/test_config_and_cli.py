@@ -46,6 +46,26 @@ def test_bad_config_names_the_key(override, key):
         config_module.load(None, override)
 
 
+def test_command_line_values_are_typed_inside_mappings_and_lists():
+    """Snakemake's --config reads `grpo={steps: 3}` with YAML's base loader: every nested scalar a string."""
+    raw = {
+        "seed": 7,
+        "results_dir": "results/x",
+        "grpo": {"steps": "3", "algorithm": "grpo", "learning_rate": "0.0003"},
+        "calphad": {"temperatures_K": ["373.15", "1273.15"], "cache_dir": "null"},
+        "report_card": {"facts": "a: b"},
+        "pairs": {"same_database": "false"},
+    }
+    assert config_module.typed_command_line_values(raw) == {
+        "seed": 7,
+        "results_dir": "results/x",
+        "grpo": {"steps": 3, "algorithm": "grpo", "learning_rate": 0.0003},
+        "calphad": {"temperatures_K": [373.15, 1273.15], "cache_dir": None},
+        "report_card": {"facts": "a: b"},  # a string YAML would read as a mapping stays a string
+        "pairs": {"same_database": False},
+    }
+
+
 def test_shipped_configs_validate():
     config_module.load(REPO / "config" / "config.yaml")
 

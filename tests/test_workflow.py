@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -200,6 +201,71 @@ def test_a_failing_job_logs_its_traceback_and_a_job_reruns_outside_snakemake(tin
     assert failed.returncode != 0
     log = (work / "results/logs/summary.log").read_text()
     assert "Traceback (most recent call last)" in log and "JSONDecodeError" in log
+
+
+def assert_nothing_to_do(work: Path) -> None:
+    result = run(["--cores", "2", "--configfile", "tiny.yaml", "-n"], cwd=work)
+    assert "Nothing to be done" in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
+
+
+def test_a_finished_run_moved_copied_or_beside_a_fresh_checkout_plans_no_job(tiny_run, tmp_path):
+    """A results folder is portable: no job records a path of this checkout (package data reaches its
+    rules as a content hash), so wherever the run and its records (.snakemake/metadata) go, nothing reruns."""
+    copied = tmp_path / "copied"
+    shutil.copytree(tiny_run, copied, symlinks=True)  # copy2: modification times kept, as cp -a does
+    assert_nothing_to_do(copied)
+    moved = tmp_path / "elsewhere" / "moved"
+    moved.parent.mkdir()
+    copied.rename(moved)
+    assert_nothing_to_do(moved)
+    # a fresh checkout: every file of the code written now (newer than every result), the results
+    # and Snakemake's records of them copied in, the results then touched to one later time (README)
+    clone = tmp_path / "clone"
+    shutil.copytree(tiny_run, clone, ignore=shutil.ignore_patterns("results", ".snakemake"), copy_function=shutil.copy)
+    shutil.copytree(tiny_run / "results", clone / "results", symlinks=True)
+    shutil.copytree(tiny_run / ".snakemake/metadata", clone / ".snakemake/metadata")
+    time.sleep(1)  # the touch below has whole seconds: later than every file of the checkout
+    touch = """find results -exec touch -h -d "$(date -R)" {} +"""
+    assert touch in (REPO / "README.md").read_text()
+    subprocess.run(["bash", "-c", touch], cwd=clone, check=True)
+    assert_nothing_to_do(clone)
+
+
+@pytest.mark.parametrize("name", ["config", "medium", "paper", "tests"])
+def test_no_job_reads_a_file_of_this_checkout_by_its_absolute_path(tmp_path, name):
+    """An input under the workflow folder recorded by its absolute path reruns the job when the folder
+    moves (the default config's report card read the package's phase facts that way)."""
+    configfile = {
+        "config": REPO / "config/config.yaml",
+        "medium": REPO / "config/medium.yaml",  # the shipped design space
+        "paper": paper_config_with_model_folders(tmp_path),
+        "tests": REPO / "tests/config/config.yaml",
+    }[name]
+    text = run(["-n", "--forceall", "--configfile", str(configfile)]).stdout
+    absolute = [line.strip() for line in text.splitlines() if line.strip().startswith("input:") and str(REPO) in line]
+    assert absolute == []
+
+
+def test_config_key_value_layers_on_the_default_config():
+    """`--config key=value` changes one key of config/config.yaml; the GRPO jobs of the default stay."""
+    default = parse_jobs(run(["-n", "--forceall"]).stdout)
+    layered = parse_jobs(run(["-n", "--forceall", "--config", "seed=7"]).stdout)
+    assert "grpo[tiny]" in default
+    assert layered == default
+    # a number inside a mapping value is a number (Snakemake alone passes the string '3', which the schema refuses)
+    nested = run(["-n", "--forceall", "--config", "grpo={steps: 3}", "calphad={temperatures_K: [373.15, 1273.15]}"])
+    assert parse_jobs(nested.stdout) == default
+
+
+def test_a_configfile_stands_alone(tmp_path):
+    """A --configfile is not merged into config/config.yaml: its models are the only ones."""
+    config = yaml.safe_load((REPO / "tests/config/config.yaml").read_text())
+    config["models"] = {"solo": config["models"]["tiny"]}
+    config["grpo"]["models"] = ["solo"]
+    (tmp_path / "solo.yaml").write_text(yaml.safe_dump(config))
+    jobs = dry_run_jobs(REPO, str(tmp_path / "solo.yaml"), "--forceall")
+    assert "sft[solo]" in jobs
+    assert [job for job in jobs if "tiny" in job] == []
 
 
 def parse_jobs(text: str) -> set[str]:

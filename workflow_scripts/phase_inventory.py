@@ -17,8 +17,8 @@ from alloypref.io import atomic_write_text, write_parquet
 
 log = setup_logging(snakemake)  # injected by Snakemake
 settings = calphad_settings(snakemake.params)
-inventory = load_inventory(snakemake.input.inventory)
-kind_map = load_kind_map(snakemake.input.kinds)
+inventory = load_inventory()  # the package's (params.data: its hash)
+kind_map = load_kind_map()
 log.info("%d inventory rows (%d confirmed)", len(inventory), int(inventory["confirmed"].sum()))
 databases = [(spec, load_database(spec, settings.cache_dir)) for spec in settings.databases]
 checks, status = inventory_tables(databases, inventory, kind_map)

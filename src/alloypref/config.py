@@ -161,6 +161,28 @@ def _leaves(value: Any, key: str = "") -> Iterable[tuple[str, Any]]:
         yield key, value
 
 
+def typed_command_line_values(values: Mapping[str, Any]) -> dict:
+    """Snakemake's ``--config key=value`` values with the scalars inside a mapping or list typed as YAML types them.
+
+    Snakemake reads a value like ``grpo={steps: 3}`` with YAML's base loader, which leaves every
+    nested scalar a string (``'3'``), so the schema would refuse a number given that way. Top-level
+    values are already typed by Snakemake (int, float, bool, else string) and are kept as they are;
+    a nested string that YAML would read as a mapping or list (``'a: b'``) stays a string.
+    """
+
+    def typed(value: Any, nested: bool) -> Any:
+        if isinstance(value, Mapping):
+            return {key: typed(item, True) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [typed(item, True) for item in value]
+        if nested and isinstance(value, str) and value:
+            parsed = yaml.safe_load(value)
+            return parsed if not isinstance(parsed, dict | list) else value
+        return value
+
+    return {key: typed(value, False) for key, value in values.items()}
+
+
 def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict:
     """Read a YAML config (or none: every default), apply top-level overrides, validate."""
     data: dict = load_yaml(path) if path is not None else {}
