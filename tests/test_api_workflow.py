@@ -5,8 +5,8 @@ import json
 import pandas as pd
 import yaml
 
+from .helpers import copy_workflow, run
 from .openai_server import ChatServer
-from .test_workflow import copy_workflow, run
 
 
 def api_overlay(base_url: str) -> dict:

@@ -5,12 +5,11 @@ import pandas as pd
 import pytest
 
 from alloypref.completion.parsing import parse_generation, parse_samples
-from alloypref.design_space import completion_text, prompt_text
+from alloypref.design_space import completion_text
 from alloypref.lm.pairs import build_pairs, scored_samples
 from alloypref.lm.registry import (
     ModelError,
     ModelSettings,
-    TinyModelSettings,
     TrainSettings,
     check_local_folder,
     load_trained,
@@ -18,37 +17,7 @@ from alloypref.lm.registry import (
 from alloypref.lm.sampling import generate_texts
 from alloypref.lm.tokenizer import TAGS, build_formula_tokenizer
 
-PROMPT = prompt_text(["Al", "Mo", "Nb", "Ni", "Ti", "V"], "short")
-FORMULAS = [("Nb67Mo33", "NiAl"), ("Ti2Nb2Mo", "AlTiNi2"), ("MoV", "TiNi"), ("Nb", "NiAl"), ("NbTiV", "AlNi")]
-
-
-def sft_frame(repeats=8):
-    rng = np.random.default_rng(0)
-    rows = []
-    for _ in range(repeats):
-        for bcc, b2 in FORMULAS:
-            volume = round(float(rng.uniform(20, 70)), 2)
-            rows.append(
-                {
-                    "prompt": PROMPT,
-                    "completion": completion_text(bcc, b2, volume),
-                    "bcc": bcc,
-                    "b2": b2,
-                    "b2_volume_percent": volume,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-TINY = ModelSettings(
-    "tiny",
-    "tiny",
-    tiny=TinyModelSettings(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=300
-    ),
-    sft=TrainSettings(epochs=6, learning_rate=5e-3, batch_size=8, logging_steps=1, max_length=64),
-    dpo=TrainSettings(epochs=1, learning_rate=1e-3, batch_size=8, logging_steps=1, max_length=64),
-)
+from .helpers import PROMPT, TINY, sft_frame
 
 
 @pytest.fixture(scope="module")

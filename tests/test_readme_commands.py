@@ -22,8 +22,7 @@ import yaml
 
 from alloypref import cli
 
-from .conftest import REPO
-from .test_workflow import copy_workflow
+from .helpers import REPO, copy_workflow
 
 PROGRAMS = (("snakemake",), ("alloypref",), ("python", "-m", "alloypref.cli"))
 SHELL_BLOCKS = {"bash", "sh", "shell"}

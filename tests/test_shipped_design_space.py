@@ -4,7 +4,6 @@ import copy
 import json
 import re
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -23,9 +22,7 @@ from alloypref.shipped_design_space import (
     shipped_dir,
 )
 
-from .conftest import REPO
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+from .helpers import REPO, SNAKEMAKE
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import REPO
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def run(args, cwd=REPO, check=True):
-    result = subprocess.run(SNAKEMAKE + args, cwd=cwd, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
+from .helpers import REPO, SNAKEMAKE, copy_workflow, run
 
 
 def test_lint_is_clean():
@@ -41,30 +32,6 @@ def test_every_conda_env_a_rule_names_exists_and_parses():
 def test_set_scatter_changes_the_shard_files():
     text = run(["-n", "--forceall", "--set-scatter", "score=3"]).stdout
     assert "3-of-3.rewards.parquet" in text and "example/shards/2-of-2" not in text
-
-
-def copy_workflow(tmp_path: Path) -> Path:
-    work = tmp_path / "wf"
-    for name in (
-        "Snakefile",
-        "rules",
-        "envs",
-        "report",
-        "workflow_scripts",
-        "config",
-        "tests/config",
-        "tests/data",
-        "profiles",
-    ):
-        source = REPO / name
-        target = work / name
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, target)
-    shutil.copytree(REPO / "src", work / "src")
-    return work
 
 
 def tiny_config(work: Path) -> dict:

@@ -8,7 +8,7 @@ import pytest
 from alloypref import config as config_module
 from alloypref.calphad.databases import DatabaseError, DatabaseSettings, load_database
 
-from ..conftest import DATA, REPO
+from ..helpers import DATA, REPO
 
 NAN, INF = float("nan"), float("inf")
 

@@ -9,7 +9,7 @@ import yaml
 
 from alloypref import config as config_module
 
-from ..conftest import REPO
+from ..helpers import REPO
 
 API = {"base_url": "http://localhost:1/v1", "model": "m", "method": "few_shot", "n": 2}
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ..test_workflow import copy_workflow, run
+from ..helpers import copy_workflow, run
 
 CONFIG = ["--configfile", "tests/config/config.yaml"]
 
