@@ -117,6 +117,7 @@ def snakemake_runs(workflow_copy) -> dict[str, subprocess.CompletedProcess]:
         return dict(zip(commands, pool.map(dry_run, commands), strict=True))
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c.startswith("snakemake")])
 def test_a_documented_snakemake_command_runs_as_printed(command, snakemake_runs):
     if NEEDS.get(command):

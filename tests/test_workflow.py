@@ -15,6 +15,8 @@ import yaml
 
 from .helpers import REPO, SNAKEMAKE, copy_workflow, run
 
+pytestmark = pytest.mark.workflow
+
 
 def test_lint_is_clean():
     run(["--lint"])
@@ -55,6 +57,7 @@ def tiny_run(tmp_path_factory) -> Path:
     return work
 
 
+@pytest.mark.xdist_group("tiny_run")
 def test_tiny_end_to_end_run_and_resume(tiny_run):
     work = tiny_run
     rewards = pd.read_parquet(work / "results/scores/example/rewards.parquet")
@@ -152,6 +155,7 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+@pytest.mark.xdist_group("tiny_run")
 def test_a_failing_job_logs_its_traceback_and_a_job_reruns_outside_snakemake(tiny_run, tmp_path):
     work = tmp_path / "copy"
     shutil.copytree(tiny_run, work, symlinks=True)
@@ -175,6 +179,7 @@ def assert_nothing_to_do(work: Path) -> None:
     assert "Nothing to be done" in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
 
 
+@pytest.mark.xdist_group("tiny_run")
 def test_a_finished_run_moved_copied_or_beside_a_fresh_checkout_plans_no_job(tiny_run, tmp_path):
     """A results folder is portable: no job records a path of this checkout (package data reaches its
     rules as a content hash), so wherever the run and its records (.snakemake/metadata) go, nothing reruns."""
@@ -362,6 +367,7 @@ CONFIG_EDITS = {
 }
 
 
+@pytest.mark.xdist_group("tiny_run")
 @pytest.mark.parametrize("key", list(CONFIG_EDITS))
 def test_a_config_edit_reruns_its_stage_and_what_follows_only(tiny_run, key):
     value, expected = CONFIG_EDITS[key]
@@ -389,6 +395,7 @@ CODE_EDITS = {
 }
 
 
+@pytest.mark.xdist_group("tiny_run")
 @pytest.mark.parametrize("module", [*CODE_EDITS, "io.py"])
 def test_a_package_edit_reruns_the_rules_that_import_it(tiny_run, module):
     path = tiny_run / "src/alloypref" / module

@@ -4,6 +4,8 @@ import pytest
 
 from ..helpers import copy_workflow, run
 
+pytestmark = pytest.mark.workflow
+
 CONFIG = ["--configfile", "tests/config/config.yaml"]
 
 
