@@ -119,6 +119,7 @@ def test_pairs_invariants():
     assert not pairs.equals(build_pairs(frame, 0.25, 5, seed=2))
 
 
+@pytest.mark.slow
 def test_paper_scale_pair_count():
     rewards = list(-np.arange(5000, dtype=float))  # all distinct
     pairs = build_pairs(scored(rewards), 0.25, 100, seed=0)
@@ -176,6 +177,7 @@ def sft_model(tmp_path_factory):
     return out / "model", history
 
 
+@pytest.mark.xdist_group("test_lm.sft_model")
 def test_tiny_sft_lowers_the_loss(sft_model):
     _, history = sft_model
     losses = [h["loss"] for h in history if "loss" in h]
@@ -183,6 +185,7 @@ def test_tiny_sft_lowers_the_loss(sft_model):
     assert np.mean(losses[-2:]) < 0.7 * np.mean(losses[:2])
 
 
+@pytest.mark.xdist_group("test_lm.sft_model")
 def test_sampling_is_seeded_and_every_text_is_kept(sft_model):
     tokenizer, model = load_trained(TINY, sft_model[0])
     first = generate_texts(model, tokenizer, PROMPT, 10, batch_size=4, seed=5)
@@ -207,6 +210,7 @@ def toy_preferences(n=16):
 DPO_SETTINGS = TrainSettings(epochs=3, learning_rate=1e-3, batch_size=8, logging_steps=1, max_length=64)
 
 
+@pytest.mark.xdist_group("test_lm.sft_model")
 def test_dpo_raises_the_chosen_over_rejected_margin(sft_model, tmp_path):
     from dataclasses import replace
 

@@ -115,6 +115,7 @@ def model_files(folder):
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
+@pytest.mark.slow
 def test_training_killed_at_random_points_never_leaves_a_partial_model(tmp_path):
     model, work = tmp_path / "model", tmp_path / "work"
     started = time.perf_counter()
