@@ -10,10 +10,7 @@ from alloypref import config as config_module
 from alloypref.backend_factory import make_backend
 from alloypref.calphad.pycalphad_backend import PycalphadBackend
 
-from .helpers import ALFE, NIAL, pycalphad_backend
-from .helpers import DATA as DATA  # test modules import it from here
-
-REPO = Path(__file__).resolve().parents[1]
+from .helpers import ALFE, NIAL, REPO, pycalphad_backend
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,31 @@
-"""Helpers shared by test modules: the small reference databases and pycalphad backend construction."""
+"""Helpers shared by test modules (no test module imports another): paths, the small reference databases
+and pycalphad backend construction, a fake CALPHAD backend for scoring, a tiny language model and its SFT
+data, and running Snakemake on a copy of the workflow."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from alloypref.calphad.backend import CalphadError
+from alloypref.calphad.confidence import DatabaseChoice
 from alloypref.calphad.databases import B2Formers, DatabaseSettings
 from alloypref.calphad.pycalphad_backend import PycalphadBackend
 from alloypref.calphad.pycalphad_settings import PycalphadSettings
+from alloypref.calphad.tables import Structure, phase_table
+from alloypref.design_space import completion_text, prompt_text
+from alloypref.lm.registry import ModelSettings, TinyModelSettings, TrainSettings
+from alloypref.reward import RewardSettings
+from alloypref.scoring import ScoringSettings
 
+REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 
 #: Ni-Al (Dupin 2001), a small published assessment with ordered and disordered BCC.
@@ -28,3 +45,140 @@ def pycalphad_backend(
     """A pycalphad backend on ``databases`` caching in ``cache_dir``; ``solver``: fields of
     :class:`PycalphadSettings` that differ from its defaults (e.g. ``pdens_fine=0``)."""
     return PycalphadBackend(list(databases), PycalphadSettings(**solver), cache_dir, b2_formers)
+
+
+# Scoring against a fake CALPHAD backend
+
+#: The scoring temperatures of the fake backend's tests, in K.
+GRID = (373.15, 1273.15)
+
+
+class FakeBackend:
+    """BCC + B2 at every temperature; counts calls; can fail, hang or crash on request."""
+
+    name = "fake"
+
+    def __init__(self, fail_on=(), hang_on=(), crash_after=None):
+        self.calls = []
+        self.fail_on, self.hang_on, self.crash_after = set(fail_on), set(hang_on), crash_after
+
+    def elements(self):
+        return {"Nb", "Mo", "Al", "Ni", "Ti"}
+
+    def choose_database(self, composition):
+        return ("fakedb", 1.0) if set(composition) <= self.elements() else (None, 0.0)
+
+    def database_choices(self, composition, trust=None, untested_weight=0.5):
+        return [DatabaseChoice("fakedb", 1.0, 1.0)] if set(composition) <= self.elements() else []
+
+    def phase_table(self, composition, temperatures_K, database):
+        key = "-".join(sorted(composition))
+        if self.crash_after is not None and len(self.calls) >= self.crash_after:
+            raise KeyboardInterrupt("simulated kill")
+        self.calls.append(key)
+        if key in self.fail_on:
+            raise CalphadError("no converged equilibrium at 373.15 K")
+        if key in self.hang_on:
+            time.sleep(5)
+        return phase_table(
+            [
+                {
+                    "temperature_K": t,
+                    "phase": p,
+                    "structure": s,
+                    "mole_fraction": 0.5,
+                    "is_ordered": s == Structure.B2,
+                    "order_parameter": 0.0,
+                    "lattice_parameter_A": a,
+                    "status": "ok",
+                }
+                for t in temperatures_K
+                for p, s, a in (("BCC_B2#1", Structure.BCC, 3.0), ("BCC_B2#2", Structure.B2, 2.99))
+                if t < max(temperatures_K) or s == Structure.BCC
+            ]
+        )
+
+
+def triples(rows):
+    """A triples table (candidate_id, bcc, b2, b2_volume_percent) from ``rows``."""
+    return pd.DataFrame(rows, columns=["candidate_id", "bcc", "b2", "b2_volume_percent"])
+
+
+# In-process (isolate=False) where a test counts the fake backend's calls; the worker process is
+# exercised by the timeout tests.
+OPTIONS = ScoringSettings(GRID, RewardSettings(), min_coverage=0.5, timeout_s=1.0, checkpoint_every=1, isolate=False)
+
+
+# A tiny language model and its SFT data
+
+PROMPT = prompt_text(["Al", "Mo", "Nb", "Ni", "Ti", "V"], "short")
+FORMULAS = [("Nb67Mo33", "NiAl"), ("Ti2Nb2Mo", "AlTiNi2"), ("MoV", "TiNi"), ("Nb", "NiAl"), ("NbTiV", "AlNi")]
+
+
+def sft_frame(repeats=8):
+    """SFT rows (prompt, completion, bcc, b2, b2_volume_percent): ``FORMULAS`` ``repeats`` times, volumes seeded."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(repeats):
+        for bcc, b2 in FORMULAS:
+            volume = round(float(rng.uniform(20, 70)), 2)
+            rows.append(
+                {
+                    "prompt": PROMPT,
+                    "completion": completion_text(bcc, b2, volume),
+                    "bcc": bcc,
+                    "b2": b2,
+                    "b2_volume_percent": volume,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+#: A tiny Llama-like model trained from scratch in seconds on ``sft_frame()``.
+TINY = ModelSettings(
+    "tiny",
+    "tiny",
+    tiny=TinyModelSettings(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=300
+    ),
+    sft=TrainSettings(epochs=6, learning_rate=5e-3, batch_size=8, logging_steps=1, max_length=64),
+    dpo=TrainSettings(epochs=1, learning_rate=1e-3, batch_size=8, logging_steps=1, max_length=64),
+)
+
+
+# Snakemake on a copy of the workflow
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def run(args, cwd=REPO, check=True):
+    """``snakemake args`` in ``cwd``; with ``check``, a failure raises with the tails of its output."""
+    result = subprocess.run(SNAKEMAKE + args, cwd=cwd, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def copy_workflow(tmp_path: Path) -> Path:
+    """A copy of the workflow (Snakefile, rules, scripts, configs, test data, src) in ``tmp_path/wf``."""
+    work = tmp_path / "wf"
+    for name in (
+        "Snakefile",
+        "rules",
+        "envs",
+        "report",
+        "workflow_scripts",
+        "config",
+        "tests/config",
+        "tests/data",
+        "profiles",
+    ):
+        source = REPO / name
+        target = work / name
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+    shutil.copytree(REPO / "src", work / "src")
+    return work

@@ -3,10 +3,13 @@
 import json
 
 import pandas as pd
+import pytest
 import yaml
 
+from .helpers import copy_workflow, run
 from .openai_server import ChatServer
-from .test_workflow import copy_workflow, run
+
+pytestmark = pytest.mark.workflow
 
 
 def api_overlay(base_url: str) -> dict:

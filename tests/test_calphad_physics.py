@@ -59,6 +59,7 @@ def test_fe70al30_orders_at_low_T_and_disorders_below_its_solidus(reference_back
     assert present(table, 1473.15, Structure.LIQUID).empty
 
 
+@pytest.mark.slow
 def test_bcc_fix_restores_bcc_for_a_refractory_system(open_backend):
     """mc_ni declares BCC_B2 with Fe/Ni/Si/Ti only: without the fix Nb-Mo has no BCC phase."""
     spec = open_backend.specs["mc_ni"]
@@ -86,6 +87,7 @@ def test_bcc_fix_leaves_systems_that_had_the_phase_unchanged(open_backend):
     )
 
 
+@pytest.mark.slow
 def test_fine_grid_finds_the_ordering_the_coarse_grid_misses(open_backend, cache_dir):
     """Reproducer from shared/tdb/README.md: Ti33Mo67 + AlVFe @ 64.75 % on mc_ni, 1523-1673 K."""
     master = master_from_text("Ti33Mo67", "AlVFe", 64.75)

@@ -8,7 +8,7 @@ import sys
 from alloypref import __version__
 from alloypref.cli import cache_dir, main
 
-from .conftest import DATA, REPO
+from .helpers import DATA, REPO
 
 NIAL_CONFIG = (
     "calphad:\n  temperatures_K: [373.15, 1273.15]\n"

@@ -19,7 +19,8 @@ from alloypref.calphad.tables import Structure, phase_table
 from alloypref.evaluation.cross_database import agreement, cross_score, dpo_gain, sample_candidates
 from alloypref.io import write_parquet
 from alloypref.scoring import job_key, score_triples
-from tests.test_scoring import OPTIONS, FakeBackend, triples
+
+from .helpers import OPTIONS, FakeBackend, triples
 
 FIXTURE = Path(__file__).parent / "data" / "pair_summary.parquet"
 FORMERS = B2Formers()

@@ -5,7 +5,7 @@ import pytest
 from alloypref import config as config_module
 from alloypref.cli import main
 
-from .conftest import DATA, REPO
+from .helpers import DATA, REPO
 
 
 def test_defaults_fill_an_empty_config():

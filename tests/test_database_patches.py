@@ -147,6 +147,7 @@ def test_patched_cost507_gives_disordered_bcc_for_nb50ti50(open_backend):
     assert np.all(present.order_parameter < 0.01)
 
 
+@pytest.mark.slow
 def test_unpatched_cost507_shows_the_spurious_nbti_order(open_backend, cache_dir):
     """Without the patch the asymmetric parameter orders Nb50Ti50 (max|y'-y''| about 0.33)."""
     spec = dataclasses.replace(open_backend.specs["cost507"], patches=())

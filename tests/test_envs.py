@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from .conftest import REPO
+from .helpers import REPO
 
 # imported only where selected, each with a message naming what to install: the proprietary
 # Thermo-Calc backend (tc-python ships with Thermo-Calc), vLLM sampling on a GPU machine

@@ -14,7 +14,8 @@ from alloypref.lm.grpo import (
 )
 from alloypref.reward import RewardSettings
 from alloypref.scoring import ScoringSettings
-from tests.test_scoring import GRID, FakeBackend
+
+from .helpers import GRID, PROMPT, TINY, FakeBackend, sft_frame
 
 ELEMENTS = ["Al", "Mo", "Nb", "Ni", "Ti", "V"]
 # in-process solving, so the fake backend's calls can be counted
@@ -105,7 +106,6 @@ def test_grpo_trains_scores_its_completions_and_logs_every_component(tmp_path):
     from alloypref.lm.grpo import train_grpo
     from alloypref.lm.registry import load_trained
     from alloypref.lm.sft import train_sft
-    from tests.test_lm import PROMPT, TINY, sft_frame
 
     train_sft(TINY, sft_frame(), tmp_path / "sft", tmp_path / "work", seed=0, eval_fraction=0.0)
     settings = GRPOSettings(steps=2, num_generations=4, max_completion_length=32, temperature=0.5)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from .helpers import REPO
+
+pytestmark = pytest.mark.slow  # three fresh interpreters build and solve 34 candidates
 TRIPLES = REPO / "tests" / "data" / "hash_seed_triples.csv"
 FLAGS = ["status", "bcc_b2_exist", "bcc_forms_first", "b2_room_temp", "others_exceed_10"]
 

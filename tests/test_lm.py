@@ -5,12 +5,11 @@ import pandas as pd
 import pytest
 
 from alloypref.completion.parsing import parse_generation, parse_samples
-from alloypref.design_space import completion_text, prompt_text
+from alloypref.design_space import completion_text
 from alloypref.lm.pairs import build_pairs, scored_samples
 from alloypref.lm.registry import (
     ModelError,
     ModelSettings,
-    TinyModelSettings,
     TrainSettings,
     check_local_folder,
     load_trained,
@@ -18,37 +17,7 @@ from alloypref.lm.registry import (
 from alloypref.lm.sampling import generate_texts
 from alloypref.lm.tokenizer import TAGS, build_formula_tokenizer
 
-PROMPT = prompt_text(["Al", "Mo", "Nb", "Ni", "Ti", "V"], "short")
-FORMULAS = [("Nb67Mo33", "NiAl"), ("Ti2Nb2Mo", "AlTiNi2"), ("MoV", "TiNi"), ("Nb", "NiAl"), ("NbTiV", "AlNi")]
-
-
-def sft_frame(repeats=8):
-    rng = np.random.default_rng(0)
-    rows = []
-    for _ in range(repeats):
-        for bcc, b2 in FORMULAS:
-            volume = round(float(rng.uniform(20, 70)), 2)
-            rows.append(
-                {
-                    "prompt": PROMPT,
-                    "completion": completion_text(bcc, b2, volume),
-                    "bcc": bcc,
-                    "b2": b2,
-                    "b2_volume_percent": volume,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-TINY = ModelSettings(
-    "tiny",
-    "tiny",
-    tiny=TinyModelSettings(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=300
-    ),
-    sft=TrainSettings(epochs=6, learning_rate=5e-3, batch_size=8, logging_steps=1, max_length=64),
-    dpo=TrainSettings(epochs=1, learning_rate=1e-3, batch_size=8, logging_steps=1, max_length=64),
-)
+from .helpers import PROMPT, TINY, sft_frame
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +119,7 @@ def test_pairs_invariants():
     assert not pairs.equals(build_pairs(frame, 0.25, 5, seed=2))
 
 
+@pytest.mark.slow
 def test_paper_scale_pair_count():
     rewards = list(-np.arange(5000, dtype=float))  # all distinct
     pairs = build_pairs(scored(rewards), 0.25, 100, seed=0)
@@ -207,6 +177,7 @@ def sft_model(tmp_path_factory):
     return out / "model", history
 
 
+@pytest.mark.xdist_group("test_lm.sft_model")
 def test_tiny_sft_lowers_the_loss(sft_model):
     _, history = sft_model
     losses = [h["loss"] for h in history if "loss" in h]
@@ -214,6 +185,7 @@ def test_tiny_sft_lowers_the_loss(sft_model):
     assert np.mean(losses[-2:]) < 0.7 * np.mean(losses[:2])
 
 
+@pytest.mark.xdist_group("test_lm.sft_model")
 def test_sampling_is_seeded_and_every_text_is_kept(sft_model):
     tokenizer, model = load_trained(TINY, sft_model[0])
     first = generate_texts(model, tokenizer, PROMPT, 10, batch_size=4, seed=5)
@@ -238,6 +210,7 @@ def toy_preferences(n=16):
 DPO_SETTINGS = TrainSettings(epochs=3, learning_rate=1e-3, batch_size=8, logging_steps=1, max_length=64)
 
 
+@pytest.mark.xdist_group("test_lm.sft_model")
 def test_dpo_raises_the_chosen_over_rejected_margin(sft_model, tmp_path):
     from dataclasses import replace
 

@@ -22,8 +22,7 @@ import yaml
 
 from alloypref import cli
 
-from .conftest import REPO
-from .test_workflow import copy_workflow
+from .helpers import REPO, copy_workflow
 
 PROGRAMS = (("snakemake",), ("alloypref",), ("python", "-m", "alloypref.cli"))
 SHELL_BLOCKS = {"bash", "sh", "shell"}
@@ -118,6 +117,7 @@ def snakemake_runs(workflow_copy) -> dict[str, subprocess.CompletedProcess]:
         return dict(zip(commands, pool.map(dry_run, commands), strict=True))
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c.startswith("snakemake")])
 def test_a_documented_snakemake_command_runs_as_printed(command, snakemake_runs):
     if NEEDS.get(command):

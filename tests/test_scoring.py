@@ -7,14 +7,10 @@ import time
 import pandas as pd
 import pytest
 
-from alloypref.calphad.backend import CalphadError
-from alloypref.calphad.confidence import DatabaseChoice
-from alloypref.calphad.tables import Structure, phase_table
 from alloypref.io import read_parquet
 from alloypref.reward import RewardSettings
 from alloypref.scoring import (
     REWARDS_SCHEMA,
-    ScoringSettings,
     balance_groups,
     read_triples,
     score_file,
@@ -22,62 +18,8 @@ from alloypref.scoring import (
     split_triples,
 )
 
-GRID = (373.15, 1273.15)
+from .helpers import OPTIONS, FakeBackend, triples
 
-
-class FakeBackend:
-    """BCC + B2 at every temperature; counts calls; can fail, hang or crash on request."""
-
-    name = "fake"
-
-    def __init__(self, fail_on=(), hang_on=(), crash_after=None):
-        self.calls = []
-        self.fail_on, self.hang_on, self.crash_after = set(fail_on), set(hang_on), crash_after
-
-    def elements(self):
-        return {"Nb", "Mo", "Al", "Ni", "Ti"}
-
-    def choose_database(self, composition):
-        return ("fakedb", 1.0) if set(composition) <= self.elements() else (None, 0.0)
-
-    def database_choices(self, composition, trust=None, untested_weight=0.5):
-        return [DatabaseChoice("fakedb", 1.0, 1.0)] if set(composition) <= self.elements() else []
-
-    def phase_table(self, composition, temperatures_K, database):
-        key = "-".join(sorted(composition))
-        if self.crash_after is not None and len(self.calls) >= self.crash_after:
-            raise KeyboardInterrupt("simulated kill")
-        self.calls.append(key)
-        if key in self.fail_on:
-            raise CalphadError("no converged equilibrium at 373.15 K")
-        if key in self.hang_on:
-            time.sleep(5)
-        return phase_table(
-            [
-                {
-                    "temperature_K": t,
-                    "phase": p,
-                    "structure": s,
-                    "mole_fraction": 0.5,
-                    "is_ordered": s == Structure.B2,
-                    "order_parameter": 0.0,
-                    "lattice_parameter_A": a,
-                    "status": "ok",
-                }
-                for t in temperatures_K
-                for p, s, a in (("BCC_B2#1", Structure.BCC, 3.0), ("BCC_B2#2", Structure.B2, 2.99))
-                if t < max(temperatures_K) or s == Structure.BCC
-            ]
-        )
-
-
-def triples(rows):
-    return pd.DataFrame(rows, columns=["candidate_id", "bcc", "b2", "b2_volume_percent"])
-
-
-# In-process (isolate=False) where a test counts the fake backend's calls; the worker process is
-# exercised by the timeout tests.
-OPTIONS = ScoringSettings(GRID, RewardSettings(), min_coverage=0.5, timeout_s=1.0, checkpoint_every=1, isolate=False)
 ISOLATED = dataclasses.replace(OPTIONS, isolate=True)
 
 

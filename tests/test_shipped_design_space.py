@@ -4,7 +4,6 @@ import copy
 import json
 import re
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -23,9 +22,7 @@ from alloypref.shipped_design_space import (
     shipped_dir,
 )
 
-from .conftest import REPO
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+from .helpers import REPO, SNAKEMAKE
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +144,7 @@ def job_counts(text):
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", text, flags=re.M)}
 
 
+@pytest.mark.workflow
 def test_shipped_switch_schedules_no_curation_job_and_compute_restores_them():
     code, text = dry_run()
     assert code == 0, text[-3000:]
@@ -160,6 +158,7 @@ def test_shipped_switch_schedules_no_curation_job_and_compute_restores_them():
     assert "shipped_design_space" not in computed
 
 
+@pytest.mark.workflow
 def test_a_mismatching_config_stops_the_dag_build_naming_the_key(tmp_path):
     config = yaml.safe_load((REPO / "config/medium.yaml").read_text())
     config["design_space"]["filter"]["threshold"] = 0.95
@@ -169,6 +168,7 @@ def test_a_mismatching_config_stops_the_dag_build_naming_the_key(tmp_path):
     assert "config key design_space.filter.threshold: 0.95 differs from 0.99" in text
 
 
+@pytest.mark.workflow
 def test_the_shipped_job_writes_the_shipped_lists(tmp_path, shipped):
     results = tmp_path / "medium"
     target = results / "design_space" / "bcc.parquet"

@@ -13,16 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import REPO
+from .helpers import REPO, SNAKEMAKE, copy_workflow, run
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def run(args, cwd=REPO, check=True):
-    result = subprocess.run(SNAKEMAKE + args, cwd=cwd, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
+pytestmark = pytest.mark.workflow
 
 
 def test_lint_is_clean():
@@ -41,30 +34,6 @@ def test_every_conda_env_a_rule_names_exists_and_parses():
 def test_set_scatter_changes_the_shard_files():
     text = run(["-n", "--forceall", "--set-scatter", "score=3"]).stdout
     assert "3-of-3.rewards.parquet" in text and "example/shards/2-of-2" not in text
-
-
-def copy_workflow(tmp_path: Path) -> Path:
-    work = tmp_path / "wf"
-    for name in (
-        "Snakefile",
-        "rules",
-        "envs",
-        "report",
-        "workflow_scripts",
-        "config",
-        "tests/config",
-        "tests/data",
-        "profiles",
-    ):
-        source = REPO / name
-        target = work / name
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, target)
-    shutil.copytree(REPO / "src", work / "src")
-    return work
 
 
 def tiny_config(work: Path) -> dict:
@@ -88,6 +57,7 @@ def tiny_run(tmp_path_factory) -> Path:
     return work
 
 
+@pytest.mark.xdist_group("tiny_run")
 def test_tiny_end_to_end_run_and_resume(tiny_run):
     work = tiny_run
     rewards = pd.read_parquet(work / "results/scores/example/rewards.parquet")
@@ -185,6 +155,7 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+@pytest.mark.xdist_group("tiny_run")
 def test_a_failing_job_logs_its_traceback_and_a_job_reruns_outside_snakemake(tiny_run, tmp_path):
     work = tmp_path / "copy"
     shutil.copytree(tiny_run, work, symlinks=True)
@@ -208,6 +179,7 @@ def assert_nothing_to_do(work: Path) -> None:
     assert "Nothing to be done" in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
 
 
+@pytest.mark.xdist_group("tiny_run")
 def test_a_finished_run_moved_copied_or_beside_a_fresh_checkout_plans_no_job(tiny_run, tmp_path):
     """A results folder is portable: no job records a path of this checkout (package data reaches its
     rules as a content hash), so wherever the run and its records (.snakemake/metadata) go, nothing reruns."""
@@ -395,6 +367,7 @@ CONFIG_EDITS = {
 }
 
 
+@pytest.mark.xdist_group("tiny_run")
 @pytest.mark.parametrize("key", list(CONFIG_EDITS))
 def test_a_config_edit_reruns_its_stage_and_what_follows_only(tiny_run, key):
     value, expected = CONFIG_EDITS[key]
@@ -422,6 +395,7 @@ CODE_EDITS = {
 }
 
 
+@pytest.mark.xdist_group("tiny_run")
 @pytest.mark.parametrize("module", [*CODE_EDITS, "io.py"])
 def test_a_package_edit_reruns_the_rules_that_import_it(tiny_run, module):
     path = tiny_run / "src/alloypref" / module

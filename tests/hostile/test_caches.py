@@ -16,8 +16,7 @@ from alloypref.calphad.databases import load_database
 from alloypref.reward import RewardSettings
 from alloypref.scoring import ScoringSettings, score_triples
 
-from ..helpers import NIAL, pycalphad_backend
-from ..test_scoring import triples
+from ..helpers import NIAL, pycalphad_backend, triples
 
 OPTIONS = ScoringSettings((373.15, 1273.15), RewardSettings(), timeout_s=120, isolate=False)
 

@@ -8,7 +8,7 @@ import pytest
 from alloypref import config as config_module
 from alloypref.calphad.databases import DatabaseError, DatabaseSettings, load_database
 
-from ..conftest import DATA, REPO
+from ..helpers import DATA, REPO
 
 NAN, INF = float("nan"), float("inf")
 
@@ -108,6 +108,7 @@ def snakemake_dry_run(tmp_path, text):
     )
 
 
+@pytest.mark.workflow
 def test_workflow_refuses_repeated_keys_and_a_one_temperature_grid(tmp_path):
     result = snakemake_dry_run(tmp_path, "seed: 1\nseed: 2\n")
     assert result.returncode != 0

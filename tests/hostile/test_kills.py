@@ -15,12 +15,11 @@ import pytest
 from alloypref.io import read_parquet
 from alloypref.scoring import score_file, score_triples
 
-from ..conftest import REPO
-from ..test_scoring import OPTIONS, FakeBackend, triples
+from ..helpers import OPTIONS, REPO, FakeBackend, triples
 
 SCORE_SCRIPT = """
 import sys, time
-from tests.test_scoring import FakeBackend, OPTIONS
+from tests.helpers import FakeBackend, OPTIONS
 from alloypref.scoring import score_file, score_triples
 import dataclasses
 
@@ -105,7 +104,7 @@ def test_scoring_killed_at_a_random_point_resumes_without_loss(tmp_path, seed):
 
 TRAIN_SCRIPT = """
 import dataclasses, sys
-from tests.test_lm import TINY, sft_frame
+from tests.helpers import TINY, sft_frame
 from alloypref.lm.sft import train_sft
 spec = dataclasses.replace(TINY, sft=dataclasses.replace(TINY.sft, epochs=2))
 train_sft(spec, sft_frame(), sys.argv[1], sys.argv[2], seed=0, eval_fraction=0.0)
@@ -116,6 +115,7 @@ def model_files(folder):
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
+@pytest.mark.slow
 def test_training_killed_at_random_points_never_leaves_a_partial_model(tmp_path):
     model, work = tmp_path / "model", tmp_path / "work"
     started = time.perf_counter()

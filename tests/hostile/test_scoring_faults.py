@@ -16,7 +16,7 @@ from alloypref.calphad.databases import DatabaseError
 from alloypref.io import read_parquet, write_parquet
 from alloypref.scoring import checkpoint, score_file, score_triples
 
-from ..test_scoring import OPTIONS, FakeBackend, triples
+from ..helpers import OPTIONS, FakeBackend, triples
 
 WORKER = dataclasses.replace(OPTIONS, isolate=True, timeout_s=1.0)
 

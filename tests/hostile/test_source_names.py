@@ -9,7 +9,7 @@ import yaml
 
 from alloypref import config as config_module
 
-from ..conftest import REPO
+from ..helpers import REPO
 
 API = {"base_url": "http://localhost:1/v1", "model": "m", "method": "few_shot", "n": 2}
 
@@ -40,6 +40,7 @@ def test_distinct_names_are_accepted():
     assert list(config["baselines"]["external"]) == ["mine"] and list(config["baselines"]["api"]) == ["theirs"]
 
 
+@pytest.mark.workflow
 def test_the_workflow_refuses_an_external_source_named_random(tmp_path):
     config = yaml.safe_load((REPO / "tests/config/config.yaml").read_text())
     config.setdefault("baselines", {})["external"] = {"random": "config/example_triples.csv"}

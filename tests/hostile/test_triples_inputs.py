@@ -8,7 +8,7 @@ import pytest
 
 from alloypref.scoring import read_triples, score_triples
 
-from ..test_scoring import OPTIONS, FakeBackend, triples
+from ..helpers import OPTIONS, FakeBackend, triples
 
 GOOD = pd.DataFrame(
     {"candidate_id": ["a", "b"], "bcc": ["Nb", "Mo"], "b2": ["NiAl", "NiAl"], "b2_volume_percent": [30.0, 40.0]}

@@ -2,7 +2,9 @@
 
 import pytest
 
-from ..test_workflow import copy_workflow, run
+from ..helpers import copy_workflow, run
+
+pytestmark = pytest.mark.workflow
 
 CONFIG = ["--configfile", "tests/config/config.yaml"]
 
