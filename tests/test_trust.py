@@ -161,15 +161,21 @@ def test_ternary_compound_lever_rule():
 
 
 def test_failed_detection_fact_untrusts_only_candidates_holding_its_subsystem():
-    ev = evidence(verdicts=[verdict("db", "Ni-V", ["nv_liquid_1073", "nv_liquid_1273"]), verdict("db", "Nb-Ti")])
+    ev = evidence(
+        verdicts=[
+            verdict("db", "Ni-V", ["nv_liquid_1073", "nv_liquid_1273"]),
+            verdict("db", "Nb-Ti"),
+            verdict("other", "Ni-V"),
+        ]
+    )
     (reason,) = ev.judge({"Ni": 0.4, "V": 0.6}, "db").reasons
     assert reason == "Ni-V: db fails detection fact(s) nv_liquid_1073, nv_liquid_1273"
     assert ev.judge({"Nb": 0.49, "Ti": 0.49, "Ni": 0.02}, "db").trusted  # V absent: Ni-V is not a subsystem
-    assert ev.judge({"Ni": 0.4, "V": 0.6}, "other").trusted  # another database
+    assert ev.judge({"Ni": 0.4, "V": 0.6}, "other").trusted  # another database, whose Ni-V facts agree
 
 
 def test_pair_the_inventory_does_not_list_is_untrusted():
-    ev = evidence(listed={"Cr-Hf"})
+    ev = evidence(verdicts=[verdict("db", "Cr-Hf")], listed={"Cr-Hf"})
     (reason,) = ev.judge({"Cr": 0.5, "Mo": 0.5}, "db").reasons
     assert reason.startswith("Cr-Mo: no assessed phase inventory")
     assert ev.judge({"Cr": 0.9, "Hf": 0.1}, "db").trusted
@@ -237,3 +243,14 @@ def test_fingerprint_changes_with_grid_and_listed_systems_not_list_type():
     as_array = verdict("db", "Ni-V", ["a", "b"])
     as_array["failed_detection"] = np.array(["a", "b"], dtype=object)
     assert evidence([LAVES_MISSING], [as_array]).fingerprint() == base.fingerprint()
+
+
+def test_a_database_the_evidence_does_not_speak_of_is_untrusted():
+    # the evidence covers "db" only: a candidate with no missing phase and no failed fact is trusted
+    # there, and the same candidate on a database without any evidence row is not
+    modelled = check("db", "Cr-Hf", "laves_c15", "Cr2Hf", 0.33, 0.35, modelled=True)
+    ev = evidence([modelled], settings=TrustSettings(negligible_fraction=0.0))
+    assert ev.judge({"Cr": 0.95, "Hf": 0.05}, "db").trusted
+    other = ev.judge({"Cr": 0.95, "Hf": 0.05}, "other_db")
+    assert not other.trusted
+    assert other.reasons == ("no trust evidence (phase inventory, report card) for other_db",)

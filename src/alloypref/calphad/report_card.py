@@ -519,9 +519,11 @@ def evaluate(
 
 
 def database_sha256(backend, database: str) -> str:
-    """SHA-256 (hex) of a configured database's file as the backend reads it, with its load settings."""
+    """SHA-256 (hex) of a configured database as the backend reads it: its identity (file and applied
+    patches, :attr:`~alloypref.calphad.databases.DatabaseSettings.content_hash`) and load settings, so
+    a shard solved on the original file is never reused for a patched one."""
     spec = backend.specs[database]
-    digest = hashlib.sha256(Path(spec.resolved_path).read_bytes())
+    digest = hashlib.sha256(spec.content_hash.encode())
     digest.update(repr((spec.strip_refs, sorted(dict(spec.phase_roles).items()))).encode())
     return digest.hexdigest()
 

@@ -199,6 +199,8 @@ class TrustEvidence:
             if failed:
                 key = frozenset(_system_elements(str(row.subsystem)))
                 self._failed.setdefault(str(row.database), {})[key] = failed
+        #: the databases the evidence speaks of: any other one is untrusted (nothing vouches for it)
+        self.databases = frozenset(map(str, phase_checks["database"])) | frozenset(map(str, verdicts["database"]))
         self._fingerprint = self._digest(phase_checks, verdicts)
 
     # -- construction -----------------------------------------------------------------------------
@@ -261,6 +263,8 @@ class TrustEvidence:
         """Weakest-link trust of ``database`` for a master composition (mole fractions)."""
         fractions = {str(e).capitalize(): float(x) for e, x in composition.items()}
         present = {e for e, x in fractions.items() if x >= self.settings.negligible_fraction}
+        if database not in self.databases:
+            return TrustVerdict(database, False, (f"no trust evidence (phase inventory, report card) for {database}",))
         reasons: list[str] = []
         for subsystem, failed in sorted(self._failed.get(database, {}).items(), key=lambda kv: sorted(kv[0])):
             if subsystem <= present:
