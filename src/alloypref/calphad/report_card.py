@@ -108,19 +108,6 @@ PHASE_CLASSES = ("B2", "BCC", "FCC", "HCP", "LAVES", "LIQUID", "MU", "OTHER", "S
 FINE_CLASSES = ("LAVES", "MU", "SIGMA")
 ROLES = ("calibration", "detection")
 STATUSES = ("confirmed", "unconfirmed", "doubtful")
-FACT_COLUMNS = (
-    "fact_id",
-    "kind",
-    "elements",
-    "composition",
-    "temperature_K",
-    "expected",
-    "expected_above",
-    "tolerance_K",
-    "role",
-    "status",
-    "source",
-)
 #: The columns that decide a fact's solve and verdict (a shard's key); the others only label it.
 SOLVE_COLUMNS = (
     "fact_id",
@@ -132,6 +119,7 @@ SOLVE_COLUMNS = (
     "expected_above",
     "tolerance_K",
 )
+FACT_COLUMNS = (*SOLVE_COLUMNS, "role", "status", "source")
 #: Card column -> facts column re-attached from the current facts when a kept shard is read.
 _LABEL_COLUMNS = {"role": "role", "fact_status": "status", "source": "source"}
 #: Every chemical symbol: an element outside it is a typo, not a fact.
