@@ -61,6 +61,8 @@ rule api_baseline:
         exemplars=api_exemplars,
         enumeration=results_path("design_space/enumeration_counts.json"),
         known=api_known_lists,
+        # weakest-link trust evidence, for an agent_calphad_judge source only
+        unpack(api_trust_evidence),
     output:
         samples=results_path("baselines/{name}.parquet"),
         report=results_path("baselines/{name}_api.json"),

@@ -189,6 +189,10 @@ class TrustEvidence:
                 key = frozenset(_system_elements(str(row.subsystem)))
                 self._failed.setdefault(str(row.database), {})[key] = failed
         self._fingerprint = self._digest(phase_checks, verdicts)
+        #: the databases the evidence has any row for (a phase check or a subsystem verdict)
+        self.databases = frozenset(str(d) for d in phase_checks["database"]) | frozenset(
+            str(d) for d in verdicts["database"]
+        )
 
     # -- construction -----------------------------------------------------------------------------
     @classmethod
