@@ -416,3 +416,23 @@ def test_a_checkpoint_made_with_other_evidence_is_discarded(tmp_path):
     assert resumed.databases_solved == ["cost507"] * 6  # nothing kept from the old checkpoint
     assert set(rewards.database) == {"cost507"} and rewards.trusted.all()
     assert list(rewards.columns) == REWARDS_SCHEMA.names
+
+
+def test_thermocalc_is_trusted_only_by_evidence_made_for_its_database():
+    from types import SimpleNamespace
+
+    from alloypref.calphad.thermocalc_backend import ThermoCalcBackend
+
+    backend = SimpleNamespace(database_name="TCHEA7")  # no tc-python here: the method alone
+    master = {"Al": 0.2, "Ni": 0.8}
+
+    def choice(evidence):
+        (only,) = ThermoCalcBackend.database_choices(backend, master, evidence)
+        return only.database, only.verdict.trusted, only.verdict.why
+
+    assert choice(None)[:2] == ("TCHEA7", False) and "TCHEA7" in choice(None)[2]
+    # the open databases' evidence says nothing about TCHEA7
+    assert choice(trust_evidence({}))[:2] == ("TCHEA7", False)
+    assert choice(trust_evidence({}, databases=("TCHEA7",))) == ("TCHEA7", True, "")
+    failing = trust_evidence({"TCHEA7": {"Al-Ni": ["f1"]}}, databases=("TCHEA7",))
+    assert choice(failing)[:2] == ("TCHEA7", False) and "f1" in choice(failing)[2]
