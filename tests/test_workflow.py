@@ -314,6 +314,8 @@ CONFIG_EDITS = {
     "models.tiny.sampling.n": (30, model_jobs("tiny") - {"sft[tiny]", "grpo[tiny]"} | {"random_pool[tiny]"} | TAIL),
     "reward.weight_b2_room_temp": (20, after_scoring() | TAIL),
     "calphad.temperatures_K": ([373.15, 1273.15, 1873.15], after_scoring() | TAIL),
+    # trust thresholds rescore, but neither the phase inventory nor the report card runs again
+    "calphad.trust.min_competing_fraction": (0.2, after_scoring() | TAIL),
     "pairs.k": (3, after_dpo("tiny") | after_dpo("mini") | TAIL),
     "iterative_dpo.min_unique": (
         0.95,
