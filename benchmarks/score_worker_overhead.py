@@ -24,10 +24,10 @@ from pathlib import Path
 import pandas as pd
 
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
-from alloypref.calphad.confidence import DatabaseChoice
 from alloypref.calphad.pycalphad_backend import PycalphadBackend
 from alloypref.calphad.pycalphad_settings import PycalphadSettings
 from alloypref.calphad.tables import Structure, phase_table
+from alloypref.calphad.trust import TrustedChoice, TrustVerdict
 from alloypref.reward import RewardSettings
 from alloypref.scoring import ScoringSettings, score_triples
 
@@ -66,8 +66,8 @@ class ReadyBackend:
     def choose_database(self, composition):
         return "ready", 1.0
 
-    def database_choices(self, composition, trust=None, untested_weight=0.5):
-        return [DatabaseChoice("ready", 1.0, 1.0)]
+    def database_choices(self, composition, trust_evidence=None):
+        return [TrustedChoice(TrustVerdict("ready", True, ()), 1.0)]
 
     def phase_table(self, composition, temperatures_K, database):
         return self.table

@@ -58,6 +58,8 @@ rule import_external:
 
 rule api_baseline:
     input:
+        # weakest-link trust evidence (phase_checks, verdicts), for an agent_calphad_judge source only
+        unpack(api_trust_evidence),
         exemplars=api_exemplars,
         enumeration=results_path("design_space/enumeration_counts.json"),
         known=api_known_lists,

@@ -16,7 +16,7 @@ def _without(block, *keys):
 # between shipped and computed lists (it picks rules; the enumeration does not depend on it)
 _LATER_DESIGN_KEYS = ("filter", "volume", "prompt_template", "curated", "shipped")
 # calphad keys only the scorer reads (the design-space filter has its own temperatures and limit)
-_SCORING_CALPHAD_KEYS = ("temperatures_K", "timeout_s", "min_coverage", "min_confidence", "untested_pair_weight")
+_SCORING_CALPHAD_KEYS = ("temperatures_K", "timeout_s", "min_coverage", "trust")
 # model keys of one stage each; the rest (source, path, size, LoRA, precision, threads) is shared
 _MODEL_STAGE_KEYS = ("sft", "dpo", "sampling")
 # evaluation keys of one rule each; the rest are Table 1 settings (rule metrics)
@@ -115,6 +115,17 @@ def api_calphad(wildcards):
     if config["baselines"]["api"][wildcards.name]["method"] != "agent_calphad_judge":
         return None
     return {"calphad": config["calphad"], "reward": config["reward"], "element_roles": config["element_roles"]}
+
+
+def api_trust_evidence(wildcards):
+    """The trust evidence inputs (phase checks, subsystem verdicts) of an agent_calphad_judge source;
+    none for the others, which never score."""
+    if config["baselines"]["api"][wildcards.name]["method"] != "agent_calphad_judge":
+        return {}
+    return {
+        "phase_checks": results_path("databases/phase_inventory_phases.parquet"),
+        "verdicts": results_path("databases/subsystem_verdicts.parquet"),
+    }
 
 
 def check_local_models():

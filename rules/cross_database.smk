@@ -5,7 +5,8 @@
 rule cross_database:
     input:
         rewards=results_path("scores/{source}/rewards.parquet"),
-        pair_summary=results_path("databases/pair_summary.parquet"),
+        phase_checks=results_path("databases/phase_inventory_phases.parquet"),
+        verdicts=results_path("databases/subsystem_verdicts.parquet"),
     output:
         results_path("databases/cross_database/{source}.parquet"),
     log:

@@ -7,7 +7,8 @@ rule grpo:
         sft=results_path("models/{model}/sft"),
         triples=results_path("design_space/sft_triples.parquet"),
         enumeration=results_path("design_space/enumeration_counts.json"),
-        pair_summary=results_path("databases/pair_summary.parquet"),
+        phase_checks=results_path("databases/phase_inventory_phases.parquet"),
+        verdicts=results_path("databases/subsystem_verdicts.parquet"),
     output:
         model=directory(results_path("models/{model}/grpo")),
         curves=results_path("models/{model}/grpo_curves.parquet"),

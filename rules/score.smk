@@ -47,8 +47,9 @@ rule split_for_scoring:
 rule score:
     input:
         triples=results_path("scores/{source}/shards/{scatteritem}.triples.parquet"),
-        # the report card's verdicts decide the database: new facts or databases rescore
-        pair_summary=results_path("databases/pair_summary.parquet"),
+        # weakest-link trust decides the database: new inventories, facts or databases rescore
+        phase_checks=results_path("databases/phase_inventory_phases.parquet"),
+        verdicts=results_path("databases/subsystem_verdicts.parquet"),
     output:
         rewards=results_path("scores/{source}/shards/{scatteritem}.rewards.parquet"),
         tables=results_path("scores/{source}/shards/{scatteritem}.phase_tables.parquet"),

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from alloypref.calphad.backend import CalphadError
-from alloypref.calphad.confidence import DatabaseChoice
 from alloypref.calphad.databases import B2Formers, DatabaseSettings
 from alloypref.calphad.pycalphad_backend import PycalphadBackend
 from alloypref.calphad.pycalphad_settings import PycalphadSettings
 from alloypref.calphad.tables import Structure, phase_table
+from alloypref.calphad.trust import TrustedChoice, TrustEvidence, TrustVerdict, rank_databases
 from alloypref.design_space import completion_text, prompt_text
 from alloypref.lm.registry import ModelSettings, TinyModelSettings, TrainSettings
 from alloypref.reward import RewardSettings
@@ -68,8 +68,13 @@ class FakeBackend:
     def choose_database(self, composition):
         return ("fakedb", 1.0) if set(composition) <= self.elements() else (None, 0.0)
 
-    def database_choices(self, composition, trust=None, untested_weight=0.5):
-        return [DatabaseChoice("fakedb", 1.0, 1.0)] if set(composition) <= self.elements() else []
+    def database_choices(self, composition, trust_evidence=None):
+        """One database; trusted when no evidence is given (the fake's physics is not in question)."""
+        if not set(composition) <= self.elements():
+            return []
+        if trust_evidence is None:
+            return [TrustedChoice(TrustVerdict("fakedb", True, ()), 1.0)]
+        return rank_databases(trust_evidence, composition, [("fakedb", 1.0)])
 
     def phase_table(self, composition, temperatures_K, database):
         key = "-".join(sorted(composition))
@@ -182,3 +187,71 @@ def copy_workflow(tmp_path: Path) -> Path:
             shutil.copy(source, target)
     shutil.copytree(REPO / "src", work / "src")
     return work
+
+
+#: Hand-made trust evidence: each database holds the Al-Ni inventory phase NiAl (B2) and models it,
+#: so nothing is missing; untrust comes only from the failed detection facts given.
+LISTED = ("Al-Ni",)
+
+
+def trust_evidence(
+    failed: dict[str, dict[str, list[str]]], databases=("mc_ni", "cost507"), settings=None, listed=LISTED
+):
+    """Evidence on ``databases`` where ``failed[database][subsystem]`` lists the detection facts that
+    subsystem fails there (none: trusted); ``listed``: the pairs the phase inventory knows."""
+    checks = pd.DataFrame(
+        [
+            {
+                "database": name,
+                "system": "Al-Ni",
+                "phase_kind": "b2",
+                "phase": "AlNi",
+                "x_min": 0.42,
+                "x_max": 0.69,
+                "T_min_K": 0.0,
+                "T_max_K": 1911.0,
+                "confirmed": True,
+                "source": "hand-made",
+                "in_database": True,
+                "phase_exists": True,
+                "has_constituents": True,
+                "has_parameters": True,
+                "modelled": True,
+                "database_phases": "BCC_B2",
+            }
+            for name in databases
+        ]
+    )
+    verdicts = pd.DataFrame(
+        [
+            {"database": name, "subsystem": subsystem, "failed_detection": facts}
+            for name, subsystems in failed.items()
+            for subsystem, facts in subsystems.items()
+        ],
+        columns=["database", "subsystem", "failed_detection"],
+    )
+    return TrustEvidence(checks, verdicts, GRID, settings, listed_systems=listed)
+
+
+class TwoDatabaseBackend(FakeBackend):
+    """mc_ni (configured first) answers BCC + B2 (every rule met), cost507 BCC only; cost507 lacks Ti."""
+
+    def __init__(self):
+        super().__init__()
+        self.databases_solved = []
+
+    def database_choices(self, composition, trust_evidence=None):
+        holders = [("mc_ni", 1.0)] + ([("cost507", 1.0)] if "Ti" not in composition else [])
+        return rank_databases(trust_evidence, composition, holders)
+
+    def phase_table(self, composition, temperatures_K, database):
+        self.databases_solved.append(database)
+        if database == "mc_ni":
+            return super().phase_table(composition, temperatures_K, database)
+        row = {"phase": "BCC_A2", "structure": Structure.BCC, "mole_fraction": 1.0, "is_ordered": False}
+        return phase_table(
+            [
+                {**row, "temperature_K": t, "order_parameter": 0.0, "lattice_parameter_A": 3.0, "status": "ok"}
+                for t in temperatures_K
+            ]
+        )

@@ -1,15 +1,19 @@
 """Physics of the pycalphad backend on the reference databases and the shipped open ones."""
 
+import itertools
+
 import numpy as np
+import pandas as pd
 import pytest
 from pycalphad.core.utils import filter_phases, unpack_species
 
 from alloypref.calphad import canonical_build, compiled_system
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
-from alloypref.calphad.confidence import PairTrust
 from alloypref.calphad.databases import DatabaseSettings, apply_bcc_fix, load_database
+from alloypref.calphad.phase_inventory import PHASE_CHECK_SCHEMA
 from alloypref.calphad.phase_records import compile_function, compiled_keys
 from alloypref.calphad.tables import Structure
+from alloypref.calphad.trust import TrustEvidence
 from alloypref.composition import master_from_text, parse_formula
 from alloypref.reward import compute_reward
 
@@ -112,15 +116,21 @@ def test_routing_picks_cost507_for_an_iron_aluminide(open_backend):
     assert database == "cost507"
 
 
-def test_confidence_routing_follows_the_verdicts_on_the_shipped_databases(open_backend):
-    """No facts: the coverage choice at half the coverage. A verdict against mc_ni's Ni-Al (and the
-    pure elements it would otherwise keep) moves a nickel aluminide to cost507."""
+def test_trust_routing_follows_the_detection_facts_on_the_shipped_databases(open_backend):
+    """No evidence: nothing trusted, the coverage choice. A failed Al-Ni detection fact on mc_ni
+    moves a nickel aluminide to cost507, trusted."""
     master = master_from_text("Cr33Fe67", "NiAl", 30)
     choices = open_backend.database_choices(master)
     database, coverage = open_backend.choose_database(master)
-    assert choices[0].database == database and choices[0].confidence == pytest.approx(coverage / 2)
-    distrust = PairTrust({"mc_ni": {frozenset({element}): False for element in master}})
-    assert open_backend.database_choices(master, distrust)[0].database == "cost507"
+    assert (choices[0].database, choices[0].coverage) == (database, pytest.approx(coverage))
+    assert not any(choice.verdict.trusted for choice in choices)
+    verdicts = pd.DataFrame({"database": ["mc_ni"], "subsystem": ["Al-Ni"], "failed_detection": [["det-1"]]})
+    listed = {"-".join(pair) for pair in itertools.combinations(sorted(master), 2)}
+    evidence = TrustEvidence(
+        pd.DataFrame(columns=PHASE_CHECK_SCHEMA.names), verdicts, DEFAULT_TEMPERATURES_K, listed_systems=listed
+    )
+    first = open_backend.database_choices(master, evidence)[0]
+    assert (first.database, first.verdict.trusted) == ("cost507", True)
 
 
 def test_fig9_example_on_cost507_matches_thermocalc(open_backend):

@@ -27,8 +27,8 @@ def test_defaults_fill_an_empty_config():
     [
         ({"calphad": {"pycalphad": {"pdens": 0}}}, "calphad.pycalphad.pdens"),
         ({"calphad": {"min_coverage": 2}}, "calphad.min_coverage"),
-        ({"calphad": {"min_confidence": -0.1}}, "calphad.min_confidence"),
-        ({"calphad": {"untested_pair_weight": 1.5}}, "calphad.untested_pair_weight"),
+        ({"calphad": {"trust": {"min_competing_fraction": 1.5}}}, "calphad.trust.min_competing_fraction"),
+        ({"calphad": {"min_confidence": 0.5}}, "calphad"),  # the pair-weighted confidence is gone
         ({"cross_database": {"sample_per_source": -1}}, "cross_database.sample_per_source"),
         ({"reward": {"weight_bcc_b2_exist": "high"}}, "reward.weight_bcc_b2_exist"),
         (

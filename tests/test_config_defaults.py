@@ -7,7 +7,6 @@ import pytest
 
 from alloypref import config as config_module
 from alloypref import measured_rates
-from alloypref.calphad.confidence import DEFAULT_UNTESTED_WEIGHT
 from alloypref.calphad.ordering import DEFAULT_ORDER_THRESHOLD
 from alloypref.calphad.pycalphad_backend import PycalphadSettings
 from alloypref.calphad.report_card import ReportCardSettings, report_card_settings
@@ -76,7 +75,6 @@ def test_pycalphad_and_calphad_constants_are_the_schemas():
     assert {key: getattr(solver, key) for key in block} == block
     assert set(schema_keys_with_defaults("calphad.pycalphad")) <= set(block)
     assert solver.order_threshold == DEFAULT_ORDER_THRESHOLD == DEFAULT_RUN["calphad"]["order_threshold"]
-    assert DEFAULT_UNTESTED_WEIGHT == DEFAULT_RUN["calphad"]["untested_pair_weight"]
 
 
 def test_measured_scoring_rates_are_the_schema_defaults():

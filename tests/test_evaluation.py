@@ -43,8 +43,8 @@ def rewards_frame(bcc, b2, volumes, reward=-1.0, all_rules=False):
             "database": "mc_ni",
             "coverage": 1.0,
             "low_coverage": False,
-            "confidence": 1.0,
-            "low_confidence": False,
+            "trusted": True,
+            "trust_reason": "",
         }
     )
 
@@ -127,8 +127,8 @@ def test_table1_row_on_a_hand_computed_example():
     frame["database"] = ["mc_ni", "mc_ni", "cost507", "", ""]
     frame["coverage"] = [1.0, 1.0, 0.5, 0.0, 0.0]
     frame["low_coverage"] = [False, False, True, True, True]
-    frame["confidence"] = [1.0, 0.25, 0.5, 0.0, 0.0]
-    frame["low_confidence"] = [False, True, False, True, True]
+    frame["trusted"] = [True, False, True, False, False]
+    frame["trust_reason"] = ["", "Al-Ni: mc_ni fails detection fact(s) f1", "", "no database used", "no database used"]
     nb_nial = fingerprints([{"Nb": 0.5, "Ni": 0.25, "Al": 0.25}])
     w_tini = fingerprints([{"W": 0.7, "Ti": 0.15, "Ni": 0.15}])
     assert np.linalg.norm(nb_nial - w_tini) > 0.5
@@ -145,11 +145,11 @@ def test_table1_row_on_a_hand_computed_example():
     assert row["mean_reward"] == pytest.approx((-1 - 1 - 10 - 1121 - 1121) / 5)
     assert row["all_rules"] == pytest.approx(2 / 5)
     assert row["mean_db_coverage"] == pytest.approx(2.5 / 3) and row["low_coverage_share"] == pytest.approx(1 / 3)
-    # confident: rows 0 and 2 (row 1 is low-confidence; rows 3-4 have no database)
-    assert row["mean_confidence"] == pytest.approx(1.75 / 3) and row["low_confidence_share"] == pytest.approx(1 / 3)
-    assert row["n_confident"] == 2
-    assert row["mean_reward_confident"] == pytest.approx((-1 - 10) / 2)
-    assert row["all_rules_confident"] == pytest.approx(1 / 2)
+    # trusted: rows 0 and 2 (row 1 is untrusted; rows 3-4 have no database)
+    assert row["untrusted_share"] == pytest.approx(1 / 3)
+    assert row["n_trusted"] == 2
+    assert row["mean_reward_trusted"] == pytest.approx((-1 - 10) / 2)
+    assert row["all_rules_trusted"] == pytest.approx(1 / 2)
 
 
 def test_win_draw_loss_and_rules():

@@ -15,7 +15,7 @@ from alloypref.lm.grpo import (
 from alloypref.reward import RewardSettings
 from alloypref.scoring import ScoringSettings
 
-from .helpers import GRID, PROMPT, TINY, FakeBackend, sft_frame
+from .helpers import GRID, PROMPT, TINY, FakeBackend, sft_frame, trust_evidence
 
 ELEMENTS = ["Al", "Mo", "Nb", "Ni", "Ti", "V"]
 # in-process solving, so the fake backend's calls can be counted
@@ -45,6 +45,7 @@ def test_a_completion_that_does_not_parse_gets_the_worst_reward():
 def ok_row(**changes):
     row = {
         "status": "ok",
+        "trusted": True,
         "bcc_b2_exist": True,
         "bcc_forms_first": True,
         "b2_room_temp": True,
@@ -76,6 +77,24 @@ def test_rewards_are_normalised_per_component():
     assert reward_components(ok_row(min_lattice_mismatch_A=0.1), 0.2)["mismatch"] == pytest.approx(0.5)
     assert reward_components(ok_row(min_lattice_mismatch_A=3.0), 0.2)["mismatch"] == 0.0
     assert reward_components({"status": "failed"}, 0.2) == dict.fromkeys(COMPONENTS, 0.0)
+    # scored ok on a database that is not trusted for it: the worst reward, as for DPO pairs
+    assert reward_components(ok_row(trusted=False), 0.2) == dict.fromkeys(COMPONENTS, 0.0)
+
+
+def test_an_untrusted_completion_gets_the_worst_reward():
+    settings = GRPOSettings()
+    listed = ("Al-Nb", "Al-Ni", "Nb-Ni")
+    trusting = trust_evidence({}, databases=("fakedb",), listed=listed)
+    failing = trust_evidence({"fakedb": {"Al-Ni": ["det-AlNi"]}}, databases=("fakedb",), listed=listed)
+    rewards = {}
+    for name, evidence in (("trusting", trusting), ("failing", failing)):
+        scorer = CompletionScorer(FakeBackend(), OPTIONS, ELEMENTS, trust_evidence=evidence)
+        rewards[name] = summed(component_reward_functions(scorer, settings), settings, [GOOD])[0]
+        row = scorer.table().iloc[0]
+        assert row.status == "ok" and bool(row.trusted) == (name == "trusting")
+    assert rewards["trusting"] > settings.worst_reward + 4.0
+    assert rewards["failing"] == settings.worst_reward
+    assert "det-AlNi" in row.trust_reason
 
 
 def test_a_master_composition_is_solved_once_per_run():

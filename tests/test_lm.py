@@ -88,7 +88,7 @@ def test_parse_generation(text, status):
     assert parse_generation(text, ["Ti", "V", "Ni", "Al", "Nb"])["status"] == status
 
 
-def scored(rewards, statuses=None, low=None, low_confidence=None):
+def scored(rewards, statuses=None, low=None, trusted=None):
     n = len(rewards)
     frame = pd.DataFrame(
         {
@@ -98,7 +98,7 @@ def scored(rewards, statuses=None, low=None, low_confidence=None):
             "reward": rewards,
             "score_status": statuses or ["ok"] * n,
             "low_coverage": low or [False] * n,
-            "low_confidence": low_confidence or [False] * n,
+            "trusted": trusted or [True] * n,
             "database": "mc_ni",
         }
     )
@@ -126,16 +126,16 @@ def test_paper_scale_pair_count():
     assert len(pairs) == 125_000
 
 
-def test_failed_invalid_low_coverage_and_low_confidence_samples_are_on_neither_side():
+def test_failed_invalid_low_coverage_and_untrusted_samples_are_on_neither_side():
     frame = scored(
         [-1.0, -1.0, -1.0, -5.0, -1121.0, -1121.0, -2.0, -3.0, -1121.0, 0.0, -4.0],
         statuses=["failed", "ok", "ok", "ok", "invalid", "ok", "ok", "ok", "unscored", "ok", "ok"],
         low=[False, True, False, False, False, False, False, False, False, False, False],
-        low_confidence=[False] * 9 + [True, True],
+        trusted=[True] * 9 + [False, False],
     )
     pairs = build_pairs(frame, 0.5, 10, seed=0)
     # trustworthy: c002 (-1), c003 (-5), c005 (-1121), c006 (-2), c007 (-3); the top half (2) is chosen.
-    # c009 (the best reward) and c010 are low-confidence: neither chosen nor rejected.
+    # c009 (the best reward) and c010 are untrusted: neither chosen nor rejected.
     assert set(pairs.chosen_id) == {"c002", "c006"}
     assert set(pairs.rejected_id) == {"c003", "c005", "c006", "c007"}
     assert len(pairs) == 4 + 3  # c002 beats the other four, c006 beats three
@@ -160,12 +160,13 @@ def test_unscored_samples_get_the_worst_reward():
             "reward": [-2.0],
             "status": ["ok"],
             "low_coverage": [False],
-            "low_confidence": [False],
+            "trusted": [True],
             "database": ["mc_ni"],
         }
     )
-    joined = scored_samples(samples, rewards, -1121.0)
-    assert joined.set_index("candidate_id").loc["b", "reward"] == -1121.0
+    joined = scored_samples(samples, rewards, -1121.0).set_index("candidate_id")
+    assert joined.loc["b", "reward"] == -1121.0
+    assert (bool(joined.loc["a", "trusted"]), bool(joined.loc["b", "trusted"])) == (True, False)
 
 
 @pytest.fixture(scope="module")

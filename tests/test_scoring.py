@@ -1,4 +1,5 @@
-"""Scoring: recorded failures, deduplication, checkpoints and resume, atomic outputs."""
+"""Scoring: recorded failures, deduplication, checkpoints and resume, atomic outputs, and the choice
+of database by weakest-link trust."""
 
 import dataclasses
 import os
@@ -7,18 +8,20 @@ import time
 import pandas as pd
 import pytest
 
+from alloypref.calphad.trust import TrustSettings
 from alloypref.io import read_parquet
 from alloypref.reward import RewardSettings
 from alloypref.scoring import (
     REWARDS_SCHEMA,
     balance_groups,
+    job_key,
     read_triples,
     score_file,
     score_triples,
     split_triples,
 )
 
-from .helpers import OPTIONS, FakeBackend, triples
+from .helpers import OPTIONS, FakeBackend, TwoDatabaseBackend, triples, trust_evidence
 
 ISOLATED = dataclasses.replace(OPTIONS, isolate=True)
 
@@ -188,3 +191,117 @@ def test_workers_take_whole_element_sets_and_agree_with_one_worker(tmp_path):
     )
     assert list(three.candidate_id) == list(data.candidate_id)
     assert set(tables.candidate_id) == set(others)
+
+
+# -- the database choice by weakest-link trust ---------------------------------------------------
+
+NIAL = [{"candidate_id": "c0", "bcc": "Ni", "b2": "NiAl", "b2_volume_percent": 40.0}]
+
+
+def test_a_failed_detection_fact_untrusts_the_candidate_and_moves_it_to_the_trusted_database():
+    backend = TwoDatabaseBackend()
+    evidence = trust_evidence({"mc_ni": {"Al-Ni": ["det-AlNi-liquid"]}})
+    row = score_triples(triples(NIAL), backend, OPTIONS, trust_evidence=evidence)[0].iloc[0]
+    # mc_ni comes first in config, but fails an Al-Ni detection fact: scored on cost507, trusted
+    assert (row.database, bool(row.trusted), row.trust_reason, row.status) == ("cost507", True, "", "ok")
+    assert not row.bcc_b2_exist  # cost507's answer, not mc_ni's
+    forced = score_triples(triples(NIAL), backend, OPTIONS, trust_evidence=evidence, database="mc_ni")[0].iloc[0]
+    assert forced.database == "mc_ni" and not forced.trusted and forced.status == "ok"
+    assert "det-AlNi-liquid" in forced.trust_reason and forced.trust_reason.startswith("Al-Ni")
+    # both untrusted: the one with fewer reasons (mc_ni, one against two) is chosen, and says why
+    both_fail = trust_evidence({"mc_ni": {"Al-Ni": ["f1"]}, "cost507": {"Ni": ["f2"], "Al": ["f3"]}})
+    worst = score_triples(triples(NIAL), backend, OPTIONS, trust_evidence=both_fail)[0].iloc[0]
+    assert (worst.database, bool(worst.trusted), worst.trust_reason) == (
+        "mc_ni",
+        False,
+        "Al-Ni: mc_ni fails detection fact(s) f1",
+    )
+
+
+def test_trust_reason_names_the_missing_database_and_unused_rows():
+    backend = TwoDatabaseBackend()
+    evidence = trust_evidence({})
+    rows = [
+        {"candidate_id": "lacking", "bcc": "Ti", "b2": "NiTi", "b2_volume_percent": 30.0},
+        {"candidate_id": "bad", "bcc": "Xx2", "b2": "NiAl", "b2_volume_percent": 30.0},
+    ]
+    by_id = score_triples(triples(rows), backend, OPTIONS, trust_evidence=evidence, database="cost507")[0].set_index(
+        "candidate_id"
+    )
+    assert by_id.loc["lacking", "status"] == "invalid" and not by_id.loc["lacking", "trusted"]
+    assert by_id.loc["lacking", "trust_reason"].startswith("database 'cost507' does not hold all of")
+    assert (by_id.loc["bad", "trusted"], by_id.loc["bad", "trust_reason"]) == (False, "no database used")
+    nodb = score_triples(triples([("n", "Nb", "RuAl", 30.0)]), FakeBackend(), OPTIONS)[0].iloc[0]
+    assert nodb.trust_reason.startswith("no configured database holds all of") and "Ru" in nodb.trust_reason
+
+
+def test_without_evidence_nothing_is_trusted_and_the_configured_order_decides():
+    row = score_triples(triples(NIAL), TwoDatabaseBackend(), OPTIONS)[0].iloc[0]
+    assert (row.database, bool(row.trusted)) == ("mc_ni", False)
+    assert "no trust evidence" in row.trust_reason
+
+
+def test_checkpoint_key_holds_the_evidence_its_thresholds_and_the_forced_database():
+    backend, data = TwoDatabaseBackend(), triples(NIAL)
+    fails = trust_evidence({"mc_ni": {"Al-Ni": ["f1"]}})
+    keys = {
+        job_key(data, backend, OPTIONS, trust_evidence=fails),
+        job_key(data, backend, OPTIONS, trust_evidence=trust_evidence({})),
+        job_key(
+            data,
+            backend,
+            OPTIONS,
+            trust_evidence=trust_evidence(
+                {"mc_ni": {"Al-Ni": ["f1"]}}, settings=TrustSettings(min_competing_fraction=0.2)
+            ),
+        ),
+        job_key(data, backend, OPTIONS, trust_evidence=None),
+        job_key(data, backend, OPTIONS, trust_evidence=fails, database="cost507"),
+    }
+    assert len(keys) == 5
+    assert job_key(data, backend, OPTIONS, trust_evidence=fails) == job_key(
+        data, backend, OPTIONS, trust_evidence=trust_evidence({"mc_ni": {"Al-Ni": ["f1"]}})
+    )
+
+
+def test_a_checkpoint_made_with_other_evidence_is_discarded(tmp_path):
+    data = triples([(f"c{i}", "Ni", "NiAl", 20.0 + i) for i in range(6)])
+    out, tables = tmp_path / "rewards.parquet", tmp_path / "tables.parquet"
+    data.to_parquet(tmp_path / "triples.parquet")
+    old = trust_evidence({})  # mc_ni trusted: every candidate scored there
+    crashing = TwoDatabaseBackend()
+    crashing.crash_after = 4
+    with pytest.raises(KeyboardInterrupt):
+        score_file(
+            tmp_path / "triples.parquet", out, tables, crashing, OPTIONS, show_progress=False, trust_evidence=old
+        )
+    checkpoint = read_parquet(tmp_path / "rewards.parquet.checkpoint" / "rewards.parquet")
+    assert len(checkpoint) == 4 and set(checkpoint.database) == {"mc_ni"}
+    new = trust_evidence({"mc_ni": {"Al-Ni": ["det-AlNi-liquid"]}})  # the report card learnt better
+    resumed = TwoDatabaseBackend()
+    rewards = score_file(
+        tmp_path / "triples.parquet", out, tables, resumed, OPTIONS, show_progress=False, trust_evidence=new
+    )
+    assert resumed.databases_solved == ["cost507"] * 6  # nothing kept from the old checkpoint
+    assert set(rewards.database) == {"cost507"} and rewards.trusted.all()
+    assert list(rewards.columns) == REWARDS_SCHEMA.names
+
+
+def test_thermocalc_is_trusted_only_by_evidence_made_for_its_database():
+    from types import SimpleNamespace
+
+    from alloypref.calphad.thermocalc_backend import ThermoCalcBackend
+
+    backend = SimpleNamespace(database_name="TCHEA7")  # no tc-python here: the method alone
+    master = {"Al": 0.2, "Ni": 0.8}
+
+    def choice(evidence):
+        (only,) = ThermoCalcBackend.database_choices(backend, master, evidence)
+        return only.database, only.verdict.trusted, only.verdict.why
+
+    assert choice(None)[:2] == ("TCHEA7", False) and "TCHEA7" in choice(None)[2]
+    # the open databases' evidence says nothing about TCHEA7
+    assert choice(trust_evidence({}))[:2] == ("TCHEA7", False)
+    assert choice(trust_evidence({}, databases=("TCHEA7",))) == ("TCHEA7", True, "")
+    failing = trust_evidence({"TCHEA7": {"Al-Ni": ["f1"]}}, databases=("TCHEA7",))
+    assert choice(failing)[:2] == ("TCHEA7", False) and "f1" in choice(failing)[2]

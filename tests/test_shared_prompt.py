@@ -372,7 +372,7 @@ def test_paper_configuration_runs_end_to_end_on_a_small_local_model(llama_folder
             "reward": [-float(i) for i in range(s.n)],
             "score_status": "ok",
             "low_coverage": False,
-            "low_confidence": False,
+            "trusted": True,
             "database": "mc_ni",
         }
     )

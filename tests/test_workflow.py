@@ -66,10 +66,10 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     assert by_id.loc["bad", "status"] == "invalid"
     assert (by_id.loc[["nial_a", "nial_b", "nial_dup"], "status"] == "ok").all()
     assert by_id.loc["nial_b", "reward"] == by_id.loc["nial_dup", "reward"]
-    # a pair earns confidence only when covered (and trusted or untested): never above the coverage
+    # weakest-link trust from the phase inventory and the report card: a reason exactly when untrusted
     ok = rewards[rewards.status == "ok"]
-    assert ((ok.confidence >= 0) & (ok.confidence <= ok.coverage)).all()
-    assert (ok.low_confidence == (ok.confidence < 0.5)).all()
+    assert (ok.trusted == (ok.trust_reason == "")).all()
+    assert (~by_id.loc[["bad"], "trusted"]).all()
     assert (work / "results/logs/score/example/1-of-2.log").is_file()
     assert (work / "results/benchmarks/score/example/1-of-2.tsv").is_file()
     tables = pd.read_parquet(work / "results/scores/example/phase_tables.parquet")
@@ -352,6 +352,8 @@ CONFIG_EDITS = {
     "models.tiny.sampling.n": (30, model_jobs("tiny") - {"sft[tiny]", "grpo[tiny]"} | {"random_pool[tiny]"} | TAIL),
     "reward.weight_b2_room_temp": (20, after_scoring() | TAIL),
     "calphad.temperatures_K": ([373.15, 1273.15, 1873.15], after_scoring() | TAIL),
+    # trust thresholds rescore, but neither the phase inventory nor the report card runs again
+    "calphad.trust.min_competing_fraction": (0.2, after_scoring() | TAIL),
     "pairs.k": (3, after_dpo("tiny") | after_dpo("mini") | TAIL),
     "iterative_dpo.min_unique": (
         0.95,

@@ -14,6 +14,15 @@ def calphad_settings(params):
     return typed(blocks)
 
 
+def trust_evidence(inputs, settings):
+    """The weakest-link trust evidence of a scoring job: its inputs ``phase_checks`` (rule
+    phase_inventory) and ``verdicts`` (rule database_report_card), judged on the scoring grid with the
+    thresholds of config ``calphad.trust`` (``settings``: :func:`calphad_settings` of its params)."""
+    from alloypref.calphad.trust import TrustEvidence
+
+    return TrustEvidence.from_files(inputs.phase_checks, inputs.verdicts, settings.temperatures_K, settings.trust)
+
+
 def reward_settings(params):
     """The reward settings (Eq. 1 weights and thresholds) of a job's ``params.reward``."""
     from alloypref.reward import RewardSettings

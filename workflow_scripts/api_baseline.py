@@ -5,7 +5,7 @@ import logging
 from types import SimpleNamespace
 
 from _common import setup_logging
-from _settings import calphad_settings
+from _settings import calphad_settings, trust_evidence
 
 from alloypref.baselines.api_config import ApiSettings
 from alloypref.baselines.api_run import run_api_baseline
@@ -33,9 +33,10 @@ if snakemake.params.calphad is not None:  # noqa: F821 - agent_calphad_judge: th
     calphad = calphad_settings(SimpleNamespace(**snakemake.params.calphad))  # noqa: F821
     backend = make_backend(calphad)
     options = ScoringSettings.from_settings(calphad)
+    evidence = trust_evidence(snakemake.input, calphad)  # noqa: F821 - the same trust as rule score
 
     def score(bcc, b2, volume):
-        return score_one(bcc, b2, volume, backend, options)[0]
+        return score_one(bcc, b2, volume, backend, options, evidence)[0]
 
 
 exemplars = read_parquet(snakemake.input.exemplars, REWARDS_SCHEMA)  # noqa: F821

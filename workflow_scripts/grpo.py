@@ -4,10 +4,9 @@ scored during training."""
 import json
 
 from _common import setup_logging
-from _settings import calphad_settings
+from _settings import calphad_settings, trust_evidence
 
 from alloypref.backend_factory import make_backend
-from alloypref.calphad.confidence import read_pair_summary
 from alloypref.calphad.worker import SolverWorker
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.io import read_parquet, write_parquet
@@ -28,8 +27,8 @@ calphad = calphad_settings(params)
 options = ScoringSettings.from_settings(calphad)
 backend = make_backend(calphad)
 solvers = [SolverWorker(backend, options.timeout_s) for _ in range(settings.scorer_workers)]
-trust = read_pair_summary(snakemake.input.pair_summary)  # the same database choice as rule score
-scorer = CompletionScorer(backend, options, elements, solvers, id_prefix=f"{model}-grpo-train", trust=trust)
+evidence = trust_evidence(snakemake.input, calphad)  # the same database choice and trust as rule score
+scorer = CompletionScorer(backend, options, elements, solvers, id_prefix=f"{model}-grpo-train", trust_evidence=evidence)
 log.info(
     "%s of %s: %d steps x %d completions, reward weights %s",
     settings.algorithm.upper(),

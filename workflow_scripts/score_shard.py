@@ -1,10 +1,9 @@
 """Rule score: one shard of triples -> rewards and phase tables (resumes from its checkpoint)."""
 
 from _common import setup_logging
-from _settings import calphad_settings
+from _settings import calphad_settings, trust_evidence
 
 from alloypref.backend_factory import make_backend
-from alloypref.calphad.confidence import read_pair_summary
 from alloypref.scoring import ScoringSettings, score_file
 
 log = setup_logging(snakemake)  # injected by Snakemake
@@ -21,5 +20,5 @@ score_file(
     make_backend(settings),
     options,
     key_extra=dict(snakemake.params.items()),  # noqa: F821 - the code version: a checkpoint of other code is discarded
-    trust=read_pair_summary(snakemake.input.pair_summary),
+    trust_evidence=trust_evidence(snakemake.input, settings),
 )

@@ -53,11 +53,22 @@ def _jsonable(value):
     return str(value)
 
 
+def _trust_evidence(args: argparse.Namespace, settings):
+    """The weakest-link trust evidence ``score`` judges by: the ``--trust-evidence`` files (phase
+    checks, subsystem verdicts) on the scoring grid with config ``calphad.trust``; None (every
+    database untrusted) when none are given."""
+    from alloypref.calphad.trust import TrustEvidence
+
+    if not args.trust_evidence:
+        return None
+    phase_checks, verdicts = args.trust_evidence
+    return TrustEvidence.from_files(phase_checks, verdicts, settings.temperatures_K, settings.trust)
+
+
 def _score(args: argparse.Namespace) -> int:
     from alloypref import config as config_module
     from alloypref.backend_factory import make_backend
     from alloypref.calphad.cache import CacheTrustError
-    from alloypref.calphad.confidence import read_pair_summary
     from alloypref.calphad.databases import DatabaseError
     from alloypref.composition import FormulaError, master_from_text
     from alloypref.scoring import ScoringSettings, score_one
@@ -81,12 +92,12 @@ def _score(args: argparse.Namespace) -> int:
         return 2
     options = ScoringSettings.from_settings(settings)
     try:
-        trust = read_pair_summary(args.pair_summary) if args.pair_summary else None
+        evidence = _trust_evidence(args, settings)
     except (OSError, ValueError) as exc:
-        print(f"error: --pair-summary {args.pair_summary}: {exc}", file=sys.stderr)
+        print(f"error: --trust-evidence {' '.join(args.trust_evidence or ())}: {exc}", file=sys.stderr)
         return 2
     try:
-        row, table = score_one(args.bcc, args.b2, args.volume, make_backend(settings), options, trust)
+        row, table = score_one(args.bcc, args.b2, args.volume, make_backend(settings), options, evidence)
     except (DatabaseError, CacheTrustError) as exc:  # configuration, not the candidate
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -102,10 +113,11 @@ def _score(args: argparse.Namespace) -> int:
         print(f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition']}")
         print(
             f"database {row['database'] or '-'}  coverage {row['coverage']:.2f}"
-            f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}  confidence {row['confidence']:.2f}"
-            f"{'  (LOW CONFIDENCE)' if row['low_confidence'] else ''}  status {row['status']}"
-            f"{'  ' + row['reason'] if row['reason'] else ''}\n"
+            f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}"
+            f"  {'trusted' if row['trusted'] else 'NOT TRUSTED'}  status {row['status']}"
+            f"{'  ' + row['reason'] if row['reason'] else ''}"
         )
+        print(f"why not trusted: {row['trust_reason']}\n" if row["trust_reason"] else "")
         if not table.empty:
             shown = table.copy()
             shown["order_parameter"] = shown["order_parameter"].round(3)
@@ -217,10 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"CALPHAD cache folder (default: ${CACHE_ENV}, else calphad.cache_dir of --config, else the user cache folder)",
     )
     score.add_argument(
-        "--pair-summary",
+        "--trust-evidence",
+        nargs=2,
+        metavar=("PHASE_CHECKS", "VERDICTS"),
         default=None,
-        help="the database report card's pair summary (results/databases/pair_summary.parquet) whose verdicts "
-        "set the confidence; without it every covered pair counts as untested",
+        help="weakest-link trust evidence: results/databases/phase_inventory_phases.parquet and "
+        "results/databases/subsystem_verdicts.parquet; without it no database is trusted",
     )
     score.add_argument("--json", action="store_true", help="print the result row and the phase table as JSON")
     score.add_argument("-v", "--verbose", action="store_true")

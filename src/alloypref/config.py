@@ -18,6 +18,7 @@ import yaml
 
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
 from alloypref.calphad.databases import B2Formers, DatabaseSettings
+from alloypref.calphad.trust import TrustSettings
 from alloypref.config_schema import config_schema
 from alloypref.reward import RewardSettings
 from alloypref.sources import SourceNameError, check_source_names
@@ -194,16 +195,15 @@ def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = N
 class CalphadSettings:
     """Everything the scorer needs, typed. A job that only builds the backend (the design-space
     enumeration and filter) is given the ``calphad`` block without the scoring keys
-    (``temperatures_K``, ``timeout_s``, ``min_coverage``, ``min_confidence``, ``untested_pair_weight``)
-    and no ``reward``: those fields are None."""
+    (``temperatures_K``, ``timeout_s``, ``min_coverage``, ``trust``) and no ``reward``: those fields
+    are None."""
 
     backend: str
     temperatures_K: tuple[float, ...] | None
     databases: tuple[DatabaseSettings, ...]
     b2_formers: B2Formers
     min_coverage: float | None
-    min_confidence: float | None
-    untested_pair_weight: float | None
+    trust: TrustSettings | None
     order_threshold: float
     timeout_s: float | None
     cache_dir: Path
@@ -239,8 +239,7 @@ def calphad_settings(config: Mapping[str, Any]) -> CalphadSettings:
             frozenset(roles["b2_a_site"]), frozenset(roles["b2_b_site"]), frozenset(roles["b2_either_site"])
         ),
         min_coverage=float(cal["min_coverage"]) if "min_coverage" in cal else None,
-        min_confidence=float(cal["min_confidence"]) if "min_confidence" in cal else None,
-        untested_pair_weight=float(cal["untested_pair_weight"]) if "untested_pair_weight" in cal else None,
+        trust=TrustSettings.from_config(cal["trust"]) if "trust" in cal else None,
         order_threshold=float(cal["order_threshold"]),
         timeout_s=float(cal["timeout_s"]) if "timeout_s" in cal else None,
         cache_dir=Path(cal["cache_dir"]),

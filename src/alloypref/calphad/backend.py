@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import pandas as pd
 
 if TYPE_CHECKING:
-    from alloypref.calphad.confidence import DatabaseChoice, PairTrust
+    from alloypref.calphad.trust import TrustedChoice, TrustEvidence
 
 #: The authors' Thermo-Calc grid (K): 373.15, 773.15, 1073.15, 1173.15, 1273.15, then every 50 K
 #: from 1373.15 to 2273.15 K — 24 temperatures.
@@ -42,10 +42,11 @@ class CalphadBackend(Protocol):
         ...
 
     def database_choices(
-        self, composition: Mapping[str, float] | Iterable[str], trust: PairTrust | None, untested_weight: float
-    ) -> list[DatabaseChoice]:
-        """Every database that can compute the composition, most trustworthy first (the scorer's
-        choice is the first; see :mod:`alloypref.calphad.confidence`)."""
+        self, composition: Mapping[str, float], trust_evidence: TrustEvidence | None
+    ) -> list[TrustedChoice]:
+        """Every database holding all of the composition's elements (mole fractions), trusted first
+        (:func:`alloypref.calphad.trust.rank_databases`; coverage breaks ties): the scorer's choice is
+        the first. Without evidence every database is untrusted."""
         ...
 
     def phase_table(

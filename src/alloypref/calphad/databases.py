@@ -2,8 +2,8 @@
 
 No single open database covers the BCC/B2 design space (mc_ni lacks Fe-Al/Mn-Al ordering, COST507
 is wrong for Ni-Al). Coverage says whether a database *has* parameters for a candidate's element
-pairs; which database a candidate is scored on is decided by confidence, coverage checked against
-known phase facts (:mod:`alloypref.calphad.confidence`).
+pairs; which database a candidate is scored on is decided by weakest-link trust (missing competing
+phases, failed detection facts: :mod:`alloypref.calphad.trust`), coverage breaking ties.
 """
 
 from __future__ import annotations

@@ -44,13 +44,14 @@ from alloypref.calphad.compiled_system import (
     orderable_phases,
     system_cache_key,
 )
-from alloypref.calphad.confidence import DEFAULT_UNTESTED_WEIGHT, DatabaseChoice, PairTrust, rank_databases
 from alloypref.calphad.databases import (
     DATABASE_FIX_VERSION,
     B2Formers,
     DatabaseSettings,
     PairCoverage,
     choose_database,
+    composition_fractions,
+    coverage_score,
     database_elements,
     load_database,
     pair_coverage,
@@ -62,6 +63,7 @@ from alloypref.calphad.phase_records import (
 )
 from alloypref.calphad.phase_rows import answers_table
 from alloypref.calphad.pycalphad_settings import PycalphadSettings
+from alloypref.calphad.trust import TrustedChoice, TrustEvidence, rank_databases
 
 log = logging.getLogger(__name__)
 
@@ -127,13 +129,15 @@ class PycalphadBackend:
         return choose_database(composition, {name: self.coverage(name) for name in self.specs}, self.b2_formers)
 
     def database_choices(
-        self,
-        composition: Mapping[str, float] | Iterable[str],
-        trust: PairTrust | None = None,
-        untested_weight: float = DEFAULT_UNTESTED_WEIGHT,
-    ) -> list[DatabaseChoice]:
-        coverages = {name: self.coverage(name) for name in self.specs}
-        return rank_databases(composition, coverages, self.b2_formers, trust, untested_weight)
+        self, composition: Mapping[str, float], trust_evidence: TrustEvidence | None = None
+    ) -> list[TrustedChoice]:
+        fractions = composition_fractions(composition)
+        holders = [
+            (name, coverage_score(fractions, self.coverage(name), self.b2_formers))
+            for name in self.specs
+            if set(fractions) <= self.coverage(name).elements
+        ]
+        return rank_databases(trust_evidence, fractions, holders)
 
     # -- compiled systems ------------------------------------------------------------------
     def system(self, database: str, elements: Iterable[str]) -> CompiledSystem:

@@ -55,7 +55,7 @@ A fact with an element a database lacks is *not computable* there (``agrees`` nu
 fails counts as a disagreement (a database that cannot answer is not trusted).
 
 Outputs: the card (:data:`REPORT_CARD_SCHEMA`, fact x database), the per-pair summary
-(:data:`PAIR_SUMMARY_SCHEMA`, read by :mod:`alloypref.calphad.confidence`), the per-(database,
+(:data:`PAIR_SUMMARY_SCHEMA`, for reading), the per-(database,
 subsystem) verdicts (:data:`SUBSYSTEM_VERDICT_SCHEMA`, with the ids of the failed facts) and the
 per-database summary with a best-of row (:data:`DATABASE_SUMMARY_SCHEMA`). :func:`evaluate_sharded`
 keeps each (database, subsystem) shard's rows on disk keyed by what made them, so a long card can be
@@ -79,7 +79,6 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from alloypref.calphad import confidence
 from alloypref.calphad.backend import CalphadError
 from alloypref.calphad.databases import database_elements
 from alloypref.config_schema import schema_default
@@ -154,8 +153,17 @@ REPORT_CARD_SCHEMA = pa.schema(
 )
 """One row per fact x database. ``element_a <= element_b``; equal for pure-element facts."""
 
-# The per-pair summary's schema has one home: the module that reads it to choose databases.
-PAIR_SUMMARY_SCHEMA = confidence.PAIR_SUMMARY_SCHEMA
+PAIR_SUMMARY_SCHEMA = pa.schema(
+    [
+        ("database", pa.string()),
+        ("element_a", pa.string()),
+        ("element_b", pa.string()),
+        ("n_facts", pa.int64()),
+        ("n_agree", pa.int64()),
+        ("agreement", pa.float64()),
+        ("trusted", pa.bool_()),
+    ]
+)
 """One row per database x element pair (or pure element) with facts of at most two elements, doubtful
 facts left out: ``n_facts`` computable facts, ``n_agree`` of them agreeing, ``agreement = n_agree /
 n_facts`` (0-1; NaN when ``n_facts`` is 0) and ``trusted`` = ``n_facts > 0``, no detection fact

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 
 from alloypref.calphad.backend import CalphadError
-from alloypref.calphad.confidence import DatabaseChoice
 from alloypref.calphad.lattice import lattice_from_molar_volume
 from alloypref.calphad.ordering import DEFAULT_ORDER_THRESHOLD, is_ordered, order_parameter
 from alloypref.calphad.tables import Structure, phase_table
+from alloypref.calphad.trust import TrustedChoice, TrustEvidence, TrustVerdict
 
 #: TCHEA7's 26 elements (Thermo-Calc documentation, as listed by the paper's authors).
 TCHEA7_ELEMENTS = frozenset("Al B C Co Cr Cu Fe Hf Ir Mn Mo N Nb Ni Re Rh Ru Si Sn Ta Ti V W Y Zn Zr".split())
@@ -63,9 +63,17 @@ class ThermoCalcBackend:
         # One commercial database covers the design space; coverage is taken as complete.
         return self.database_name, 1.0
 
-    def database_choices(self, composition, trust=None, untested_weight=0.5) -> list[DatabaseChoice]:
-        # TCHEA7 was assessed for these alloys; the open databases' phase facts do not apply to it.
-        return [DatabaseChoice(self.database_name, 1.0, 1.0)]
+    def database_choices(
+        self, composition: Mapping[str, float], trust_evidence: TrustEvidence | None = None
+    ) -> list[TrustedChoice]:
+        # One database, taken as fully covering. The open databases' evidence says nothing about it:
+        # it is trusted only by evidence (phase checks or verdicts) made for this database itself.
+        name = self.database_name
+        if trust_evidence is None or name not in trust_evidence.databases:
+            verdict = TrustVerdict(name, False, (f"no trust evidence (phase inventory, report card) for {name}",))
+        else:
+            verdict = trust_evidence.judge(composition, name)
+        return [TrustedChoice(verdict, 1.0)]
 
     def phase_table(
         self, composition: Mapping[str, float], temperatures_K: Sequence[float], database: str

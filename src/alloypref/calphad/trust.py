@@ -35,8 +35,8 @@ Trust evidence tables (inputs, Parquet):
   (database, subsystem) with the failed detection fact ids.
 
 The workflow writes both (rules ``phase_inventory`` and ``database_report_card``, in
-``results/databases/``). Scoring and curation still choose databases by the pair confidence of
-:mod:`alloypref.calphad.confidence`; this module is the rule that is to replace it.
+``results/databases/``); scoring chooses each candidate's database by this rule
+(:func:`rank_databases`) and records the verdict with the rewards.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Cross-database agreement: a sample of each source's candidates scored on every database that can
 compute them, the non-circular check of the rewards (and of a DPO gain) a single database gives.
 
-Each candidate is scored on the database most trusted with its pairs (:mod:`alloypref.scoring`); a
+Each candidate is scored on the database ranked first by weakest-link trust (:mod:`alloypref.scoring`); a
 reward, and a DPO model trained on it, could owe its verdict to that database's blind spots. So, per
 source, up to ``cross_database.sample_per_source`` candidates (seeded draw) among those scored ``ok``
 whose elements two or more configured databases hold are scored again on each other database (the
@@ -17,7 +17,8 @@ candidate_id        string    id of the rewards table
 master_composition  string    canonical master composition (at.%)
 database            string    database of this row
 chosen              bool      the database the candidate's reward row was scored on
-confidence          float64   confidence of that database for the candidate (0-1)
+trusted             bool      weakest-link trust of that database for the candidate
+trust_reason        string    why not trusted; "" when trusted
 coverage            float64   coverage of that database for the candidate (0-1)
 status, reason      string    as in the rewards table
 reward              float64   Eq. 1 on that database (the worst reward unless ``ok``)
@@ -25,9 +26,15 @@ bcc_b2_exist ...    bool      the four rule flags and ``all_rules`` on that data
 ==================  ========  =====================================================================
 
 Agreement table (``results/databases/cross_database_agreement.parquet``), one row per source and
-pair of databases (configured order): ``n`` candidates scored ``ok`` on both; ``agree_<flag>``, the
-share of them whose flag is the same on both (each of the four rules and ``all_rules``); ``pearson``
-and ``spearman``, the correlation of their rewards (NaN below 3 candidates or for a constant reward).
+pair of databases (configured order), over the candidates scored ``ok`` on both *and trusted by
+both* (``n``; ``n_untrusted``: those scored ``ok`` on both that one or both do not trust, left out):
+``agree_<flag>``, the share of them whose flag is the same on both (each of the four rules and
+``all_rules``); for rule 1 (``bcc_b2_exist``: BCC and B2 coexist) also ``n_rule1_yes_both``,
+``n_rule1_no_both``, ``n_rule1_split`` and the specific agreements ``agree_rule1_yes`` = 2 yes-yes /
+(2 yes-yes + split), the chance that the other database also says yes where one says yes, and
+``agree_rule1_no`` the same for no (NaN when undefined), since a high overall agreement can hide
+that the databases never agree on the rare "yes"; ``pearson`` and ``spearman``, the correlation of
+their rewards (NaN below 3 candidates or for a constant reward).
 
 DPO-gain table (``results/databases/cross_database_dpo_gain.parquet``), one row per model: the
 DPO-minus-SFT gain in mean reward and in all-rules share over the sampled candidates, once on the
@@ -47,7 +54,7 @@ import pandas as pd
 import pyarrow as pa
 
 from alloypref.calphad.backend import CalphadBackend
-from alloypref.calphad.confidence import PairTrust
+from alloypref.calphad.trust import TrustEvidence
 from alloypref.composition import master_from_text
 from alloypref.scoring import ScoringSettings, score_triples
 
@@ -60,7 +67,8 @@ CROSS_DATABASE_SCHEMA = pa.schema(
         ("master_composition", pa.string()),
         ("database", pa.string()),
         ("chosen", pa.bool_()),
-        ("confidence", pa.float64()),
+        ("trusted", pa.bool_()),
+        ("trust_reason", pa.string()),
         ("coverage", pa.float64()),
         ("status", pa.string()),
         ("reason", pa.string()),
@@ -75,7 +83,13 @@ AGREEMENT_SCHEMA = pa.schema(
         ("database_a", pa.string()),
         ("database_b", pa.string()),
         ("n", pa.int64()),
+        ("n_untrusted", pa.int64()),
         *[(f"agree_{flag}", pa.float64()) for flag in FLAGS],
+        ("n_rule1_yes_both", pa.int64()),
+        ("n_rule1_no_both", pa.int64()),
+        ("n_rule1_split", pa.int64()),
+        ("agree_rule1_yes", pa.float64()),
+        ("agree_rule1_no", pa.float64()),
         ("pearson", pa.float64()),
         ("spearman", pa.float64()),
     ]
@@ -109,15 +123,14 @@ def sample_candidates(
     backend: CalphadBackend,
     n: int,
     seed: int,
-    trust: PairTrust | None = None,
-    untested_weight: float = 0.5,
+    trust_evidence: TrustEvidence | None = None,
 ) -> pd.DataFrame:
     """Up to ``n`` reward rows scored ``ok`` whose elements >= 2 databases hold (seeded, input order kept)."""
     ok = rewards[rewards["status"] == "ok"]
     eligible = []
     for row in ok.itertuples(index=False):
         master = master_from_text(row.bcc, row.b2, row.b2_volume_percent)
-        if len(backend.database_choices(master, trust, untested_weight)) >= 2:
+        if len(backend.database_choices(master, trust_evidence)) >= 2:
             eligible.append(row.candidate_id)
     candidates = ok[ok["candidate_id"].isin(eligible)]
     if len(candidates) > n:
@@ -130,7 +143,7 @@ def cross_score(
     backend: CalphadBackend,
     databases: Sequence[str],
     options: ScoringSettings,
-    trust: PairTrust | None = None,
+    trust_evidence: TrustEvidence | None = None,
 ) -> pd.DataFrame:
     """Every sampled reward row on every database of ``databases`` that can compute it (schema above).
 
@@ -143,7 +156,7 @@ def cross_score(
         if others.empty:
             continue
         triples = others[["candidate_id", "bcc", "b2", "b2_volume_percent"]]
-        rows, _ = score_triples(triples, backend, options, trust=trust, database=database)
+        rows, _ = score_triples(triples, backend, options, trust_evidence=trust_evidence, database=database)
         # a database that lacks an element of the candidate gives an invalid row: not a comparison
         rows = rows[~rows["reason"].str.startswith(f"database {database!r} does not hold")]
         frames.append(rows.assign(chosen=False))
@@ -163,21 +176,47 @@ def _correlations(a: pd.Series, b: pd.Series) -> tuple[float, float]:
 
 
 def agreement(cross: Mapping[str, pd.DataFrame], databases: Sequence[str]) -> pd.DataFrame:
-    """Per source and pair of databases: n, flag agreement shares and reward correlations (module doc)."""
+    """Per source and pair of databases, over the candidates ``ok`` on both and trusted by both: n,
+    flag agreement shares, rule 1's yes and no agreement and reward correlations (module doc)."""
     rows = []
     for source, table in cross.items():
         ok = table[table["status"] == "ok"]
         for first, second in itertools.combinations(databases, 2):
-            joined = ok[ok["database"] == first].merge(
+            both = ok[ok["database"] == first].merge(
                 ok[ok["database"] == second], on="candidate_id", suffixes=("_a", "_b")
             )
-            row = {"source": source, "database_a": first, "database_b": second, "n": len(joined)}
+            trusted = both["trusted_a"].astype(bool) & both["trusted_b"].astype(bool)
+            joined = both[trusted]
+            row = {
+                "source": source,
+                "database_a": first,
+                "database_b": second,
+                "n": len(joined),
+                "n_untrusted": int((~trusted).sum()),
+            }
             for flag in FLAGS:
                 same = joined[f"{flag}_a"].astype(bool) == joined[f"{flag}_b"].astype(bool)
                 row[f"agree_{flag}"] = float(same.mean()) if len(joined) else float("nan")
+            row.update(_rule1_agreement(joined["bcc_b2_exist_a"].astype(bool), joined["bcc_b2_exist_b"].astype(bool)))
             row["pearson"], row["spearman"] = _correlations(joined["reward_a"], joined["reward_b"])
             rows.append(row)
     return pd.DataFrame(rows, columns=AGREEMENT_SCHEMA.names)
+
+
+def _rule1_agreement(a: pd.Series, b: pd.Series) -> dict:
+    """Counts and specific agreements of rule 1 (BCC and B2 coexist) on two databases (module doc)."""
+    yes, no, split = int((a & b).sum()), int((~a & ~b).sum()), int((a != b).sum())
+
+    def specific(both: int) -> float:
+        return 2 * both / (2 * both + split) if both or split else float("nan")
+
+    return {
+        "n_rule1_yes_both": yes,
+        "n_rule1_no_both": no,
+        "n_rule1_split": split,
+        "agree_rule1_yes": specific(yes),
+        "agree_rule1_no": specific(no),
+    }
 
 
 def _views(table: pd.DataFrame, worst_reward: float) -> dict[str, pd.DataFrame]:
@@ -189,7 +228,7 @@ def _views(table: pd.DataFrame, worst_reward: float) -> dict[str, pd.DataFrame]:
     chosen = scored[scored["chosen"]]
     other = (
         scored[~scored["chosen"]]
-        .sort_values(["candidate_id", "confidence", "coverage"], ascending=[True, False, False], kind="stable")
+        .sort_values(["candidate_id", "trusted", "coverage"], ascending=[True, False, False], kind="stable")
         .drop_duplicates("candidate_id")
     )
     both = set(chosen["candidate_id"]) & set(other["candidate_id"])
@@ -247,7 +286,7 @@ def markdown(agreement_table: pd.DataFrame, gain_table: pd.DataFrame) -> str:
     ]
     return "\n".join(
         [
-            "Rule-flag agreement and reward correlation between databases (candidates scored ok on both):",
+            "Rule-flag agreement and reward correlation between databases (candidates scored ok on both and trusted by both):",
             "",
             table(agreement_table),
             "",

@@ -27,17 +27,18 @@ mean reward     Eq. 1; a sample that was not scored ``ok`` has the worst    n
 all 4 rules     samples meeting all four rules (not ``ok`` = not met)       n
 DB coverage     mean database coverage of the samples given a database      samples given a database
 low coverage    share of those below ``calphad.min_coverage``               samples given a database
-confidence      mean database confidence (``alloypref.calphad.confidence``) samples given a database
-low confidence  share of those below ``calphad.min_confidence``             samples given a database
-mean reward     Eq. 1 over the *confident* samples: given a database and    confident samples
-(confident)     not ``low_confidence`` (not ``ok`` = the worst reward)
-all 4 rules     samples meeting all four rules among the confident ones     confident samples
-(confident)
+untrusted       share of those their database is not ``trusted`` for          samples given a database
+                (weakest-link trust, ``alloypref.calphad.trust``)
+mean reward     Eq. 1 over the *trusted* samples: given a database that is  trusted samples
+(trusted)       ``trusted`` for them (not ``ok`` = the worst reward)
+all 4 rules     samples meeting all four rules among the trusted ones       trusted samples
+(trusted)
 ==============  ==========================================================  =========================
 
-The confident columns leave out every sample whose reward rests on database parameters the known
-phase facts contradict or do not test enough: low-confidence samples are counted (low confidence),
-not scored. Unparsed and invalid samples have no database and are in neither group.
+The trusted columns, beside the columns over all samples, leave out every sample whose reward rests
+on a subsystem its database gets wrong (a failed detection fact) or cannot describe (a missing
+competing phase that could form): untrusted samples are counted (untrusted), not scored. Unparsed
+and invalid samples have no database and are in neither group.
 
 Distances are Euclidean between standardised Magpie fingerprints (CDVAE's MP-20 scaler). Reference
 set for coverage: every curated BCC x B2 pair mixed at f = ``reference_fraction`` (0.45, the mean of
@@ -83,11 +84,10 @@ METRICS_SCHEMA = pa.schema(
         ("unique_at_100", pa.float64()),
         ("mean_db_coverage", pa.float64()),
         ("low_coverage_share", pa.float64()),
-        ("mean_confidence", pa.float64()),
-        ("low_confidence_share", pa.float64()),
-        ("n_confident", pa.int64()),
-        ("mean_reward_confident", pa.float64()),
-        ("all_rules_confident", pa.float64()),
+        ("untrusted_share", pa.float64()),
+        ("n_trusted", pa.int64()),
+        ("mean_reward_trusted", pa.float64()),
+        ("all_rules_trusted", pa.float64()),
     ]
 )
 
@@ -254,7 +254,7 @@ def source_metrics(
     )
     reward = rewards["reward"].where(rewards["status"] == "ok", worst_reward).fillna(worst_reward)
     scored = rewards[rewards["database"] != ""]
-    confident = ~rewards["low_confidence"].astype(bool) & (rewards["database"] != "")
+    trusted = rewards["trusted"].astype(bool) & (rewards["database"] != "")
     all_rules = rewards["all_rules"].astype(bool) & (rewards["status"] == "ok")
     row = {
         "source": source,
@@ -272,11 +272,10 @@ def source_metrics(
         "unique_at_100": unique_at(rewards),
         "mean_db_coverage": float(scored["coverage"].mean()) if len(scored) else np.nan,
         "low_coverage_share": float(scored["low_coverage"].mean()) if len(scored) else np.nan,
-        "mean_confidence": float(scored["confidence"].mean()) if len(scored) else np.nan,
-        "low_confidence_share": float(scored["low_confidence"].mean()) if len(scored) else np.nan,
-        "n_confident": int(confident.sum()),
-        "mean_reward_confident": float(reward[confident].mean()) if confident.any() else np.nan,
-        "all_rules_confident": float(all_rules[confident].mean()) if confident.any() else np.nan,
+        "untrusted_share": float((~scored["trusted"].astype(bool)).mean()) if len(scored) else np.nan,
+        "n_trusted": int(trusted.sum()),
+        "mean_reward_trusted": float(reward[trusted].mean()) if trusted.any() else np.nan,
+        "all_rules_trusted": float(all_rules[trusted].mean()) if trusted.any() else np.nan,
     }
     return row, valid_fp
 
@@ -295,10 +294,9 @@ TABLE1_COLUMNS = {
     "all_rules": "All 4 rules",
     "unique_at_100": "Unique pairs @100",
     "mean_db_coverage": "DB coverage",
-    "mean_confidence": "DB confidence",
-    "low_confidence_share": "Low confidence",
-    "mean_reward_confident": "Mean reward (confident)",
-    "all_rules_confident": "All 4 rules (confident)",
+    "untrusted_share": "Untrusted",
+    "mean_reward_trusted": "Mean reward (trusted)",
+    "all_rules_trusted": "All 4 rules (trusted)",
 }
 
 

@@ -22,8 +22,10 @@ mismatch             1 - min(mismatch, mismatch_scale) / mismatch_scale (1 = no 
 ===================  =======================================================================
 
 The reward is the weighted sum (``weights``; TRL's ``reward_weights``) of the components. A
-completion that does not parse, names an element outside the design space, or whose scoring fails
-gets 0 on every component: the worst reward, as the scorer gives such rows the worst Eq. 1 reward.
+completion that does not parse, names an element outside the design space, whose scoring fails, or
+whose database is not trusted for it (weakest-link trust, :mod:`alloypref.calphad.trust`: the same
+rule that keeps a sample out of DPO pairs) gets 0 on every component: the worst reward, so the
+policy learns nothing from a database's blind spots.
 TRL then normalises the summed reward within each group of ``num_generations`` completions
 (GRPO) or subtracts the leave-one-out mean (RLOO).
 
@@ -140,8 +142,9 @@ class GRPOSettings:
 
 
 def reward_components(row: dict, mismatch_scale: float) -> dict[str, float]:
-    """The five components (each 0-1, see module doc) of one scored row (:data:`REWARDS_SCHEMA`)."""
-    if row.get("status") != "ok":
+    """The five components (each 0-1, see module doc) of one scored row (:data:`REWARDS_SCHEMA`);
+    all 0 unless it was scored ``ok`` on a database that is ``trusted`` for it."""
+    if row.get("status") != "ok" or not row.get("trusted"):
         return dict.fromkeys(COMPONENTS, 0.0)
     mismatch = 0.0
     if row["bcc_b2_exist"]:
@@ -177,10 +180,11 @@ class CompletionScorer:
         elements: Iterable[str],
         solvers: Sequence | None = None,
         id_prefix: str = "grpo-train",
-        trust=None,
+        trust_evidence=None,
     ):
         self.backend = backend
-        self.trust = trust  # phase-fact verdicts for the database choice (alloypref.calphad.confidence)
+        # weakest-link trust evidence (alloypref.calphad.trust): database choice and ``trusted``
+        self.trust_evidence = trust_evidence
         self.options = options
         self.elements = list(elements)
         self.solvers = list(solvers) if solvers else [None]
@@ -259,12 +263,25 @@ class CompletionScorer:
             chunks = [c for c in split_triples(todo, len(self.solvers)) if not c.empty]
             if len(chunks) == 1:
                 parts.append(
-                    score_triples(chunks[0], self.backend, self.options, trust=self.trust, solver=self.solvers[0])[0]
+                    score_triples(
+                        chunks[0],
+                        self.backend,
+                        self.options,
+                        trust_evidence=self.trust_evidence,
+                        solver=self.solvers[0],
+                    )[0]
                 )
             else:
                 with ThreadPoolExecutor(len(chunks)) as pool:
                     futures = [
-                        pool.submit(score_triples, chunk, self.backend, self.options, trust=self.trust, solver=solver)
+                        pool.submit(
+                            score_triples,
+                            chunk,
+                            self.backend,
+                            self.options,
+                            trust_evidence=self.trust_evidence,
+                            solver=solver,
+                        )
                         for chunk, solver in zip(chunks, self.solvers, strict=False)
                     ]
                     parts += [f.result()[0] for f in futures]

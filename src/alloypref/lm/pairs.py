@@ -2,10 +2,10 @@
 
 Only trustworthy samples take part, on either side: scored ``ok`` (not ``failed`` in the solver,
 not ``invalid`` — unparseable text, an element outside the design space, a composition no database
-holds — and not unscored), neither below the database-coverage threshold nor below the confidence
-threshold (``low_confidence``: the database's phase facts for the candidate's pairs disagree or are
-unknown, see :mod:`alloypref.calphad.confidence`). Otherwise the model would learn the solver's and
-the databases' blind spots, in either direction.
+holds — and not unscored), not below the database-coverage threshold, and ``trusted`` (weakest-link
+trust, :mod:`alloypref.calphad.trust`: no subsystem of the candidate fails a detection fact on its
+database or lacks a competing phase that could form there). Otherwise the model would learn the
+solver's and the databases' blind spots, in either direction.
 
 The trustworthy samples are ranked by reward; the top ``top_fraction`` (25 %) of them are the chosen
 candidates, each paired with ``k`` rejected samples drawn without replacement from the trustworthy
@@ -44,7 +44,7 @@ PAIRS_SCHEMA = pa.schema(
 def scored_samples(samples: pd.DataFrame, rewards: pd.DataFrame, worst_reward: float) -> pd.DataFrame:
     """Samples joined with their rewards; samples that were not scored get the worst reward."""
     joined = samples.merge(
-        rewards[["candidate_id", "reward", "status", "low_coverage", "low_confidence", "database"]].rename(
+        rewards[["candidate_id", "reward", "status", "low_coverage", "trusted", "database"]].rename(
             columns={"status": "score_status"}
         ),
         on="candidate_id",
@@ -53,23 +53,21 @@ def scored_samples(samples: pd.DataFrame, rewards: pd.DataFrame, worst_reward: f
     joined["reward"] = joined["reward"].fillna(worst_reward)
     joined["score_status"] = joined["score_status"].fillna("unscored")
     joined["low_coverage"] = joined["low_coverage"].fillna(True).astype(bool)
-    joined["low_confidence"] = joined["low_confidence"].fillna(True).astype(bool)
+    joined["trusted"] = joined["trusted"].astype("boolean").fillna(False).astype(bool)
     joined["database"] = joined["database"].fillna("")
     return joined
 
 
 def trustworthy(scored: pd.DataFrame) -> pd.Series:
-    """Which samples may take part in a pair: scored ``ok``, neither low-coverage nor low-confidence."""
-    return (
-        (scored["score_status"] == "ok") & ~scored["low_coverage"].astype(bool) & ~scored["low_confidence"].astype(bool)
-    )
+    """Which samples may take part in a pair: scored ``ok``, not low-coverage, ``trusted``."""
+    return (scored["score_status"] == "ok") & ~scored["low_coverage"].astype(bool) & scored["trusted"].astype(bool)
 
 
 def build_pairs(
     scored: pd.DataFrame, top_fraction: float = 0.25, k: int = 100, seed: int = 0, same_database: bool = True
 ) -> pd.DataFrame:
     """Chosen/rejected pairs (see module doc); ``scored`` needs candidate_id, prompt, text, reward,
-    score_status, low_coverage, low_confidence, database."""
+    score_status, low_coverage, trusted, database."""
     if not 0 < top_fraction <= 1:
         raise ValueError(f"config key pairs.top_fraction must be in (0, 1], got {top_fraction}")
     if k < 1:

@@ -9,11 +9,12 @@
 * A triple whose text the sampler could not parse cleanly (``parse_status`` other than ``ok``, e.g.
   ``unknown_element``: an element outside the design space) is an ``invalid`` row whose reason
   starts with that status; it is never scored as if it were a well-formed alloy.
-* Each candidate is scored on the database most trustworthy for its element pairs (highest
-  confidence, :mod:`alloypref.calphad.confidence`), or on a forced one (the cross-database check).
+* Each candidate is scored on the database ranked first by weakest-link trust
+  (:func:`alloypref.calphad.trust.rank_databases`: trusted first, coverage breaking ties), or on a
+  forced one (the cross-database check); its row says whether it is ``trusted`` and why not.
 * Progress is checkpointed every ``checkpoint_every`` candidates beside the output; a rerun after a
   crash resumes from the checkpoint only when it was made from the same triples, settings, databases,
-  phase-fact verdicts and code (a hash of them is stored with it); any other checkpoint is discarded.
+  trust evidence and code (a hash of them is stored with it); any other checkpoint is discarded.
 
 One concern per module:
 

@@ -1,7 +1,7 @@
 """Checkpoints of a scoring call: saved beside the output, reused only under the same job key.
 
 A rerun after a crash resumes from the checkpoint only when it was made from the same triples,
-settings, databases, phase-fact verdicts and code (:func:`job_key`, stored with it); any other
+settings, databases, trust evidence and code (:func:`job_key`, stored with it); any other
 checkpoint is discarded. A damaged checkpoint costs time, never a result; a checkpoint that cannot
 be written (a full disk) loses the ability to resume, not the run.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from alloypref.calphad.backend import CalphadBackend
-from alloypref.calphad.confidence import PairTrust
+from alloypref.calphad.trust import TrustEvidence
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.scoring.schemas import REWARDS_SCHEMA, SCORED_TABLES_SCHEMA, TRIPLES_SCHEMA, concat_tables
 from alloypref.scoring.settings import ScoringSettings
@@ -28,7 +28,7 @@ from alloypref.scoring.settings import ScoringSettings
 log = logging.getLogger(__name__)
 
 #: Bump when the checkpoint layout changes: part of the checkpoint key.
-CHECKPOINT_FORMAT = 3
+CHECKPOINT_FORMAT = 4
 
 
 def job_key(
@@ -36,11 +36,12 @@ def job_key(
     backend: CalphadBackend,
     options: ScoringSettings,
     extra: Mapping | None = None,
-    trust: PairTrust | None = None,
+    trust_evidence: TrustEvidence | None = None,
     database: str | None = None,
 ) -> str:
-    """SHA-256 of everything a shard's result depends on: triples, options, backend, the phase-fact
-    verdicts ``trust``, a forced ``database`` and ``extra`` (code).
+    """SHA-256 of everything a shard's result depends on: triples, options, backend, the trust
+    evidence (its :meth:`~alloypref.calphad.trust.TrustEvidence.fingerprint`: tables and thresholds),
+    a forced ``database`` and ``extra`` (code).
 
     A checkpoint is reused only under the same key. ``checkpoint_every`` and ``isolate`` change how,
     not what, is computed, so they are left out; so is ``workers``.
@@ -53,7 +54,7 @@ def job_key(
         "options": settings,
         "backend": fingerprint() if callable(fingerprint) else f"{type(backend).__module__}.{type(backend).__name__}",
         "extra": dict(extra or {}),
-        "trust": (trust or PairTrust()).fingerprint(),
+        "trust": trust_evidence.fingerprint() if trust_evidence is not None else None,
         "database": database,
     }
     digest = hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode())

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from alloypref.calphad.backend import CalphadBackend
-from alloypref.calphad.confidence import DatabaseChoice, PairTrust
+from alloypref.calphad.trust import TrustedChoice, TrustEvidence
 from alloypref.calphad.worker import SolverWorker, solve_groups
 from alloypref.composition import FormulaError, canonical_formula, master_from_text, rounded
 from alloypref.io import write_parquet
@@ -41,15 +41,17 @@ def score_triples(
     checkpoint_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
     key_extra: Mapping | None = None,
-    trust: PairTrust | None = None,
+    trust_evidence: TrustEvidence | None = None,
     database: str | None = None,
     solver: SolverWorker | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rewards and phase tables of every triple (input order kept).
 
-    Each candidate is scored on the first of ``backend.database_choices`` under the phase-fact
-    verdicts ``trust`` (none: every covered pair untested), or on ``database`` when given; a
-    candidate that database cannot compute (an element it lacks) is an ``invalid`` row.
+    Each candidate is scored on the first of ``backend.database_choices`` under ``trust_evidence``
+    (trusted databases first, then fewer reasons, then coverage; none: every database untrusted, so
+    coverage decides), or on ``database`` when given; its row says whether that database is
+    ``trusted`` for it and, if not, why (``trust_reason``). A candidate no database (or not the
+    forced one) can compute, an element it lacks, is an ``invalid`` row.
 
     ``solver``: a running :class:`SolverWorker` of ``backend`` to solve in, one candidate after another
     (a caller that scores many small batches keeps one warm between calls); by default
@@ -65,14 +67,14 @@ def score_triples(
     key = ""
     if checkpoint_dir is not None:
         checkpoint_dir = Path(checkpoint_dir)
-        key = job_key(triples, backend, options, key_extra, trust, database)
+        key = job_key(triples, backend, options, key_extra, trust_evidence, database)
         done_rows, done_tables = load_checkpoint(checkpoint_dir, key)
     done_ids = {row["candidate_id"] for row in done_rows}
     tick = progress or (lambda n: None)
 
     # Parse every triple first: invalid ones are answered at once, the rest grouped by composition.
     new_rows, pending, compositions = _parse(triples, done_ids, options, tick)
-    choices = {k: choose_database(backend, compositions[k], options, trust, database) for k in pending}
+    choices = {k: choose_database(backend, compositions[k], trust_evidence, database) for k in pending}
     new_rows += _answer_unsolvable(pending, compositions, choices, database, tick)
     groups = _solve_order(pending, choices)
     requests = [[(compositions[k], options.temperatures_K, choices[k].database) for k in group] for group in groups]
@@ -137,23 +139,24 @@ def _parse(
 def _answer_unsolvable(
     pending: dict[tuple, list[dict]],
     compositions: dict[tuple, dict[str, float]],
-    choices: Mapping[tuple, DatabaseChoice | None],
+    choices: Mapping[tuple, TrustedChoice | None],
     database: str | None,
     tick: Callable[[int], None],
 ) -> list[dict]:
     """Remove from ``pending`` the compositions no database (or not the forced ``database``) can
-    compute, and return their rows, ``invalid`` with the reason (each ticked)."""
-    holder = f"database {database!r} does not" if database else "no configured database"
+    compute, and return their rows, ``invalid`` and untrusted with the reason (each ticked)."""
+    holder = f"database {database!r} does not hold" if database else "no configured database holds"
     answered = []
     for k in [k for k in pending if choices[k] is None]:
         for row in pending.pop(k):
-            row["status"], row["reason"] = "invalid", f"{holder} hold all of {sorted(compositions[k])}"
+            row["status"], row["reason"] = "invalid", f"{holder} all of {sorted(compositions[k])}"
+            row["trust_reason"] = row["reason"]
             answered.append(row)
             tick(1)
     return answered
 
 
-def _solve_order(pending: Mapping[tuple, list[dict]], choices: Mapping[tuple, DatabaseChoice]) -> list[list[tuple]]:
+def _solve_order(pending: Mapping[tuple, list[dict]], choices: Mapping[tuple, TrustedChoice]) -> list[list[tuple]]:
     """The pending compositions grouped by (database, element set), each group going whole to one
     worker (which builds or loads its compiled system once), the costliest groups first."""
     by_system: dict[tuple, list[tuple]] = {}
@@ -164,7 +167,7 @@ def _solve_order(pending: Mapping[tuple, list[dict]], choices: Mapping[tuple, Da
 
 
 def _record_duplicates(
-    rows: list[dict], choice: DatabaseChoice, answer, seconds: float, options: ScoringSettings
+    rows: list[dict], choice: TrustedChoice, answer, seconds: float, options: ScoringSettings
 ) -> tuple[list[dict], list[pd.DataFrame]]:
     """Record one solver answer in the first of ``rows`` (candidates of one composition) and copy it
     to the others; their rows and phase tables (one per candidate with a non-empty table)."""
@@ -199,14 +202,15 @@ def score_one(
     b2_volume_percent: float,
     backend: CalphadBackend,
     options: ScoringSettings,
-    trust: PairTrust | None = None,
+    trust_evidence: TrustEvidence | None = None,
 ) -> tuple[dict, pd.DataFrame]:
-    """Score one triple: its reward row (see :mod:`alloypref.scoring.schemas`) and its phase table."""
+    """Score one triple: its reward row (see :mod:`alloypref.scoring.schemas`; ``trusted`` and
+    ``trust_reason`` say whether ``trust_evidence`` trusts its database) and its phase table."""
     rows, tables = score_triples(
         pd.DataFrame([{"candidate_id": "cli", "bcc": bcc, "b2": b2, "b2_volume_percent": b2_volume_percent}]),
         backend,
         options,
-        trust=trust,
+        trust_evidence=trust_evidence,
     )
     row = rows.iloc[0].to_dict()
     return row, tables.drop(columns="candidate_id")
@@ -220,7 +224,7 @@ def score_file(
     options: ScoringSettings,
     show_progress: bool = True,
     key_extra: Mapping | None = None,
-    trust: PairTrust | None = None,
+    trust_evidence: TrustEvidence | None = None,
 ) -> pd.DataFrame:
     """Score a triples file into the rewards and phase-table Parquet files, resuming a crashed run.
 
@@ -238,7 +242,7 @@ def score_file(
         if show_progress
         else None
     )
-    rewards, tables = score_triples(triples, backend, options, checkpoint_dir, progress, key_extra, trust)
+    rewards, tables = score_triples(triples, backend, options, checkpoint_dir, progress, key_extra, trust_evidence)
     write_parquet(tables, tables_path, SCORED_TABLES_SCHEMA)
     write_parquet(rewards, rewards_path, REWARDS_SCHEMA)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)

@@ -15,10 +15,11 @@ reason                    string    why not ok; "" when ok
 database                  string    database used; "" when none
 coverage                  float64   share of element pairs that database covers (0-1)
 low_coverage              bool      coverage below ``calphad.min_coverage``
-confidence                float64   share of element pairs that database is trusted with: covered
-                                    and its phase facts agree (0-1; see calphad.confidence)
-low_confidence            bool      confidence below ``calphad.min_confidence`` (True when no
-                                    database was used)
+trusted                   bool      weakest-link trust of that database for the candidate
+                                    (:mod:`alloypref.calphad.trust`); False when no database was used
+trust_reason              string    why not trusted (subsystem, missing phase or failed detection
+                                    facts, "; "-joined; "no database holds ..." when none can compute
+                                    it, "no database used" when unparsed); "" when trusted
 reward                    float64   Eq. 1; the worst reward unless ok
 bcc_b2_exist ...          bool      the four rule flags (``others_exceed_10`` True = violated)
 min_lattice_mismatch_A    float64   Å (``reward.mismatch: absolute``) or dimensionless (``relative``);
@@ -62,8 +63,8 @@ REWARDS_SCHEMA = pa.schema(
         ("database", pa.string()),
         ("coverage", pa.float64()),
         ("low_coverage", pa.bool_()),
-        ("confidence", pa.float64()),
-        ("low_confidence", pa.bool_()),
+        ("trusted", pa.bool_()),
+        ("trust_reason", pa.string()),
         ("reward", pa.float64()),
         ("bcc_b2_exist", pa.bool_()),
         ("bcc_forms_first", pa.bool_()),

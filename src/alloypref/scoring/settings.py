@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from alloypref.calphad.confidence import DEFAULT_UNTESTED_WEIGHT
 from alloypref.config_schema import schema_default
 from alloypref.reward import RewardSettings
 
@@ -29,8 +28,6 @@ class ScoringSettings:
     timeout_s: float = float(schema_default("calphad.timeout_s"))
     checkpoint_every: int = int(schema_default("scoring.checkpoint_every"))
     isolate: bool = True
-    min_confidence: float = float(schema_default("calphad.min_confidence"))
-    untested_pair_weight: float = DEFAULT_UNTESTED_WEIGHT
     workers: int = int(schema_default("scoring.workers"))
 
     @classmethod
@@ -45,7 +42,5 @@ class ScoringSettings:
             reward=settings.reward,
             min_coverage=settings.min_coverage,
             timeout_s=settings.timeout_s,
-            min_confidence=settings.min_confidence,
-            untested_pair_weight=settings.untested_pair_weight,
             **overrides,
         )

@@ -11,8 +11,8 @@ import time
 
 from alloypref.calphad.backend import CalphadBackend, CalphadError
 from alloypref.calphad.cache import CacheTrustError
-from alloypref.calphad.confidence import DatabaseChoice, PairTrust
 from alloypref.calphad.databases import DatabaseError
+from alloypref.calphad.trust import TrustedChoice, TrustEvidence
 from alloypref.reward import compute_reward
 from alloypref.scoring.settings import ScoringSettings
 
@@ -32,8 +32,8 @@ def base_row(triple, options: ScoringSettings) -> dict:
         "database": "",
         "coverage": 0.0,
         "low_coverage": True,
-        "confidence": 0.0,
-        "low_confidence": True,
+        "trusted": False,
+        "trust_reason": "no database used",
         "reward": worst,
         "bcc_b2_exist": False,
         "bcc_forms_first": False,
@@ -50,12 +50,12 @@ def base_row(triple, options: ScoringSettings) -> dict:
 def choose_database(
     backend: CalphadBackend,
     master: dict[str, float],
-    options: ScoringSettings,
-    trust: PairTrust | None,
+    trust_evidence: TrustEvidence | None,
     database: str | None,
-) -> DatabaseChoice | None:
-    """The database a master composition is scored on (None: no configured database can compute it)."""
-    choices = backend.database_choices(master, trust, options.untested_pair_weight)
+) -> TrustedChoice | None:
+    """The database a master composition is scored on, the first of the trust ranking (None: no
+    configured database, or not the forced ``database``, holds all its elements)."""
+    choices = backend.database_choices(master, trust_evidence)
     if database is not None:
         choices = [choice for choice in choices if choice.database == database]
     return choices[0] if choices else None
@@ -79,16 +79,16 @@ def solve_here(backend: CalphadBackend, groups: list[list[tuple]]):
             yield g, r, answer, time.perf_counter() - started
 
 
-def record(row: dict, choice: DatabaseChoice, answer, seconds: float, options: ScoringSettings):
-    """Fill ``row`` (status, reason, database, reward and flags, seconds) from one solver answer.
+def record(row: dict, choice: TrustedChoice, answer, seconds: float, options: ScoringSettings):
+    """Fill ``row`` (status, reason, database, coverage, trust, reward and flags, seconds) from one
+    solver answer on the chosen database.
 
     ``answer`` is a phase table or a :class:`CalphadError`. Returns the phase table (partial on
     failure, None when nothing was computed).
     """
     row["database"], row["coverage"] = choice.database, float(choice.coverage)
     row["low_coverage"] = bool(choice.coverage < options.min_coverage)
-    row["confidence"] = float(choice.confidence)
-    row["low_confidence"] = bool(choice.confidence < options.min_confidence)
+    row["trusted"], row["trust_reason"] = bool(choice.verdict.trusted), choice.verdict.why
     row["seconds"] = float(seconds)
     if isinstance(answer, CalphadError):
         row["status"], row["reason"] = "failed", answer.reason
