@@ -45,7 +45,7 @@ import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -82,7 +82,11 @@ class TrustSettings:
     @classmethod
     def from_config(cls, trust: Mapping | None) -> TrustSettings:
         trust = dict(trust or {})
-        return cls(**{k: float(v) for k, v in trust.items()})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(trust) - known)
+        if unknown:
+            raise ValueError(f"calphad.trust.{unknown[0]}: unknown key (known: {sorted(known)})")
+        return cls(**trust)
 
 
 class TrustVerdict(NamedTuple):
@@ -144,6 +148,13 @@ def _ternary_point(formula: str) -> dict[str, float]:
     from alloypref.composition import parse_formula
 
     return {e.capitalize(): float(x) for e, x in parse_formula(formula).items()}
+
+
+def _cell_text(value) -> str:
+    """A table cell as text for hashing; a list cell (list, tuple or 1-d array) as its items joined."""
+    if isinstance(value, list | tuple) or getattr(value, "ndim", 0) == 1:
+        return "|".join(str(v) for v in value)
+    return str(value)
 
 
 class TrustEvidence:
@@ -226,13 +237,23 @@ class TrustEvidence:
     def _digest(phase_checks: pd.DataFrame, verdicts: pd.DataFrame) -> str:
         digest = hashlib.sha256()
         for frame in (phase_checks, verdicts):
-            records = frame.astype(str).sort_values(list(frame.columns)).to_numpy().tolist()
+            # list cells (fact ids) as text independent of list or array: read and hand-made agree
+            text = frame.apply(lambda column: column.map(_cell_text))
+            records = text.sort_values(list(frame.columns)).to_numpy().tolist()
             digest.update(json.dumps(records).encode())
         return digest.hexdigest()
 
     def fingerprint(self) -> str:
-        """SHA-256 (16 hex digits) of the evidence and the thresholds: part of every checkpoint key."""
-        settings = json.dumps([self.settings.negligible_fraction, self.settings.min_competing_fraction])
+        """SHA-256 (16 hex digits) of the evidence, the thresholds, the temperatures (K) it is judged at
+        and the listed systems (all change verdicts): part of every checkpoint key."""
+        settings = json.dumps(
+            [
+                self.settings.negligible_fraction,
+                self.settings.min_competing_fraction,
+                sorted(self.temperatures_K),
+                sorted(self._listed) if self._listed is not None else None,
+            ]
+        )
         return hashlib.sha256((self._fingerprint + settings).encode()).hexdigest()[:16]
 
     # -- the rule ---------------------------------------------------------------------------------

@@ -1,0 +1,239 @@
+"""Weakest-link trust on hand-made phase checks and subsystem verdicts: one test per rule."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alloypref.calphad.phase_inventory import PHASE_CHECK_SCHEMA
+from alloypref.calphad.report_card import SUBSYSTEM_VERDICT_SCHEMA
+from alloypref.calphad.trust import TrustEvidence, TrustSettings, rank_databases
+
+GRID_K = (1073.0, 1273.0)
+LISTED = {"Cr-Hf", "Cr-Ni", "Hf-Ni", "Ni-V", "Al-Ni", "Al-Ti", "Ni-Ti", "Al-Ni-Ti", "Cr-W", "Nb-Ti", "Cr-Nb", "Nb-Ni"}
+
+
+def check(database, system, kind, phase, x_min, x_max, t_min=298.0, t_max=2000.0, modelled=False, in_database=True):
+    """One :data:`PHASE_CHECK_SCHEMA` row."""
+    return {
+        "database": database,
+        "system": system,
+        "phase_kind": kind,
+        "phase": phase,
+        "x_min": x_min,
+        "x_max": x_max,
+        "T_min_K": t_min,
+        "T_max_K": t_max,
+        "confirmed": True,
+        "source": "hand-made",
+        "in_database": in_database,
+        "phase_exists": modelled,
+        "has_constituents": modelled,
+        "has_parameters": modelled,
+        "modelled": modelled,
+        "database_phases": "LAVES" if modelled else "",
+    }
+
+
+def verdict(database, subsystem, failed=()):
+    """One :data:`SUBSYSTEM_VERDICT_SCHEMA` row; ``failed``: failed detection fact ids."""
+    n = subsystem.count("-") + 1
+    return {
+        "database": database,
+        "subsystem": subsystem,
+        "n_elements": n,
+        "n_facts": 2,
+        "n_calibration": 1,
+        "n_calibration_agree": 1,
+        "calibration_agreement": 1.0,
+        "n_detection": 1,
+        "n_detection_agree": 0 if failed else 1,
+        "failed_calibration": [],
+        "failed_detection": list(failed),
+        "n_doubtful": 0,
+        "verdict": "untrusted" if failed else "trusted",
+        "reason": "",
+    }
+
+
+def checks_frame(*rows):
+    return pd.DataFrame(list(rows), columns=PHASE_CHECK_SCHEMA.names)
+
+
+def verdicts_frame(*rows):
+    return pd.DataFrame(list(rows), columns=SUBSYSTEM_VERDICT_SCHEMA.names)
+
+
+def evidence(checks=(), verdicts=(), temperatures=GRID_K, settings=None, listed=LISTED):
+    return TrustEvidence(checks_frame(*checks), verdicts_frame(*verdicts), temperatures, settings, listed)
+
+
+LAVES_MISSING = check("db", "Cr-Hf", "laves_c15", "Cr2Hf", 0.33, 0.35)
+
+
+def test_missing_laves_untrusts_cr95hf5_not_cr99hf1():
+    ev = evidence([LAVES_MISSING], settings=TrustSettings(negligible_fraction=0.0))
+    rich = ev.judge({"Cr": 0.95, "Hf": 0.05}, "db")
+    assert not rich.trusted
+    # lever rule from pure Cr to the Laves phase's nearest edge: 0.05 / 0.33 = 15 %
+    assert rich.reasons == ("Cr-Hf: laves_c15 Cr2Hf is not modelled by db; up to 15% of the alloy could be Cr2Hf",)
+    lean = ev.judge({"Cr": 0.99, "Hf": 0.01}, "db")  # 0.01 / 0.33 = 3 % < 5 %
+    assert lean.trusted and lean.reasons == () and lean.why == ""
+
+
+def test_modelled_phase_untrusts_nothing():
+    ev = evidence([check("db", "Cr-Hf", "laves_c15", "Cr2Hf", 0.33, 0.35, modelled=True)])
+    assert ev.judge({"Cr": 0.67, "Hf": 0.33}, "db").trusted
+
+
+def test_element_below_negligible_fraction_joins_no_subsystem():
+    ev = evidence(
+        [check("db", "Al-Ni", "l1_2", "AlNi3", 0.73, 0.77)],
+        [verdict("db", "Al", ["al_detect"]), verdict("db", "Al-Ni", ["alni_detect"])],
+    )
+    # Al at 1.5 % < 2 %: neither Al, Al-Ni nor its missing Ni3Al count
+    assert ev.judge({"Al": 0.015, "Ni": 0.985}, "db").trusted
+    # the same alloy with Al at 2.5 % is judged on all of them
+    reasons = ev.judge({"Al": 0.025, "Ni": 0.975}, "db").reasons
+    assert [r.split(":")[0] for r in reasons] == ["Al", "Al-Ni", "Al-Ni"]
+
+
+def test_phase_that_is_not_a_neighbour_does_not_count():
+    # Ni-V: Ni3V at 0.25 and sigma at 0.55-0.65 are both missing; Ni2V (0.333) is modelled.
+    # Ni90V10 lies between pure Ni and Ni3V: Ni3V is its neighbour (lever 0.10/0.22 = 45 %), sigma is not.
+    ev = evidence(
+        [
+            check("db", "Ni-V", "d0_22", "Ni3V", 0.22, 0.27),
+            check("db", "Ni-V", "intermetallic", "Ni2V", 0.333, 0.333, modelled=True),
+            check("db", "Ni-V", "sigma", "NiV2", 0.55, 0.65),
+        ]
+    )
+    reasons = ev.judge({"Ni": 0.9, "V": 0.1}, "db").reasons
+    assert len(reasons) == 1 and "Ni3V" in reasons[0] and "45%" in reasons[0]
+    # Ni55V45 lies between the modelled Ni2V and sigma: sigma is a neighbour (lever
+    # (0.45 - 0.333) / (0.55 - 0.333) = 54 %), Ni3V is not (Ni2V lies between)
+    reasons = ev.judge({"Ni": 0.55, "V": 0.45}, "db").reasons
+    assert len(reasons) == 1 and "NiV2" in reasons[0] and "54%" in reasons[0]
+
+
+def test_inside_another_single_phase_field_nothing_competes():
+    ev = evidence(
+        [
+            check("db", "Ni-V", "d0_22", "Ni3V", 0.22, 0.27, modelled=True),
+            check("db", "Ni-V", "sigma", "NiV2", 0.55, 0.65),
+        ]
+    )
+    assert ev.judge({"Ni": 0.75, "V": 0.25}, "db").trusted
+
+
+def test_temperature_range_outside_the_grid_does_not_count():
+    high = check("db", "Cr-Hf", "laves_c14", "Cr2Hf", 0.33, 0.35, t_min=1773.0, t_max=2098.0)
+    assert evidence([high]).judge({"Cr": 0.8, "Hf": 0.2}, "db").trusted
+    assert not evidence([high], temperatures=(1273.0, 1873.0)).judge({"Cr": 0.8, "Hf": 0.2}, "db").trusted
+
+
+def test_pair_share_scales_the_lever_rule():
+    # Cr-Hf at 0.08 Hf alone: 0.08 / 0.33 = 24 %; diluted by 70 % Ni (no Cr-Ni / Hf-Ni phases):
+    # the pair is 30 % of the alloy, x_Hf on the pair 0.08, so 0.3 * 24 % = 7 % ≥ 5 %
+    ev = evidence([LAVES_MISSING])
+    reasons = ev.judge({"Cr": 0.276, "Hf": 0.024, "Ni": 0.70}, "db").reasons
+    assert reasons == ("Cr-Hf: laves_c15 Cr2Hf is not modelled by db; up to 7% of the alloy could be Cr2Hf",)
+
+
+def test_ternary_compound_lever_rule():
+    heusler = check("db", "Al-Ni-Ti", "l2_1", "Ni2AlTi", math.nan, math.nan, t_max=1623.0)
+    ev = evidence([heusler])
+    # Ni50Al25Ti25 is the compound itself
+    (reason,) = ev.judge({"Ni": 0.5, "Al": 0.25, "Ti": 0.25}, "db").reasons
+    assert reason == "Al-Ni-Ti: l2_1 Ni2AlTi is not modelled by db; up to 100% of the alloy could be Ni2AlTi"
+    # Ti at 1 % is below the negligible fraction; at 3 % it limits the compound to 0.03 / 0.25 = 12 %
+    assert ev.judge({"Ni": 0.5, "Al": 0.49, "Ti": 0.01}, "db").trusted
+    (reason,) = ev.judge({"Ni": 0.5, "Al": 0.47, "Ti": 0.03}, "db").reasons
+    assert "up to 12% " in reason
+    # Ti counted at 1 % (negligible_fraction 0): 0.01 / 0.25 = 4 % < 5 %, trusted
+    settings = TrustSettings(negligible_fraction=0.0)
+    assert evidence([heusler], settings=settings).judge({"Ni": 0.5, "Al": 0.49, "Ti": 0.01}, "db").trusted
+    # outside its temperature range it does not count
+    assert evidence([heusler], temperatures=(1700.0,)).judge({"Ni": 0.5, "Al": 0.25, "Ti": 0.25}, "db").trusted
+
+
+def test_failed_detection_fact_untrusts_only_candidates_holding_its_subsystem():
+    ev = evidence(verdicts=[verdict("db", "Ni-V", ["nv_liquid_1073", "nv_liquid_1273"]), verdict("db", "Nb-Ti")])
+    (reason,) = ev.judge({"Ni": 0.4, "V": 0.6}, "db").reasons
+    assert reason == "Ni-V: db fails detection fact(s) nv_liquid_1073, nv_liquid_1273"
+    assert ev.judge({"Nb": 0.49, "Ti": 0.49, "Ni": 0.02}, "db").trusted  # V absent: Ni-V is not a subsystem
+    assert ev.judge({"Ni": 0.4, "V": 0.6}, "other").trusted  # another database
+
+
+def test_pair_the_inventory_does_not_list_is_untrusted():
+    ev = evidence(listed={"Cr-Hf"})
+    (reason,) = ev.judge({"Cr": 0.5, "Mo": 0.5}, "db").reasons
+    assert reason.startswith("Cr-Mo: no assessed phase inventory")
+    assert ev.judge({"Cr": 0.9, "Hf": 0.1}, "db").trusted
+
+
+def test_reasons_name_every_untrusting_subsystem():
+    ev = evidence([LAVES_MISSING], [verdict("db", "Hf-Ni", ["hfni_fact"])])
+    result = ev.judge({"Cr": 0.5, "Hf": 0.3, "Ni": 0.2}, "db")
+    assert not result.trusted
+    assert result.reasons[0] == "Hf-Ni: db fails detection fact(s) hfni_fact"
+    assert result.reasons[1].startswith("Cr-Hf: laves_c15 Cr2Hf is not modelled by db")
+    assert result.why == "; ".join(result.reasons)
+
+
+def test_rank_databases_puts_a_trusted_database_first():
+    ev = evidence([LAVES_MISSING, check("good", "Cr-Hf", "laves_c15", "Cr2Hf", 0.33, 0.35, modelled=True)])
+    composition = {"Cr": 0.8, "Hf": 0.2}
+    ranked = rank_databases(ev, composition, [("db", 1.0), ("good", 0.4)])
+    assert [c.database for c in ranked] == ["good", "db"]
+    assert ranked[0].verdict.trusted and ranked[0].coverage == 0.4
+    # equal standing: higher coverage, then configured order
+    assert [c.database for c in rank_databases(ev, {"Cr": 1.0}, [("db", 0.5), ("good", 0.9)])] == ["good", "db"]
+    assert [c.database for c in rank_databases(ev, {"Cr": 1.0}, [("db", 0.9), ("good", 0.9)])] == ["db", "good"]
+    # without evidence nothing is trusted, and each says why
+    unjudged = rank_databases(None, composition, [("db", 1.0)])
+    assert not unjudged[0].verdict.trusted and "no trust evidence" in unjudged[0].verdict.why
+
+
+@pytest.mark.parametrize(
+    "values", [{"negligible_fraction": -0.1}, {"min_competing_fraction": 1.5}, {"negligible_fraction": math.nan}]
+)
+def test_trust_settings_reject_out_of_range(values):
+    with pytest.raises(ValueError, match="calphad.trust"):
+        TrustSettings(**values)
+
+
+def test_trust_settings_from_config():
+    assert TrustSettings.from_config({"min_competing_fraction": 0.1}).min_competing_fraction == 0.1
+    assert TrustSettings.from_config(None) == TrustSettings()
+    with pytest.raises(ValueError, match="calphad.trust.near"):
+        TrustSettings.from_config({"near": 0.3})
+
+
+def test_fingerprint_changes_with_evidence_and_thresholds():
+    base = evidence([LAVES_MISSING], [verdict("db", "Ni-V", ["a"])])
+    same = evidence([LAVES_MISSING], [verdict("db", "Ni-V", ["a"])])
+    assert base.fingerprint() == same.fingerprint()
+    assert evidence([LAVES_MISSING], [verdict("db", "Ni-V", ["b"])]).fingerprint() != base.fingerprint()
+    modelled = check("db", "Cr-Hf", "laves_c15", "Cr2Hf", 0.33, 0.35, modelled=True)
+    assert evidence([modelled], [verdict("db", "Ni-V", ["a"])]).fingerprint() != base.fingerprint()
+    stricter = evidence([LAVES_MISSING], [verdict("db", "Ni-V", ["a"])], settings=TrustSettings(0.02, 0.1))
+    assert stricter.fingerprint() != base.fingerprint()
+
+
+def test_fingerprint_changes_with_grid_and_listed_systems_not_list_type():
+    base = evidence([LAVES_MISSING], [verdict("db", "Ni-V", ["a", "b"])])
+    assert evidence([LAVES_MISSING], [verdict("db", "Ni-V", ["a", "b"])], temperatures=(1273.0,)).fingerprint() != (
+        base.fingerprint()
+    )
+    assert evidence([LAVES_MISSING], [verdict("db", "Ni-V", ["a", "b"])], listed={"Cr-Hf"}).fingerprint() != (
+        base.fingerprint()
+    )
+    # fact ids read from Parquet arrive as arrays: the same evidence, the same fingerprint
+
+    as_array = verdict("db", "Ni-V", ["a", "b"])
+    as_array["failed_detection"] = np.array(["a", "b"], dtype=object)
+    assert evidence([LAVES_MISSING], [as_array]).fingerprint() == base.fingerprint()
