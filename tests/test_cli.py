@@ -71,3 +71,32 @@ def test_cache_location_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv("ALLOYPREF_CACHE", str(tmp_path / "env"))
     assert cache_dir(None, str(config)) == tmp_path / "env"
     assert cache_dir(str(tmp_path / "flag"), str(config)) == tmp_path / "flag"
+
+
+def test_ship_trust_needs_out_and_names_a_database_without_phase_kinds(tmp_path, capsys):
+    try:
+        main(["ship-trust"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "--out" in capsys.readouterr().err
+    (tmp_path / "nial.yaml").write_text(NIAL_CONFIG)
+    code = main(
+        [
+            "ship-trust",
+            "--out",
+            str(tmp_path / "out"),
+            "--config",
+            str(tmp_path / "nial.yaml"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "NI_AL_DUPIN_2001.TDB" in err and "database_phase_kinds.csv" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_ship_trust_bad_config_is_a_message(tmp_path, capsys):
+    (tmp_path / "bad.yaml").write_text("calphad:\n  trust: {negligible_fraction: 2}\n")
+    assert main(["ship-trust", "--out", str(tmp_path / "out"), "--config", str(tmp_path / "bad.yaml")]) == 2
+    assert "negligible_fraction" in capsys.readouterr().err

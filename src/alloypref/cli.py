@@ -1,5 +1,6 @@
-"""Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table and reward;
-`alloypref ship-design-space RESULTS --config CONFIG` packages a curation run as shipped data."""
+"""Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table, reward and trust;
+`alloypref ship-design-space RESULTS --config CONFIG` packages a curation run as shipped data;
+`alloypref ship-trust --out DIR` computes the trust evidence the command line ships with."""
 
 from __future__ import annotations
 
@@ -132,6 +133,31 @@ def _ship_design_space(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ship_trust(args: argparse.Namespace) -> int:
+    from alloypref import config as config_module
+    from alloypref import shipped_trust
+    from alloypref.calphad.cache import CacheTrustError
+
+    try:
+        cfg = config_module.load(args.config)
+        cache = cache_dir(args.cache_dir, args.config)
+        cfg["calphad"]["cache_dir"] = str(cache)
+        shards = Path(args.shards).expanduser() if args.shards else cache.parent / "report_card"
+        tables = shipped_trust.compute(cfg, shards)
+        record = shipped_trust.provenance(cfg, tables, Path(__file__).resolve().parents[2])
+        out = shipped_trust.write(tables, args.out, record)
+    except (ValueError, OSError, CacheTrustError) as exc:  # config, database, facts or inventory: not a crash
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    counts = record["counts"]
+    print(
+        f"wrote {out}: {counts['phase_checks']} phase checks, {counts['subsystem_verdicts']} subsystem verdicts "
+        f"({counts['untrusted_subsystems']} untrusted) over {record['facts']['n_facts']} facts on "
+        f"{', '.join(d['name'] for d in record['databases'])}; shards in {shards}"
+    )
+    return 0
+
+
 def _stage_times(args: argparse.Namespace) -> int:
     from alloypref.stage_times import BenchmarkError, stage_times, totals
 
@@ -233,6 +259,29 @@ def main(argv: list[str] | None = None) -> int:
     ship.add_argument("--name", default="paper", help="name of the shipped design space (default: paper)")
     ship.add_argument("--out", default=None, help="output folder (default: the package's data/design_space/NAME)")
     ship.add_argument("-v", "--verbose", action="store_true")
+    trust = sub.add_parser(
+        "ship-trust",
+        help="compute the trust evidence (phase inventory checks and the report card over all shipped facts) of a "
+        "config's databases and write phase_checks.parquet, subsystem_verdicts.parquet and provenance.json",
+    )
+    trust.add_argument(
+        "--out",
+        required=True,
+        help="output folder; the package's own copy is src/alloypref/data/trust (name it to regenerate it)",
+    )
+    trust.add_argument("--config", default=None, help="config YAML (default: built-in defaults)")
+    trust.add_argument(
+        "--shards",
+        default=None,
+        help="folder of solved report-card shards, reused when their facts, database and settings match "
+        "(default: report_card next to the CALPHAD cache folder)",
+    )
+    trust.add_argument(
+        "--cache-dir",
+        default=None,
+        help=f"CALPHAD cache folder (default: ${CACHE_ENV}, else calphad.cache_dir of --config, else the user cache folder)",
+    )
+    trust.add_argument("-v", "--verbose", action="store_true")
     times = sub.add_parser(
         "stage-times",
         help="jobs, wall and CPU seconds and peak memory per rule of a run, from its Snakemake benchmark files",
@@ -263,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         return _score(args)
     if args.command == "ship-design-space":
         return _ship_design_space(args)
+    if args.command == "ship-trust":
+        return _ship_trust(args)
     if args.command == "stage-times":
         return _stage_times(args)
     if args.command == "cost-model":
