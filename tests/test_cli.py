@@ -100,3 +100,34 @@ def test_ship_trust_bad_config_is_a_message(tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text("calphad:\n  trust: {negligible_fraction: 2}\n")
     assert main(["ship-trust", "--out", str(tmp_path / "out"), "--config", str(tmp_path / "bad.yaml")]) == 2
     assert "negligible_fraction" in capsys.readouterr().err
+
+
+def test_score_prints_every_trust_reason_from_trust_evidence(tmp_path):
+    import pandas as pd
+
+    from alloypref.calphad.phase_inventory import PHASE_CHECK_SCHEMA
+    from alloypref.calphad.report_card import SUBSYSTEM_VERDICT_SCHEMA
+    from alloypref.io import write_parquet
+
+    from .test_trust import verdict
+
+    (tmp_path / "nial.yaml").write_text(NIAL_CONFIG)
+    evidence = tmp_path / "databases"
+    write_parquet(
+        pd.DataFrame([], columns=PHASE_CHECK_SCHEMA.names),
+        evidence / "phase_inventory_phases.parquet",
+        PHASE_CHECK_SCHEMA,
+    )
+    verdicts = pd.DataFrame(
+        [verdict("nial", "Al-Ni", ["alni_one", "alni_two"])], columns=SUBSYSTEM_VERDICT_SCHEMA.names
+    )
+    write_parquet(verdicts, evidence / "subsystem_verdicts.parquet", SUBSYSTEM_VERDICT_SCHEMA)
+    args = ["score", "Ni", "NiAl", "60", "--config", str(tmp_path / "nial.yaml"), "--trust-evidence", str(evidence)]
+    result = cli(args, tmp_path, {"ALLOYPREF_CACHE": str(tmp_path / "cache")})
+    assert result.returncode in (0, 1), result.stderr
+    assert "NOT TRUSTED" in result.stdout
+    assert "  - Al-Ni: nial fails detection fact(s) alni_one, alni_two" in result.stdout.splitlines()
+    record = json.loads(cli([*args, "--json"], tmp_path, {"ALLOYPREF_CACHE": str(tmp_path / "cache")}).stdout)
+    assert record["trust"]["trusted"] is False and record["result"]["trusted"] is False
+    missing = cli([*args[:-1], str(tmp_path / "nowhere")], tmp_path)
+    assert missing.returncode == 2 and "nowhere" in missing.stderr and "subsystem_verdicts.parquet" in missing.stderr

@@ -54,11 +54,21 @@ def _jsonable(value):
     return str(value)
 
 
+def _trust_evidence(folder: str | None, cfg, temperatures_K):
+    """The weakest-link trust evidence ``score`` judges by, on the scoring grid (K) with config
+    ``calphad.trust``: the files in ``folder`` (``--trust-evidence``), else those shipped with the package."""
+    from alloypref.calphad.trust import TrustEvidence, TrustSettings
+
+    settings = TrustSettings.from_config(cfg["calphad"].get("trust"))
+    if folder:
+        return TrustEvidence.from_folder(Path(folder).expanduser(), temperatures_K, settings)
+    return TrustEvidence.shipped(temperatures_K, settings)
+
+
 def _score(args: argparse.Namespace) -> int:
     from alloypref import config as config_module
     from alloypref.backend_factory import make_backend
     from alloypref.calphad.cache import CacheTrustError
-    from alloypref.calphad.confidence import read_pair_summary
     from alloypref.calphad.databases import DatabaseError
     from alloypref.composition import FormulaError, master_from_text
     from alloypref.scoring import ScoringSettings, score_one
@@ -76,25 +86,28 @@ def _score(args: argparse.Namespace) -> int:
             return 2
     settings = config_module.calphad_settings(cfg)
     try:
-        master_from_text(args.bcc, args.b2, args.volume)
+        master = master_from_text(args.bcc, args.b2, args.volume)
     except FormulaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     options = ScoringSettings.from_settings(settings)
     try:
-        trust = read_pair_summary(args.pair_summary) if args.pair_summary else None
+        evidence = _trust_evidence(args.trust_evidence, cfg, settings.temperatures_K)
     except (OSError, ValueError) as exc:
-        print(f"error: --pair-summary {args.pair_summary}: {exc}", file=sys.stderr)
+        where = f"--trust-evidence {args.trust_evidence}" if args.trust_evidence else "shipped trust evidence"
+        print(f"error: {where}: {exc}", file=sys.stderr)
         return 2
     try:
-        row, table = score_one(args.bcc, args.b2, args.volume, make_backend(settings), options, trust)
+        row, table = score_one(args.bcc, args.b2, args.volume, make_backend(settings), options, evidence)
     except (DatabaseError, CacheTrustError) as exc:  # configuration, not the candidate
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    verdict = evidence.judge(master, row["database"]) if row["database"] else None
     if args.json:
         record = {
             "triple": {"bcc": args.bcc, "b2": args.b2, "b2_volume_percent": args.volume},
             "result": dict(row),
+            "trust": None if verdict is None else verdict._asdict(),
             "phase_table": table.to_dict(orient="records"),
         }
         print(json.dumps(record, indent=1, default=_jsonable, allow_nan=True))
@@ -103,10 +116,15 @@ def _score(args: argparse.Namespace) -> int:
         print(f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition']}")
         print(
             f"database {row['database'] or '-'}  coverage {row['coverage']:.2f}"
-            f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}  confidence {row['confidence']:.2f}"
-            f"{'  (LOW CONFIDENCE)' if row['low_confidence'] else ''}  status {row['status']}"
-            f"{'  ' + row['reason'] if row['reason'] else ''}\n"
+            f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}"
+            f"  {'trusted' if row['trusted'] else 'NOT TRUSTED'}  status {row['status']}"
+            f"{'  ' + row['reason'] if row['reason'] else ''}"
         )
+        if verdict is not None and verdict.reasons:
+            print(f"not trusted on {verdict.database} because:")
+            for reason in verdict.reasons:
+                print(f"  - {reason}")
+        print()
         if not table.empty:
             shown = table.copy()
             shown["order_parameter"] = shown["order_parameter"].round(3)
@@ -243,10 +261,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"CALPHAD cache folder (default: ${CACHE_ENV}, else calphad.cache_dir of --config, else the user cache folder)",
     )
     score.add_argument(
-        "--pair-summary",
+        "--trust-evidence",
         default=None,
-        help="the database report card's pair summary (results/databases/pair_summary.parquet) whose verdicts "
-        "set the confidence; without it every covered pair counts as untested",
+        metavar="DIR",
+        help="folder of weakest-link trust evidence: a run's results/databases (phase_inventory_phases.parquet, "
+        "subsystem_verdicts.parquet) or an `alloypref ship-trust` output; default: the evidence shipped with the "
+        "package for the shipped databases",
     )
     score.add_argument("--json", action="store_true", help="print the result row and the phase table as JSON")
     score.add_argument("-v", "--verbose", action="store_true")
