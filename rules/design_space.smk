@@ -86,7 +86,11 @@ else:
 
     rule filter_candidates:
         input:
-            results_path("design_space/shards/{scatteritem}.candidates.parquet"),
+            candidates=results_path("design_space/shards/{scatteritem}.candidates.parquet"),
+            # weakest-link trust evidence: the database is chosen by trust, untrusted candidates
+            # are not kept
+            phase_checks=results_path("databases/phase_inventory_phases.parquet"),
+            verdicts=results_path("databases/subsystem_verdicts.parquet"),
         output:
             results_path("design_space/shards/{scatteritem}.filtered.parquet"),
         log:
@@ -105,6 +109,7 @@ else:
         params:
             code=code_version("filter_candidates.py"),
             filter=config["design_space"]["filter"],
+            trust=config["calphad"]["trust"],
             element_roles=config["element_roles"],
             calphad=backend_settings(),
         script:

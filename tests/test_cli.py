@@ -71,3 +71,63 @@ def test_cache_location_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv("ALLOYPREF_CACHE", str(tmp_path / "env"))
     assert cache_dir(None, str(config)) == tmp_path / "env"
     assert cache_dir(str(tmp_path / "flag"), str(config)) == tmp_path / "flag"
+
+
+def test_ship_trust_needs_out_and_names_a_database_without_phase_kinds(tmp_path, capsys):
+    try:
+        main(["ship-trust"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "--out" in capsys.readouterr().err
+    (tmp_path / "nial.yaml").write_text(NIAL_CONFIG)
+    code = main(
+        [
+            "ship-trust",
+            "--out",
+            str(tmp_path / "out"),
+            "--config",
+            str(tmp_path / "nial.yaml"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "NI_AL_DUPIN_2001.TDB" in err and "database_phase_kinds.csv" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_ship_trust_bad_config_is_a_message(tmp_path, capsys):
+    (tmp_path / "bad.yaml").write_text("calphad:\n  trust: {negligible_fraction: 2}\n")
+    assert main(["ship-trust", "--out", str(tmp_path / "out"), "--config", str(tmp_path / "bad.yaml")]) == 2
+    assert "negligible_fraction" in capsys.readouterr().err
+
+
+def test_score_prints_every_trust_reason_from_trust_evidence(tmp_path):
+    import pandas as pd
+
+    from alloypref.calphad.phase_inventory import PHASE_CHECK_SCHEMA
+    from alloypref.calphad.report_card import SUBSYSTEM_VERDICT_SCHEMA
+    from alloypref.io import write_parquet
+
+    from .test_trust import verdict
+
+    (tmp_path / "nial.yaml").write_text(NIAL_CONFIG)
+    evidence = tmp_path / "databases"
+    write_parquet(
+        pd.DataFrame([], columns=PHASE_CHECK_SCHEMA.names),
+        evidence / "phase_inventory_phases.parquet",
+        PHASE_CHECK_SCHEMA,
+    )
+    verdicts = pd.DataFrame(
+        [verdict("nial", "Al-Ni", ["alni_one", "alni_two"])], columns=SUBSYSTEM_VERDICT_SCHEMA.names
+    )
+    write_parquet(verdicts, evidence / "subsystem_verdicts.parquet", SUBSYSTEM_VERDICT_SCHEMA)
+    args = ["score", "Ni", "NiAl", "60", "--config", str(tmp_path / "nial.yaml"), "--trust-evidence", str(evidence)]
+    result = cli(args, tmp_path, {"ALLOYPREF_CACHE": str(tmp_path / "cache")})
+    assert result.returncode in (0, 1), result.stderr
+    assert "NOT TRUSTED" in result.stdout
+    assert "  - Al-Ni: nial fails detection fact(s) alni_one, alni_two" in result.stdout.splitlines()
+    record = json.loads(cli([*args, "--json"], tmp_path, {"ALLOYPREF_CACHE": str(tmp_path / "cache")}).stdout)
+    assert record["trust"]["trusted"] is False and record["result"]["trusted"] is False
+    missing = cli([*args[:-1], str(tmp_path / "nowhere")], tmp_path)
+    assert missing.returncode == 2 and "nowhere" in missing.stderr and "subsystem_verdicts.parquet" in missing.stderr

@@ -4,16 +4,24 @@ import warnings
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from alloypref.calphad.phase_inventory import PHASE_CHECK_SCHEMA
+from alloypref.calphad.report_card import SUBSYSTEM_VERDICT_SCHEMA
+from alloypref.calphad.tables import phase_table
+from alloypref.calphad.trust import TrustEvidence, TrustVerdict
 from alloypref.composition import parse_formula
 from alloypref.design_space import (
+    FILTER_SCHEMA,
     DesignSpaceError,
     ElementRoles,
     VolumeSettings,
+    _filter_rows,
     candidates_table,
     completion_text,
     concentration_tuples,
+    curated_lists,
     draw_volumes,
     enumerate_b2,
     enumerate_bcc,
@@ -21,6 +29,7 @@ from alloypref.design_space import (
     formula_text,
     prompt_text,
     sft_triples,
+    single_phase_fractions,
 )
 
 ROLES = ElementRoles(("Mo", "Nb", "V"), ("Al", "Ti"), ("Ni",), ("V",))
@@ -162,8 +171,6 @@ def test_sft_triples_need_both_lists():
 
 def test_filter_keeps_known_single_phase_compositions(reference_backend):
     """NiAl is >99 % B2 and Fe70Al30 is B2 at 773 K; Ni3Al is not B2; pure Fe is BCC at 773 K."""
-    import pandas as pd
-
     from alloypref.composition import canonical_formula
 
     rows = [("b2", "NiAl"), ("b2", "Ni3Al"), ("b2", "Fe7Al3"), ("bcc", "Fe"), ("bcc", "NiAl")]
@@ -180,7 +187,119 @@ def test_filter_keeps_known_single_phase_compositions(reference_backend):
             for k, f in rows
         ]
     )
-    filtered = filter_single_phase(candidates, reference_backend, [773.15])
+    # trust evidence with nothing against either database: every candidate trusted
+    nothing_against = TrustEvidence(
+        pd.DataFrame([], columns=PHASE_CHECK_SCHEMA.names),
+        pd.DataFrame([], columns=SUBSYSTEM_VERDICT_SCHEMA.names),
+        [773.15],
+    )
+    filtered = filter_single_phase(candidates, reference_backend, [773.15], trust_evidence=nothing_against)
     keep = dict(zip(filtered.kind + ":" + filtered.formula, filtered.keep))
     assert keep == {"b2:NiAl": True, "b2:Ni3Al": False, "b2:Fe7Al3": True, "bcc:Fe": True, "bcc:NiAl": False}
-    assert (filtered.status == "ok").all()
+    assert (filtered.status == "ok").all() and filtered.trusted.all()
+    # without evidence nothing is trusted, so nothing is kept
+    untrusted = filter_single_phase(candidates, reference_backend, [773.15])
+    assert not untrusted.keep.any() and (untrusted.trust_reason != "").all()
+
+
+def _candidates(*rows):
+    from alloypref.composition import canonical_formula
+
+    return pd.DataFrame(
+        [
+            {
+                "kind": kind,
+                "formula": formula,
+                "composition": canonical_formula(parse_formula(formula)),
+                "elements": "-".join(sorted(parse_formula(formula))),
+                "n_elements": len(parse_formula(formula)),
+                "source": "test",
+            }
+            for kind, formula in rows
+        ]
+    )
+
+
+def _phase_rows(temperature, *sets):
+    """Phase-table rows at one temperature (K): ``(phase, structure, mole fraction, lattice Å)``."""
+    return [
+        {
+            "temperature_K": temperature,
+            "phase": phase,
+            "structure": structure,
+            "mole_fraction": fraction,
+            "is_ordered": structure == "B2",
+            "order_parameter": 0.3 if structure == "B2" else 0.0,
+            "lattice_parameter_A": lattice,
+            "status": "ok",
+        }
+        for phase, structure, fraction, lattice in sets
+    ]
+
+
+def test_two_bcc_sets_of_distinct_lattice_are_not_single_phase():
+    # Cr50W50 at 1273 K on mc_ni: a miscibility gap, two BCC sets of 2.908 and 3.139 Å
+    gap = phase_table(_phase_rows(1273.0, ("BCC_A2#1", "BCC", 0.52, 2.908), ("BCC_A2#2", "BCC", 0.48, 3.139)))
+    largest, why = single_phase_fractions(gap, "BCC")
+    assert largest.to_dict() == {1273.0: 0.52}
+    assert why == "two BCC phases at 1273 K (composition sets of lattice parameters 2.908, 3.139 Å)"
+    # two sets that converged to one composition (lattice within the tolerance) are one phase
+    same = phase_table(_phase_rows(1273.0, ("BCC_A2#1", "BCC", 0.6, 3.0), ("BCC_A2#2", "BCC", 0.4, 3.0 + 1e-6)))
+    largest, why = single_phase_fractions(same, "BCC")
+    assert largest[1273.0] == pytest.approx(1.0) and why == ""
+    # per temperature: the smallest over the filter temperatures decides
+    mixed = phase_table(
+        _phase_rows(773.0, ("BCC_A2#1", "BCC", 0.9, 2.95), ("BCC_A2#2", "BCC", 0.1, 3.1))
+        + _phase_rows(1273.0, ("BCC_A2#1", "BCC", 1.0, 3.0))
+    )
+    assert single_phase_fractions(mixed, "BCC")[0].to_dict() == {773.0: 0.9, 1273.0: 1.0}
+    assert single_phase_fractions(mixed, "B2")[0].to_dict() == {773.0: 0.0, 1273.0: 0.0}
+
+
+class _Choice:
+    def __init__(self, database, trusted, reasons=()):
+        self.database, self.coverage = database, 1.0
+        self.verdict = TrustVerdict(database, trusted, tuple(reasons))
+
+
+class _Backend:
+    """Ranks databases as told: ``trusted`` maps an element set to the first database's trust."""
+
+    def __init__(self, trusted):
+        self.trusted = trusted
+
+    def database_choices(self, fractions, evidence):
+        key = "-".join(sorted(fractions))
+        ok = self.trusted[key]
+        return [_Choice("db", ok, () if ok else (f"{key}: db fails detection fact(s) f1",))]
+
+
+class _Solver:
+    def __init__(self, tables):
+        self.tables = tables
+
+    def phase_table(self, fractions, temperatures, database):
+        return self.tables["-".join(sorted(fractions))]
+
+
+def test_filter_keeps_no_untrusted_candidate_and_no_two_phase_bcc():
+    single = phase_table(_phase_rows(1273.0, ("BCC_A2#1", "BCC", 1.0, 3.0)))
+    gap = phase_table(_phase_rows(1273.0, ("BCC_A2#1", "BCC", 0.5, 2.908), ("BCC_A2#2", "BCC", 0.5, 3.139)))
+    candidates = _candidates(("bcc", "Mo"), ("bcc", "Nb"), ("bcc", "CrW"))
+    backend = _Backend({"Mo": True, "Nb": False, "Cr-W": True})
+    rows = pd.DataFrame(
+        _filter_rows(
+            candidates, backend, _Solver({"Mo": single, "Nb": single, "Cr-W": gap}), (1273.0,), 0.99, None, None
+        ),
+        columns=FILTER_SCHEMA.names,
+    ).set_index("formula")
+    assert rows.loc["Mo", "keep"] and rows.loc["Mo", "trusted"] and rows.loc["Mo", "trust_reason"] == ""
+    # single-phase BCC, but its database is not trusted for it: not kept, and the table says why
+    assert not rows.loc["Nb", "keep"] and not rows.loc["Nb", "trusted"]
+    assert rows.loc["Nb", "trust_reason"] == "Nb: db fails detection fact(s) f1"
+    assert rows.loc["Nb", "min_bcc_fraction"] == 1.0
+    # trusted, 100 % BCC in sum, but two BCC phases: not kept
+    assert not rows.loc["CrW", "keep"] and rows.loc["CrW", "min_bcc_fraction"] == 0.5
+    assert rows.loc["CrW", "reason"].startswith("two BCC phases at 1273 K")
+    bcc, _, counts = curated_lists(rows.reset_index(), min_coverage=0.5)
+    assert list(bcc["formula"]) == ["Mo"] and counts["untrusted"] == 1

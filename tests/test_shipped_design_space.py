@@ -44,11 +44,15 @@ def test_shipped_lists_hold_the_kept_candidates_of_their_curation(shipped):
     bcc, b2, counts = curated_lists(shipped.curation, 0.5)
     pd.testing.assert_frame_equal(bcc, shipped.bcc)
     pd.testing.assert_frame_equal(b2, shipped.b2)
-    assert counts == shipped.provenance["curation_counts"]
-    # not kept: below the threshold, or a recorded failure
+    recorded = shipped.provenance["curation_counts"]
+    assert {key: counts[key] for key in recorded} == recorded
+    if "untrusted" not in recorded:  # curated before trust was judged: trust unknown, never counted untrusted
+        assert shipped.curation["trusted"].isna().all() and counts["untrusted"] == 0
+    # not kept: below the threshold, a recorded failure, or untrusted
     rejected = shipped.curation[~shipped.curation["keep"]]
     wanted = rejected["min_bcc_fraction"].where(rejected["kind"] == "bcc", rejected["min_b2_fraction"])
-    assert ((wanted <= threshold) | (rejected["status"] != "ok")).all()
+    untrusted = rejected["trusted"].astype("boolean").eq(False).fillna(False)
+    assert ((wanted <= threshold) | (rejected["status"] != "ok") | untrusted).all()
 
 
 def test_shipped_curation_is_the_whole_enumeration_of_its_elements(shipped):

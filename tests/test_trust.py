@@ -254,3 +254,39 @@ def test_a_database_the_evidence_does_not_speak_of_is_untrusted():
     other = ev.judge({"Cr": 0.95, "Hf": 0.05}, "other_db")
     assert not other.trusted
     assert other.reasons == ("no trust evidence (phase inventory, report card) for other_db",)
+
+
+def test_from_folder_reads_a_run_or_a_shipped_folder(tmp_path):
+    from alloypref.io import write_parquet
+
+    checks = checks_frame(LAVES_MISSING)
+    verdicts = verdicts_frame(verdict("db", "Ni-V", ["a"]))
+    for name in ("phase_checks.parquet", "phase_inventory_phases.parquet"):
+        folder = tmp_path / name
+        write_parquet(checks, folder / name, PHASE_CHECK_SCHEMA)
+        write_parquet(verdicts, folder / "subsystem_verdicts.parquet", SUBSYSTEM_VERDICT_SCHEMA)
+        loaded = TrustEvidence.from_folder(folder, GRID_K)
+        assert not loaded.judge({"Cr": 0.8, "Hf": 0.2}, "db").trusted
+        assert loaded.judge({"Ni": 0.5, "V": 0.5}, "db").reasons[0] == "Ni-V: db fails detection fact(s) a"
+    with pytest.raises(FileNotFoundError, match="subsystem_verdicts.parquet"):
+        TrustEvidence.from_folder(tmp_path / "empty", GRID_K)
+
+
+def test_shipped_evidence_is_for_the_shipped_databases_facts_and_inventory():
+    """Regenerate with `alloypref ship-trust --out src/alloypref/data/trust` when this fails."""
+    import hashlib
+    import json
+    from importlib import resources
+
+    from alloypref import config as config_module
+    from alloypref.calphad.phase_inventory import default_inventory_path
+    from alloypref.calphad.report_card import default_facts_path
+
+    folder = resources.files("alloypref.data").joinpath("trust")
+    record = json.loads(folder.joinpath("provenance.json").read_text())
+    specs = config_module.calphad_settings(config_module.load(None)).databases
+    assert {d["name"]: d["content_hash_16"] for d in record["databases"]} == {s.name: s.content_hash for s in specs}
+    assert record["facts"]["sha256"] == hashlib.sha256(default_facts_path().read_bytes()).hexdigest()
+    assert record["phase_inventory"]["sha256"] == hashlib.sha256(default_inventory_path().read_bytes()).hexdigest()
+    evidence = TrustEvidence.shipped([1273.15])
+    assert evidence.judge({"Cr": 0.95, "Hf": 0.05}, "mc_ni").reasons  # mc_ni has no Cr-Hf Laves phase

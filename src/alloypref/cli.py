@@ -1,5 +1,6 @@
-"""Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table and reward;
-`alloypref ship-design-space RESULTS --config CONFIG` packages a curation run as shipped data."""
+"""Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table, reward and trust;
+`alloypref ship-design-space RESULTS --config CONFIG` packages a curation run as shipped data;
+`alloypref ship-trust --out DIR` computes the trust evidence the command line ships with."""
 
 from __future__ import annotations
 
@@ -53,16 +54,15 @@ def _jsonable(value):
     return str(value)
 
 
-def _trust_evidence(args: argparse.Namespace, settings):
-    """The weakest-link trust evidence ``score`` judges by: the ``--trust-evidence`` files (phase
-    checks, subsystem verdicts) on the scoring grid with config ``calphad.trust``; None (every
-    database untrusted) when none are given."""
-    from alloypref.calphad.trust import TrustEvidence
+def _trust_evidence(folder: str | None, cfg, temperatures_K):
+    """The weakest-link trust evidence ``score`` judges by, on the scoring grid (K) with config
+    ``calphad.trust``: the files in ``folder`` (``--trust-evidence``), else those shipped with the package."""
+    from alloypref.calphad.trust import TrustEvidence, TrustSettings
 
-    if not args.trust_evidence:
-        return None
-    phase_checks, verdicts = args.trust_evidence
-    return TrustEvidence.from_files(phase_checks, verdicts, settings.temperatures_K, settings.trust)
+    settings = TrustSettings.from_config(cfg["calphad"].get("trust"))
+    if folder:
+        return TrustEvidence.from_folder(Path(folder).expanduser(), temperatures_K, settings)
+    return TrustEvidence.shipped(temperatures_K, settings)
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -86,25 +86,28 @@ def _score(args: argparse.Namespace) -> int:
             return 2
     settings = config_module.calphad_settings(cfg)
     try:
-        master_from_text(args.bcc, args.b2, args.volume)
+        master = master_from_text(args.bcc, args.b2, args.volume)
     except FormulaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     options = ScoringSettings.from_settings(settings)
     try:
-        evidence = _trust_evidence(args, settings)
+        evidence = _trust_evidence(args.trust_evidence, cfg, settings.temperatures_K)
     except (OSError, ValueError) as exc:
-        print(f"error: --trust-evidence {' '.join(args.trust_evidence or ())}: {exc}", file=sys.stderr)
+        where = f"--trust-evidence {args.trust_evidence}" if args.trust_evidence else "shipped trust evidence"
+        print(f"error: {where}: {exc}", file=sys.stderr)
         return 2
     try:
         row, table = score_one(args.bcc, args.b2, args.volume, make_backend(settings), options, evidence)
     except (DatabaseError, CacheTrustError) as exc:  # configuration, not the candidate
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    verdict = evidence.judge(master, row["database"]) if row["database"] else None
     if args.json:
         record = {
             "triple": {"bcc": args.bcc, "b2": args.b2, "b2_volume_percent": args.volume},
             "result": dict(row),
+            "trust": None if verdict is None else verdict._asdict(),
             "phase_table": table.to_dict(orient="records"),
         }
         print(json.dumps(record, indent=1, default=_jsonable, allow_nan=True))
@@ -117,7 +120,11 @@ def _score(args: argparse.Namespace) -> int:
             f"  {'trusted' if row['trusted'] else 'NOT TRUSTED'}  status {row['status']}"
             f"{'  ' + row['reason'] if row['reason'] else ''}"
         )
-        print(f"why not trusted: {row['trust_reason']}\n" if row["trust_reason"] else "")
+        if verdict is not None and verdict.reasons:
+            print(f"not trusted on {verdict.database} because:")
+            for reason in verdict.reasons:
+                print(f"  - {reason}")
+        print()
         if not table.empty:
             shown = table.copy()
             shown["order_parameter"] = shown["order_parameter"].round(3)
@@ -141,6 +148,31 @@ def _ship_design_space(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(__file__).parent / "data" / "design_space" / args.name
     provenance = write_shipped(config, Path(args.results), out, Path(__file__).resolve().parents[2])
     print(f"wrote {out}: {json.dumps(provenance['curation_counts'])}")
+    return 0
+
+
+def _ship_trust(args: argparse.Namespace) -> int:
+    from alloypref import config as config_module
+    from alloypref import shipped_trust
+    from alloypref.calphad.cache import CacheTrustError
+
+    try:
+        cfg = config_module.load(args.config)
+        cache = cache_dir(args.cache_dir, args.config)
+        cfg["calphad"]["cache_dir"] = str(cache)
+        shards = Path(args.shards).expanduser() if args.shards else cache.parent / "report_card"
+        tables = shipped_trust.compute(cfg, shards)
+        record = shipped_trust.provenance(cfg, tables, Path(__file__).resolve().parents[2])
+        out = shipped_trust.write(tables, args.out, record)
+    except (ValueError, OSError, CacheTrustError) as exc:  # config, database, facts or inventory: not a crash
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    counts = record["counts"]
+    print(
+        f"wrote {out}: {counts['phase_checks']} phase checks, {counts['subsystem_verdicts']} subsystem verdicts "
+        f"({counts['untrusted_subsystems']} untrusted) over {record['facts']['n_facts']} facts on "
+        f"{', '.join(d['name'] for d in record['databases'])}; shards in {shards}"
+    )
     return 0
 
 
@@ -230,11 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     score.add_argument(
         "--trust-evidence",
-        nargs=2,
-        metavar=("PHASE_CHECKS", "VERDICTS"),
         default=None,
-        help="weakest-link trust evidence: results/databases/phase_inventory_phases.parquet and "
-        "results/databases/subsystem_verdicts.parquet; without it no database is trusted",
+        metavar="DIR",
+        help="folder of weakest-link trust evidence: a run's results/databases (phase_inventory_phases.parquet, "
+        "subsystem_verdicts.parquet) or an `alloypref ship-trust` output; default: the evidence shipped with the "
+        "package for the shipped databases",
     )
     score.add_argument("--json", action="store_true", help="print the result row and the phase table as JSON")
     score.add_argument("-v", "--verbose", action="store_true")
@@ -247,6 +279,29 @@ def main(argv: list[str] | None = None) -> int:
     ship.add_argument("--name", default="paper", help="name of the shipped design space (default: paper)")
     ship.add_argument("--out", default=None, help="output folder (default: the package's data/design_space/NAME)")
     ship.add_argument("-v", "--verbose", action="store_true")
+    trust = sub.add_parser(
+        "ship-trust",
+        help="compute the trust evidence (phase inventory checks and the report card over all shipped facts) of a "
+        "config's databases and write phase_checks.parquet, subsystem_verdicts.parquet and provenance.json",
+    )
+    trust.add_argument(
+        "--out",
+        required=True,
+        help="output folder; the package's own copy is src/alloypref/data/trust (name it to regenerate it)",
+    )
+    trust.add_argument("--config", default=None, help="config YAML (default: built-in defaults)")
+    trust.add_argument(
+        "--shards",
+        default=None,
+        help="folder of solved report-card shards, reused when their facts, database and settings match "
+        "(default: report_card next to the CALPHAD cache folder)",
+    )
+    trust.add_argument(
+        "--cache-dir",
+        default=None,
+        help=f"CALPHAD cache folder (default: ${CACHE_ENV}, else calphad.cache_dir of --config, else the user cache folder)",
+    )
+    trust.add_argument("-v", "--verbose", action="store_true")
     times = sub.add_parser(
         "stage-times",
         help="jobs, wall and CPU seconds and peak memory per rule of a run, from its Snakemake benchmark files",
@@ -277,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         return _score(args)
     if args.command == "ship-design-space":
         return _ship_design_space(args)
+    if args.command == "ship-trust":
+        return _ship_trust(args)
     if args.command == "stage-times":
         return _stage_times(args)
     if args.command == "cost-model":

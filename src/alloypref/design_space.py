@@ -236,14 +236,45 @@ def candidates_table(
 
 # -- the single-phase filter ---------------------------------------------------------------------
 
+#: Two BCC (or two B2) composition sets whose estimated lattice parameters differ by more than this
+#: (Å) are two phases, not one: the lattice parameter follows the set's composition (Vegard), so
+#: sets that converged to one composition agree to ~1e-6 Å, while a miscibility gap separates them
+#: by about (a_A - a_B) x (composition gap), e.g. 0.23 Å for Cr50W50 at 1273 K on mc_ni
+#: (2.908 and 3.139 Å) and still ~0.01 Å for Cr-Fe's gap, whose end members differ by only 0.018 Å.
+SAME_SET_TOLERANCE_A = 1e-3
+
+#: The curation table: one row per candidate.
+#:
+#: ====================  ========  ==============================================================
+#: column                dtype     meaning
+#: ====================  ========  ==============================================================
+#: (candidate columns)             :data:`CANDIDATES_SCHEMA`
+#: ``database``          string    the database it was solved on: the first of the trust ranking
+#:                                 (:func:`alloypref.calphad.trust.rank_databases`); '' if none
+#: ``coverage``          float64   that database's coverage of its pairs (0-1)
+#: ``trusted``           bool      weakest-link trust of that database for the candidate
+#: ``trust_reason``      string    why not trusted ('' when trusted): subsystem, missing phase or
+#:                                 failed detection facts, ``; ``-joined
+#: ``min_bcc_fraction``  float64   over the filter temperatures, the smallest mole fraction (0-1)
+#:                                 of its largest disordered BCC phase: composition sets whose
+#:                                 lattice parameters agree within :data:`SAME_SET_TOLERANCE_A`
+#:                                 count as one phase, others (a miscibility gap) do not add up
+#: ``min_b2_fraction``   float64   the same for ordered B2
+#: ``status``            string    ok / invalid (no database) / failed (solver)
+#: ``reason``            string    why invalid or failed, or why an ok candidate is not single phase
+#:                                 when it has two BCC or B2 phases
+#: ``keep``              bool      ok, trusted, and its wanted phase above the threshold throughout
+#: ====================  ========  ==============================================================
 FILTER_SCHEMA = pa.schema(
     [
         *CANDIDATES_SCHEMA,
         ("database", pa.string()),
         ("coverage", pa.float64()),
-        ("min_bcc_fraction", pa.float64()),  # minimum over the filter temperatures (0-1)
+        ("trusted", pa.bool_()),
+        ("trust_reason", pa.string()),
+        ("min_bcc_fraction", pa.float64()),
         ("min_b2_fraction", pa.float64()),
-        ("status", pa.string()),  # ok / invalid / failed
+        ("status", pa.string()),
         ("reason", pa.string()),
         ("keep", pa.bool_()),
     ]
@@ -257,22 +288,51 @@ def filter_single_phase(
     threshold: float = 0.99,
     timeout_s: float = 120.0,
     progress=None,
+    trust_evidence=None,
 ) -> pd.DataFrame:
-    """Phase fractions of each candidate at the filter temperatures, and whether it is kept.
+    """Phase fractions of each candidate at the filter temperatures (K), and whether it is kept.
 
-    A BCC candidate is kept when it is more than ``threshold`` disordered BCC, a B2 candidate when
-    it is more than ``threshold`` ordered B2, at every filter temperature. Only those temperatures
-    are solved. Solver failures are recorded with their reason and not kept.
+    The database is the first of the trust ranking of those holding the candidate's elements
+    (``backend.database_choices``: trusted first, then coverage), judged by ``trust_evidence``
+    (:class:`alloypref.calphad.trust.TrustEvidence`; None: nothing is trusted, so nothing is kept).
+    A BCC candidate is kept when its database is trusted for it and its largest disordered BCC
+    phase is more than ``threshold`` of it at every filter temperature, a B2 candidate likewise for
+    ordered B2; two composition sets of distinct lattice parameter (:data:`SAME_SET_TOLERANCE_A`)
+    are two phases. Only those temperatures are solved. Solver failures are recorded with their
+    reason and not kept.
     """
     from alloypref.calphad.worker import SolverWorker
 
     temperatures = tuple(float(t) for t in temperatures_K)
     with SolverWorker(backend, timeout_s) as solver:  # a killable process enforces the time limit
-        rows = _filter_rows(candidates, backend, solver, temperatures, threshold, progress)
+        rows = _filter_rows(candidates, backend, solver, temperatures, threshold, progress, trust_evidence)
     return pd.DataFrame(rows, columns=FILTER_SCHEMA.names)
 
 
-def _filter_rows(candidates, backend, solver, temperatures, threshold, progress) -> list[dict]:
+def single_phase_fractions(table: pd.DataFrame, structure: str) -> tuple[pd.Series, str]:
+    """Per temperature (K), the mole fraction of the largest phase of ``structure`` (``BCC`` or ``B2``)
+    in a phase table (:mod:`alloypref.calphad.tables`): its composition sets are grouped by lattice
+    parameter (sets within :data:`SAME_SET_TOLERANCE_A` of their neighbour are one phase) and the
+    largest group's fractions summed. Also the first temperature with two such phases, in words
+    ('' if none)."""
+    largest, split = {}, ""
+    for temperature, rows in table.groupby("temperature_K", sort=True):
+        sets = rows[rows["structure"] == structure].sort_values("lattice_parameter_A")
+        groups: list[list[float]] = []  # [[fraction, last lattice parameter (Å)], ...]
+        for fraction, lattice in zip(sets["mole_fraction"], sets["lattice_parameter_A"], strict=True):
+            if groups and abs(lattice - groups[-1][1]) <= SAME_SET_TOLERANCE_A:
+                groups[-1][0] += fraction
+                groups[-1][1] = lattice
+            else:
+                groups.append([fraction, lattice])
+        largest[temperature] = max((g[0] for g in groups), default=0.0)
+        if len(groups) > 1 and not split:
+            lattices = ", ".join(f"{a:.3f}" for a in sets["lattice_parameter_A"])
+            split = f"two {structure} phases at {temperature:g} K (composition sets of lattice parameters {lattices} Å)"
+    return pd.Series(largest, dtype=float), split
+
+
+def _filter_rows(candidates, backend, solver, temperatures, threshold, progress, trust_evidence) -> list[dict]:
     from alloypref.calphad.backend import CalphadError
     from alloypref.calphad.tables import Structure
     from alloypref.composition import parse_formula
@@ -283,6 +343,8 @@ def _filter_rows(candidates, backend, solver, temperatures, threshold, progress)
         row.update(
             database="",
             coverage=0.0,
+            trusted=False,
+            trust_reason="",
             min_bcc_fraction=np.nan,
             min_b2_fraction=np.nan,
             status="ok",
@@ -290,23 +352,31 @@ def _filter_rows(candidates, backend, solver, temperatures, threshold, progress)
             keep=False,
         )
         fractions = _exact_fractions(candidate.composition) or parse_formula(candidate.formula)
-        database, coverage = backend.choose_database(fractions)
-        if database is None:
+        choices = backend.database_choices(fractions, trust_evidence)
+        if not choices:
             row.update(status="invalid", reason=f"no configured database holds all of {sorted(fractions)}")
         else:
-            row.update(database=database, coverage=float(coverage))
+            best = choices[0]
+            row.update(
+                database=best.database,
+                coverage=float(best.coverage),
+                trusted=bool(best.verdict.trusted),
+                trust_reason=best.verdict.why,
+            )
             try:
-                table = solver.phase_table(fractions, temperatures, database)
-                by_temperature = (
-                    table.groupby(["temperature_K", "structure"])["mole_fraction"].sum().unstack(fill_value=0.0)
+                table = solver.phase_table(fractions, temperatures, best.database)
+                bcc, bcc_split = single_phase_fractions(table, Structure.BCC.value)
+                b2, b2_split = single_phase_fractions(table, Structure.B2.value)
+                row["min_bcc_fraction"] = float(bcc.min()) if len(bcc) else 0.0
+                row["min_b2_fraction"] = float(b2.min()) if len(b2) else 0.0
+                wanted, split = (
+                    (row["min_bcc_fraction"], bcc_split)
+                    if candidate.kind == "bcc"
+                    else (row["min_b2_fraction"], b2_split)
                 )
-                by_temperature = by_temperature.reindex(
-                    columns=[Structure.BCC.value, Structure.B2.value], fill_value=0.0
-                )
-                row["min_bcc_fraction"] = float(by_temperature[Structure.BCC.value].min())
-                row["min_b2_fraction"] = float(by_temperature[Structure.B2.value].min())
-                wanted = row["min_bcc_fraction"] if candidate.kind == "bcc" else row["min_b2_fraction"]
-                row["keep"] = bool(wanted > threshold)
+                row["keep"] = bool(wanted > threshold and row["trusted"])
+                if wanted <= threshold:
+                    row["reason"] = split  # '' unless two phases of the wanted structure are why
             except CalphadError as exc:
                 row.update(status="failed", reason=exc.reason)
             except Exception as exc:  # a crash is a recorded failure, never a dead shard
@@ -443,7 +513,8 @@ def read_seed_list(path: str | None) -> list[str]:
 
 def curated_lists(filtered: pd.DataFrame, min_coverage: float) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """The kept BCC and B2 candidates and the counts of the filter step; ``low_coverage`` counts the
-    candidates whose database covers less than ``min_coverage`` (config ``calphad.min_coverage``)."""
+    candidates whose database covers less than ``min_coverage`` (config ``calphad.min_coverage``),
+    ``untrusted`` the solved candidates whose database is not trusted for them (never kept)."""
     kept = filtered[filtered["keep"]]
     bcc = kept[kept["kind"] == "bcc"].reset_index(drop=True)
     b2 = kept[kept["kind"] == "b2"].reset_index(drop=True)
@@ -455,6 +526,8 @@ def curated_lists(filtered: pd.DataFrame, min_coverage: float) -> tuple[pd.DataF
         "failed": int((filtered["status"] == "failed").sum()),
         "invalid": int((filtered["status"] == "invalid").sum()),
         "low_coverage": int((filtered["coverage"] < min_coverage).sum()),
+        # null trusted (a design space curated before trust was judged) is unknown, not untrusted
+        "untrusted": int(((filtered["status"] == "ok") & filtered["trusted"].astype("boolean").eq(False)).sum()),
     }
     return bcc, b2, counts
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from alloypref.design_space import CANDIDATES_SCHEMA, FILTER_SCHEMA, DesignSpaceError, curated_lists
 from alloypref.stage_times import read_benchmark_files, totals
@@ -158,12 +159,28 @@ class ShippedDesignSpace:
     provenance: dict
 
 
+#: The curation table of design spaces shipped before the filter judged trust: no ``trusted`` and
+#: ``trust_reason`` columns.
+BEFORE_TRUST_SCHEMA = pa.schema([f for f in FILTER_SCHEMA if f.name not in ("trusted", "trust_reason")])
+NOT_JUDGED = "not judged: curated before the single-phase filter judged trust"
+
+
+def _with_trust_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """A shipped curation table with the trust columns: as shipped, or for a design space curated
+    before trust was judged, ``trusted`` null (unknown) and ``trust_reason`` saying so."""
+    if "trusted" in table.columns and "trust_reason" in table.columns:
+        return table[FILTER_SCHEMA.names]
+    table = table.assign(trusted=pd.array([pd.NA] * len(table), dtype="boolean"), trust_reason=NOT_JUDGED)
+    return table[FILTER_SCHEMA.names]
+
+
 def load_shipped(name: str) -> ShippedDesignSpace:
-    """Read the shipped design space ``name`` (tables checked against ``FILTER_SCHEMA``)."""
+    """Read the shipped design space ``name`` (tables checked against ``FILTER_SCHEMA``; one curated
+    before trust was judged gets null ``trusted``, see :func:`_with_trust_columns`)."""
     from alloypref.io import read_parquet
 
     folder = shipped_dir(name)
-    tables = [read_parquet(folder / file, FILTER_SCHEMA) for file in FILES[:3]]
+    tables = [_with_trust_columns(read_parquet(folder / file, BEFORE_TRUST_SCHEMA)) for file in FILES[:3]]
     provenance = json.loads((folder / "provenance.json").read_text())
     if provenance.get("version") != PROVENANCE_VERSION:
         raise DesignSpaceError(
@@ -211,6 +228,8 @@ def curation_so_far(candidates: pd.DataFrame, shards: Sequence[pd.DataFrame]) ->
     missing = missing.assign(
         database="",
         coverage=float("nan"),  # unknown, so not counted as low coverage
+        trusted=False,
+        trust_reason="not judged: the candidate was not filtered",
         min_bcc_fraction=float("nan"),
         min_b2_fraction=float("nan"),
         status=NOT_FILTERED,

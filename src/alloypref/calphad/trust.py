@@ -47,12 +47,20 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
 
 from alloypref.config_schema import schema_default
+
+#: Names of the shipped evidence files in ``alloypref/data/trust`` (``alloypref ship-trust``).
+SHIPPED_PHASE_CHECKS = "phase_checks.parquet"
+SHIPPED_VERDICTS = "subsystem_verdicts.parquet"
+#: The workflow's name for the phase checks in ``results/databases/`` (rule ``phase_inventory``);
+#: its verdicts file is :data:`SHIPPED_VERDICTS` (rule ``database_report_card``).
+RUN_PHASE_CHECKS = "phase_inventory_phases.parquet"
 
 
 @dataclass(frozen=True)
@@ -220,6 +228,32 @@ class TrustEvidence:
             temperatures_K,
             settings,
         )
+
+    @classmethod
+    def from_folder(
+        cls, folder: str | Path, temperatures_K: Sequence[float], settings: TrustSettings | None = None
+    ) -> TrustEvidence:
+        """The evidence in ``folder``: a run's ``results/databases/`` (:data:`RUN_PHASE_CHECKS`) or the
+        output of ``alloypref ship-trust`` (:data:`SHIPPED_PHASE_CHECKS`), with :data:`SHIPPED_VERDICTS`.
+        A missing file is a ``FileNotFoundError`` naming the folder and the files looked for."""
+        folder = Path(folder)
+        checks = next((folder / n for n in (SHIPPED_PHASE_CHECKS, RUN_PHASE_CHECKS) if (folder / n).is_file()), None)
+        verdicts = folder / SHIPPED_VERDICTS
+        if checks is None or not verdicts.is_file():
+            raise FileNotFoundError(
+                f"{folder}: trust evidence needs {SHIPPED_PHASE_CHECKS} (or {RUN_PHASE_CHECKS}) and {SHIPPED_VERDICTS}"
+            )
+        return cls.from_files(checks, verdicts, temperatures_K, settings)
+
+    @classmethod
+    def shipped(cls, temperatures_K: Sequence[float], settings: TrustSettings | None = None) -> TrustEvidence:
+        """The evidence shipped with the package for the shipped databases (``alloypref ship-trust``)."""
+        folder = resources.files("alloypref.data").joinpath("trust")
+        with (
+            resources.as_file(folder.joinpath(SHIPPED_PHASE_CHECKS)) as checks,
+            resources.as_file(folder.joinpath(SHIPPED_VERDICTS)) as verdicts,
+        ):
+            return cls.from_files(checks, verdicts, temperatures_K, settings)
 
     @staticmethod
     def _digest(phase_checks: pd.DataFrame, verdicts: pd.DataFrame) -> str:
