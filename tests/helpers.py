@@ -255,3 +255,51 @@ class TwoDatabaseBackend(FakeBackend):
                 for t in temperatures_K
             ]
         )
+
+
+# -- rows of the trust evidence tables, by hand ----------------------------------------------------
+
+
+def check(database, system, kind, phase, x_min, x_max, t_min=298.0, t_max=2000.0, modelled=False, in_database=True):
+    """One :data:`PHASE_CHECK_SCHEMA` row."""
+    return {
+        "database": database,
+        "system": system,
+        "phase_kind": kind,
+        "phase": phase,
+        "x_min": x_min,
+        "x_max": x_max,
+        "T_min_K": t_min,
+        "T_max_K": t_max,
+        "confirmed": True,
+        "source": "hand-made",
+        "in_database": in_database,
+        "phase_exists": modelled,
+        "has_constituents": modelled,
+        "has_parameters": modelled,
+        "modelled": modelled,
+        "database_phases": "LAVES" if modelled else "",
+    }
+
+
+def verdict(database, subsystem, failed=(), vouching=()):
+    """One :data:`SUBSYSTEM_VERDICT_SCHEMA` row; ``failed``: failed detection fact ids; ``vouching``:
+    compositions of agreeing whole-phase-set facts."""
+    n = subsystem.count("-") + 1
+    return {
+        "database": database,
+        "subsystem": subsystem,
+        "n_elements": n,
+        "n_facts": 2,
+        "n_calibration": 1,
+        "n_calibration_agree": 1,
+        "calibration_agreement": 1.0,
+        "n_detection": 1,
+        "n_detection_agree": 0 if failed else 1,
+        "failed_calibration": [],
+        "failed_detection": list(failed),
+        "n_doubtful": 0,
+        "vouching_points": list(vouching),
+        "verdict": "untrusted" if failed else "trusted",
+        "reason": "",
+    }

@@ -109,7 +109,7 @@ def test_score_prints_every_trust_reason_from_trust_evidence(tmp_path):
     from alloypref.calphad.report_card import SUBSYSTEM_VERDICT_SCHEMA
     from alloypref.io import write_parquet
 
-    from .test_trust import verdict
+    from .helpers import verdict
 
     (tmp_path / "nial.yaml").write_text(NIAL_CONFIG)
     evidence = tmp_path / "databases"

@@ -32,6 +32,8 @@ from alloypref.design_space import (
     single_phase_fractions,
 )
 
+from .helpers import verdict
+
 ROLES = ElementRoles(("Mo", "Nb", "V"), ("Al", "Ti"), ("Ni",), ("V",))
 
 
@@ -187,11 +189,12 @@ def test_filter_keeps_known_single_phase_compositions(reference_backend):
             for k, f in rows
         ]
     )
-    # trust evidence with nothing against either database: every candidate trusted
+    # trust evidence that speaks of both databases and holds nothing against them: every candidate trusted
     nothing_against = TrustEvidence(
         pd.DataFrame([], columns=PHASE_CHECK_SCHEMA.names),
-        pd.DataFrame([], columns=SUBSYSTEM_VERDICT_SCHEMA.names),
+        pd.DataFrame([verdict("nial", "Al-Ni"), verdict("alfe", "Al-Fe")], columns=SUBSYSTEM_VERDICT_SCHEMA.names),
         [773.15],
+        listed_systems={"Al-Ni", "Al-Fe"},
     )
     filtered = filter_single_phase(candidates, reference_backend, [773.15], trust_evidence=nothing_against)
     keep = dict(zip(filtered.kind + ":" + filtered.formula, filtered.keep))

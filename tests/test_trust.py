@@ -12,51 +12,25 @@ from alloypref.calphad.phase_inventory import PHASE_CHECK_SCHEMA
 from alloypref.calphad.report_card import SUBSYSTEM_VERDICT_SCHEMA
 from alloypref.calphad.trust import TrustEvidence, TrustSettings, rank_databases
 
+from .helpers import check, verdict
+
 GRID_K = (1073.0, 1273.0)
-LISTED = {"Cr-Hf", "Cr-Ni", "Hf-Ni", "Ni-V", "Al-Ni", "Al-Ti", "Ni-Ti", "Al-Ni-Ti", "Cr-W", "Nb-Ti", "Cr-Nb", "Nb-Ni"}
-
-
-def check(database, system, kind, phase, x_min, x_max, t_min=298.0, t_max=2000.0, modelled=False, in_database=True):
-    """One :data:`PHASE_CHECK_SCHEMA` row."""
-    return {
-        "database": database,
-        "system": system,
-        "phase_kind": kind,
-        "phase": phase,
-        "x_min": x_min,
-        "x_max": x_max,
-        "T_min_K": t_min,
-        "T_max_K": t_max,
-        "confirmed": True,
-        "source": "hand-made",
-        "in_database": in_database,
-        "phase_exists": modelled,
-        "has_constituents": modelled,
-        "has_parameters": modelled,
-        "modelled": modelled,
-        "database_phases": "LAVES" if modelled else "",
-    }
-
-
-def verdict(database, subsystem, failed=()):
-    """One :data:`SUBSYSTEM_VERDICT_SCHEMA` row; ``failed``: failed detection fact ids."""
-    n = subsystem.count("-") + 1
-    return {
-        "database": database,
-        "subsystem": subsystem,
-        "n_elements": n,
-        "n_facts": 2,
-        "n_calibration": 1,
-        "n_calibration_agree": 1,
-        "calibration_agreement": 1.0,
-        "n_detection": 1,
-        "n_detection_agree": 0 if failed else 1,
-        "failed_calibration": [],
-        "failed_detection": list(failed),
-        "n_doubtful": 0,
-        "verdict": "untrusted" if failed else "trusted",
-        "reason": "",
-    }
+LISTED = {
+    "Al-Mo",
+    "Mo-Ni",
+    "Cr-Hf",
+    "Cr-Ni",
+    "Hf-Ni",
+    "Ni-V",
+    "Al-Ni",
+    "Al-Ti",
+    "Ni-Ti",
+    "Al-Ni-Ti",
+    "Cr-W",
+    "Nb-Ti",
+    "Cr-Nb",
+    "Nb-Ni",
+}
 
 
 def checks_frame(*rows):
@@ -290,3 +264,34 @@ def test_shipped_evidence_is_for_the_shipped_databases_facts_and_inventory():
     assert record["phase_inventory"]["sha256"] == hashlib.sha256(default_inventory_path().read_bytes()).hexdigest()
     evidence = TrustEvidence.shipped([1273.15])
     assert evidence.judge({"Cr": 0.95, "Hf": 0.05}, "mc_ni").reasons  # mc_ni has no Cr-Hf Laves phase
+
+
+# A15 AlMo3 (x_Mo 0.75) missing, as on mc_ni; the NiAl-Mo section's facts agree at Mo 10, 30 and 50 %
+A15_MISSING = check("db", "Al-Mo", "a15", "AlMo3", 0.74, 0.77)
+SECTION = verdict("db", "Al-Mo-Ni", vouching=["Al45Mo10Ni45", "Al35Mo30Ni35", "Al25Mo50Ni25"])
+
+
+def test_a_missing_phase_is_excused_near_an_agreeing_fact_of_a_larger_subsystem():
+    mo_nial = {"Mo": 0.4, "Ni": 0.3, "Al": 0.3}  # on the NiAl-Mo section, 0.1 from the Mo 30 % point
+    assert not evidence([A15_MISSING]).judge(mo_nial, "db").trusted  # no vouching point: A15 could form
+    assert evidence([A15_MISSING], [SECTION]).judge(mo_nial, "db").trusted
+    # off the section: Al-rich Mo alloy, 0.35 from every point: the A15 counts again
+    (reason,) = evidence([A15_MISSING], [SECTION]).judge({"Mo": 0.7, "Al": 0.25, "Ni": 0.05}, "db").reasons
+    assert reason.startswith("Al-Mo: a15 AlMo3 is not modelled by db")
+    # the distance is the config key's: 0.05 leaves the Mo 40 % alloy 0.1 from the nearest point
+    strict = TrustSettings(vouch_distance=0.05)
+    assert not evidence([A15_MISSING], [SECTION], settings=strict).judge(mo_nial, "db").trusted
+
+
+def test_vouching_needs_the_whole_subsystem_present_and_the_same_database():
+    # Al-Mo without Ni: the Al-Mo-Ni points say nothing about a binary Al-Mo alloy
+    assert not evidence([A15_MISSING], [SECTION]).judge({"Mo": 0.75, "Al": 0.25}, "db").trusted
+    other = verdict("other", "Al-Mo-Ni", vouching=["Al35Mo30Ni35"])
+    assert not evidence([A15_MISSING], [other]).judge({"Mo": 0.4, "Ni": 0.3, "Al": 0.3}, "db").trusted
+
+
+def test_vouching_points_change_the_fingerprint():
+    assert (
+        evidence([A15_MISSING], [SECTION]).fingerprint()
+        != evidence([A15_MISSING], [verdict("db", "Al-Mo-Ni")]).fingerprint()
+    )

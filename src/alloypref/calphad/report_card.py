@@ -183,6 +183,9 @@ SUBSYSTEM_VERDICT_SCHEMA = pa.schema(
         ("failed_calibration", pa.list_(pa.string())),  # fact ids, sorted
         ("failed_detection", pa.list_(pa.string())),  # fact ids, sorted: each one untrusts
         ("n_doubtful", pa.int64()),  # evaluated, never counted
+        # compositions of the agreeing facts that name the whole phase set (SET_KINDS) in a subsystem
+        # of 3+ elements: the database is right there, so a phase it lacks does not form there
+        ("vouching_points", pa.list_(pa.string())),
         ("verdict", pa.string()),  # trusted | untrusted | untested
         ("reason", pa.string()),  # why, in words, naming the failed facts and what was predicted
     ]
@@ -662,6 +665,8 @@ def subsystem_verdicts(card: pd.DataFrame) -> pd.DataFrame:
         failed_det_rows = detection[~detection["agrees"].astype(bool)].sort_values("fact_id")
         failed_det = list(failed_det_rows["fact_id"])
         n_cal = len(calibration)
+        vouching = used[used["agrees"].astype(bool) & used["kind"].isin(SET_KINDS)] if len(used) else used
+        vouching_points = sorted(set(vouching["composition"])) if subsystem.count("-") >= 2 else []
         if failed_det:
             verdict = "untrusted"
             reason = "; ".join(
@@ -690,6 +695,7 @@ def subsystem_verdicts(card: pd.DataFrame) -> pd.DataFrame:
                 "failed_calibration": failed_cal,
                 "failed_detection": failed_det,
                 "n_doubtful": int((group["agrees"].notna() & (group["fact_status"] == "doubtful")).sum()),
+                "vouching_points": vouching_points,
                 "verdict": verdict,
                 "reason": reason,
             }

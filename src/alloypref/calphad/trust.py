@@ -14,15 +14,25 @@ subsystem on a database:
 2. **A detection fact fails.** The report card (:mod:`alloypref.calphad.report_card`) marks each
    (database, subsystem) with the ids of the detection facts it gets wrong; one is enough.
 
-Calibration facts untrust nothing: they measure how right the trusted subsystems are.
+Calibration facts untrust nothing: they measure how right the trusted subsystems are. Both kinds
+*vouch*, though: where a database gets a fact of 3+ elements right that names the whole phase set
+(a two-phase B2 + BCC point of the NiAl-Mo section, say), a phase missing from one of its pairs does
+not form there, in the database or in reality. So a missing phase is excused when the candidate's
+projection onto such a subsystem lies within ``vouch_distance`` of a vouching point (largest
+difference of mole fractions). This is what lets the lever rule, which cannot see that Ni binds Al
+in NiAl, leave the NiAl + bcc-metal sections trusted.
 
-Worked examples (defaults ``negligible_fraction`` 0.02, ``min_competing_fraction`` 0.05):
+Worked examples (defaults ``negligible_fraction`` 0.02, ``min_competing_fraction`` 0.05,
+``vouch_distance`` 0.1):
 
 * Cr95Hf5 on a database without the HfCr2 Laves phase (x_Hf 0.33 in the phase): up to
   min(0.95 / 0.67, 0.05 / 0.33) = 0.15 of the alloy could be Laves, so Cr-Hf is untrusted.
 * Cr99Hf1 on the same database: at most 0.03 Laves, below 0.05: trusted as far as Laves goes.
 * Nb49Ti49Ni2 where only Ni-V fails its facts: V is absent, so Ni-V is not a subsystem of it.
 * Al1.5Ni98.5: Al is below ``negligible_fraction``, so none of Al's subsystems count.
+* Mo40Ni30Al30 (Mo + ~45 vol% NiAl) on mc_ni, which lacks A15 AlMo3: by the Al-Mo projection up to
+  0.5 of the alloy could be AlMo3, but the NiAl-Mo section facts agree on mc_ni at Mo 30 and 50 %,
+  0.1 away (``vouch_distance`` 0.1): trusted. Mo70Al25Ni5, 0.35 from every section point: untrusted.
 
 Every verdict carries its reasons in words (subsystem, missing phase and how much of it could form,
 or the failed fact ids), so a user sees *why* a candidate is not trusted.
@@ -72,13 +82,19 @@ class TrustSettings:
             part in no subsystem (0-1).
         min_competing_fraction: a missing competing phase untrusts its subsystem when, by the lever
             rule, at least this mole fraction of the alloy could form it (0-1).
+        vouch_distance: a missing phase is excused when the candidate's projection onto a subsystem of
+            3+ elements that holds the phase's elements lies within this distance (largest difference
+            of mole fractions, 0-1) of a vouching point of that subsystem on the database: an agreeing
+            fact that names the whole phase set. The database is right there, so the phase it lacks
+            does not form there.
     """
 
     negligible_fraction: float = schema_default("calphad.trust.negligible_fraction")
     min_competing_fraction: float = schema_default("calphad.trust.min_competing_fraction")
+    vouch_distance: float = schema_default("calphad.trust.vouch_distance")
 
     def __post_init__(self):
-        for name in ("negligible_fraction", "min_competing_fraction"):
+        for name in ("negligible_fraction", "min_competing_fraction", "vouch_distance"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and 0 <= value <= 1 and math.isfinite(value)):
                 raise ValueError(f"calphad.trust.{name} must be a number in [0, 1], got {value!r}")
@@ -203,6 +219,14 @@ class TrustEvidence:
             if failed:
                 key = frozenset(_system_elements(str(row.subsystem)))
                 self._failed.setdefault(str(row.database), {})[key] = failed
+        #: database -> subsystem (frozenset of 3+ elements) -> vouching points (mole fractions)
+        self._vouching: dict[str, dict[frozenset[str], list[dict[str, float]]]] = {}
+        if "vouching_points" in verdicts.columns:
+            for row in verdicts.itertuples(index=False):
+                points = row.vouching_points if row.vouching_points is not None else ()
+                if len(points):
+                    key = frozenset(_system_elements(str(row.subsystem)))
+                    self._vouching.setdefault(str(row.database), {})[key] = [_ternary_point(p) for p in points]
         #: the databases the evidence speaks of: any other one is untrusted (nothing vouches for it)
         self.databases = frozenset(map(str, phase_checks["database"])) | frozenset(map(str, verdicts["database"]))
         self._fingerprint = self._digest(phase_checks, verdicts)
@@ -272,6 +296,7 @@ class TrustEvidence:
             [
                 self.settings.negligible_fraction,
                 self.settings.min_competing_fraction,
+                self.settings.vouch_distance,
                 sorted(self.temperatures_K),
                 sorted(self._listed) if self._listed is not None else None,
             ]
@@ -299,7 +324,9 @@ class TrustEvidence:
             if not set(elements) <= present:
                 continue
             for kind, phase, amount in self._missing_amounts(fractions, system, phases):
-                if amount >= self.settings.min_competing_fraction:
+                if amount >= self.settings.min_competing_fraction and not self._vouched(
+                    fractions, present, set(elements), database
+                ):
                     reasons.append(
                         f"{system}: {kind} {phase} is not modelled by {database}; "
                         f"up to {amount:.0%} of the alloy could be {phase}"
@@ -338,6 +365,19 @@ class TrustEvidence:
                     best[(kind, phase)] = amount
         for (kind, phase), amount in best.items():
             yield kind, phase, amount
+
+    def _vouched(self, fractions: Mapping[str, float], present: set[str], elements: set[str], database: str) -> bool:
+        """Whether a vouching point of ``database`` lies within ``vouch_distance`` of the candidate's
+        projection onto a subsystem of present elements that holds ``elements``."""
+        for subsystem, points in self._vouching.get(database, {}).items():
+            if not (elements <= subsystem <= present):
+                continue
+            total = sum(fractions[e] for e in subsystem)
+            projected = {e: fractions[e] / total for e in subsystem}
+            for point in points:
+                if max(abs(projected[e] - point.get(e, 0.0)) for e in subsystem) <= self.settings.vouch_distance:
+                    return True
+        return False
 
     def judge_all(self, composition: Mapping[str, float], databases: Iterable[str]) -> list[TrustVerdict]:
         return [self.judge(composition, name) for name in databases]
