@@ -17,8 +17,8 @@ low, high  float64  percentile bootstrap 95 % interval (NaN where not defined)
 * ``all_rules``, ``mean_reward``: as in Table 1, intervals resample samples.
 * ``unique_at_100``: as in Table 1; the interval is over subsamples of 100 parsed samples drawn without
   replacement (a resample with replacement would make duplicates of its own).
-* ``cov_r@c``, ``cov_p@c``: COV-R and COV-P (valid) at fingerprint cutoff c; intervals resample the
-  valid samples.
+* ``cov_r@c``, ``cov_p@c``: COV-R and COV-P (parsed) at fingerprint cutoff c; intervals resample the
+  parsed samples.
 * ``best_reward``: the highest reward among the source's samples (the best-of-N answer).
 * ``element_tv``: total variation distance between the source's element frequencies and the SFT
   samples' (0: the same mix; 1: disjoint) — the drift the collapse watch logs.
@@ -93,7 +93,7 @@ def sample_rows_of(
     source: str,
     rewards: pd.DataFrame,
     worst: float,
-    valid_fp: np.ndarray,
+    parsed_fp: np.ndarray,
     reference_fp: np.ndarray,
     cutoffs: Sequence[float],
     sft_elements: pd.Series,
@@ -115,10 +115,10 @@ def sample_rows_of(
     rows[-1] |= {"low": float(np.percentile(draws, 2.5)), "high": float(np.percentile(draws, 97.5))}
     rows.append({"source": source, "metric": "best_reward", "value": float(reward.max()) if len(reward) else np.nan})
     rows[-1] |= {"low": np.nan, "high": np.nan}
-    # coverage: distances once, then resample the valid samples
-    gen_to_ref, _ = nearest_distances(valid_fp, reference_fp)
+    # coverage: distances once, then resample the parsed samples
+    gen_to_ref, _ = nearest_distances(parsed_fp, reference_fp)
     for cutoff in cutoffs:
-        if len(valid_fp) == 0:
+        if len(parsed_fp) == 0:
             rows += [
                 {"source": source, "metric": f"{m}@{cutoff:g}", "value": 0.0, "low": np.nan, "high": np.nan}
                 for m in ("cov_r", "cov_p")
@@ -126,10 +126,10 @@ def sample_rows_of(
             continue
         from scipy.spatial.distance import cdist
 
-        close = cdist(reference_fp, valid_fp) <= cutoff  # reference x valid sample
+        close = cdist(reference_fp, parsed_fp) <= cutoff  # reference x parsed sample
         recall_draws, precision_draws = [], []
         for _ in range(n_boot):
-            pick = rng.integers(0, len(valid_fp), len(valid_fp))
+            pick = rng.integers(0, len(parsed_fp), len(parsed_fp))
             recall_draws.append(close[:, pick].any(axis=1).mean())
             precision_draws.append((gen_to_ref[pick] <= cutoff).mean())
         rows.append({"source": source, "metric": f"cov_r@{cutoff:g}", "value": float(close.any(axis=1).mean())})
