@@ -2,30 +2,12 @@
 
 import pytest
 
-from alloypref.calphad.tables import Structure, phase_table
+from alloypref.calphad.tables import Structure
 from alloypref.reward import RewardSettings, compute_reward
 
+from .helpers import hand_phase_table as rows
+
 GRID = [373.15, 773.15, 1273.15, 1773.15, 2273.15]
-
-
-def rows(spec):
-    """spec: {T: [(structure, fraction, lattice)]} -> phase table."""
-    out = []
-    for temperature, phases in spec.items():
-        for i, (structure, fraction, lattice) in enumerate(phases):
-            out.append(
-                {
-                    "temperature_K": temperature,
-                    "phase": f"P{i}#1",
-                    "structure": structure,
-                    "mole_fraction": fraction,
-                    "is_ordered": structure == Structure.B2,
-                    "order_parameter": float("nan"),
-                    "lattice_parameter_A": lattice,
-                    "status": "ok",
-                }
-            )
-    return phase_table(out)
 
 
 BCC, B2, LIQ, OTH = Structure.BCC, Structure.B2, Structure.LIQUID, Structure.OTHER
