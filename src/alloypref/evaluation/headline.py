@@ -11,9 +11,14 @@ value      float64  the metric on the source's samples (or its ledger)
 low, high  float64  percentile bootstrap 95 % interval (NaN where not defined)
 =========  =======  ===================================================================
 
-* ``hits_per_1000_calls``: unique candidates meeting all four rules per 1,000 CALPHAD calls over the
-  method's whole ledger (:mod:`alloypref.ledger`); the interval resamples the called candidates.
-* ``calls``, ``hits``: the ledger's totals (no interval).
+* ``trusted_pairs_per_1000_calls`` (the headline): distinct (BCC, B2) pairs meeting all four rules on
+  a database trusted for them, per 1,000 CALPHAD calls over the method's whole ledger
+  (:mod:`alloypref.ledger`); ``trusted_systems_per_1000_calls``: their distinct element systems per
+  1,000 calls. No interval: a distinct count is not a mean of the calls, and a resample of them
+  with replacement undercounts it.
+* ``hits_per_1000_calls``: unique candidate triples meeting all four rules (trusted or not; a new
+  volume % is a new hit) per 1,000 CALPHAD calls; the interval resamples the called candidates.
+* ``calls``, ``hits``, ``trusted_pairs``, ``trusted_systems``: the ledger's totals (no interval).
 * ``all_rules``, ``mean_reward``: as in Table 1, intervals resample samples.
 * ``unique_at_100``: as in Table 1; the interval is over subsamples of 100 parsed samples drawn without
   replacement (a resample with replacement would make duplicates of its own).
@@ -35,6 +40,7 @@ import pyarrow as pa
 from alloypref.evaluation.comparisons import bootstrap_interval
 from alloypref.evaluation.drift import element_shares, total_variation
 from alloypref.evaluation.metrics import canonical_key, nearest_distances, unique_at
+from alloypref.ledger import hits_per_1000
 
 HEADLINE_SCHEMA = pa.schema(
     [
@@ -46,7 +52,19 @@ HEADLINE_SCHEMA = pa.schema(
     ]
 )
 
-HEADLINE_METRICS = ("hits_per_1000_calls", "calls", "hits", "all_rules", "mean_reward", "unique_at_100", "best_reward")
+HEADLINE_METRICS = (
+    "trusted_pairs_per_1000_calls",
+    "trusted_systems_per_1000_calls",
+    "hits_per_1000_calls",
+    "calls",
+    "hits",
+    "trusted_pairs",
+    "trusted_systems",
+    "all_rules",
+    "mean_reward",
+    "unique_at_100",
+    "best_reward",
+)
 
 
 def hit_flags(rewards: pd.DataFrame) -> np.ndarray:
@@ -77,16 +95,24 @@ def _unique_draw(codes: np.ndarray, rng: np.random.Generator, n: int = 100) -> f
 
 
 def ledger_rows_of(source: str, ledger: pd.DataFrame, n_boot: int, seed: int) -> list[dict]:
-    """hits per 1,000 calls with its interval, and the call and hit totals, from a ledger."""
+    """Trusted pairs and systems per 1,000 calls, hits per 1,000 calls with its interval, and the
+    ledger's totals (module doc)."""
     calls, hits = int(ledger["calls"].sum()), int(ledger["hits"].sum())
     flags = np.r_[np.ones(hits), np.zeros(calls - hits)]
     low, high = bootstrap_interval(flags, lambda f: 1000.0 * f.mean(), n_boot, seed)
-    return [
-        {"source": source, "metric": "hits_per_1000_calls", "value": 1000.0 * hits / calls if calls else np.nan}
-        | {"low": low, "high": high},
-        {"source": source, "metric": "calls", "value": float(calls), "low": np.nan, "high": np.nan},
-        {"source": source, "metric": "hits", "value": float(hits), "low": np.nan, "high": np.nan},
+    no_interval = {"low": np.nan, "high": np.nan}
+    rows = [
+        {"source": source, "metric": f"{count}_per_1000_calls", "value": hits_per_1000(ledger, count)} | no_interval
+        for count in ("trusted_pairs", "trusted_systems")
     ]
+    rows.append(
+        {"source": source, "metric": "hits_per_1000_calls", "value": hits_per_1000(ledger)} | {"low": low, "high": high}
+    )
+    rows += [
+        {"source": source, "metric": count, "value": float(ledger[count].sum())} | no_interval
+        for count in ("calls", "hits", "trusted_pairs", "trusted_systems")
+    ]
+    return rows
 
 
 def sample_rows_of(
