@@ -105,7 +105,8 @@ def test_source_metrics_counts_parse_failures_as_invalid_and_worst():
 
 
 def test_table1_row_on_a_hand_computed_example():
-    """Five samples: two copies of Nb + NiAl, one W + TiNi, two unparsed.
+    """Five samples: two copies of Nb + NiAl, one W + TiNi, two unparsed (one of them malformed:
+    ``Mo3Mo`` names a composition but is not written as the training data writes it).
 
     Reference set = the Nb + NiAl master only, known set = the W + TiNi master only, cutoffs 0.5
     (any two different compositions here are farther apart than that in Magpie space)."""
@@ -117,6 +118,8 @@ def test_table1_row_on_a_hand_computed_example():
     )
     frame["all_rules"] = [True, True, False, False, False]
     frame["status"] = ["ok", "ok", "ok", "invalid", "invalid"]
+    frame.loc[3, ["bcc", "b2", "b2_volume_percent"]] = ["Mo3Mo", "NiAl", 40.0]  # as the scorer keeps it
+    frame.loc[3, "reason"] = "malformed: formula 'Mo3Mo' repeats Mo (the training data writes each element once: 'Mo')"
     frame["database"] = ["mc_ni", "mc_ni", "cost507", "", ""]
     frame["coverage"] = [1.0, 1.0, 0.5, 0.0, 0.0]
     frame["low_coverage"] = [False, False, True, True, True]
