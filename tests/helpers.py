@@ -1,6 +1,6 @@
 """Helpers shared by test modules (no test module imports another): paths, the small reference databases
 and pycalphad backend construction, a fake CALPHAD backend for scoring, a tiny language model and its SFT
-data, and running Snakemake on a copy of the workflow."""
+data, hand-made phase tables, and running Snakemake on a copy of the workflow."""
 
 from __future__ import annotations
 
@@ -51,6 +51,26 @@ def pycalphad_backend(
 
 #: The scoring temperatures of the fake backend's tests, in K.
 GRID = (373.15, 1273.15)
+
+
+def hand_phase_table(spec):
+    """A phase table from ``{temperature (K): [(structure, mole fraction, lattice parameter (Å)), ...]}``."""
+    out = []
+    for temperature, phases in spec.items():
+        for i, (structure, fraction, lattice) in enumerate(phases):
+            out.append(
+                {
+                    "temperature_K": temperature,
+                    "phase": f"P{i}#1",
+                    "structure": structure,
+                    "mole_fraction": fraction,
+                    "is_ordered": structure == Structure.B2,
+                    "order_parameter": float("nan"),
+                    "lattice_parameter_A": lattice,
+                    "status": "ok",
+                }
+            )
+    return phase_table(out)
 
 
 class FakeBackend:

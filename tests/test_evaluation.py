@@ -15,7 +15,6 @@ from alloypref.evaluation.metrics import (
     coverage_curve,
     known_compositions,
     reference_compositions,
-    smact_valid,
     source_metrics,
     unique_at,
 )
@@ -82,12 +81,6 @@ def test_canonical_keys_round_to_1e3():
     assert canonical_key("Nb67Mo33") != canonical_key("Nb2Mo")  # 0.670 vs 0.667
 
 
-def test_smact_validity():
-    assert smact_valid(parse_formula("NiAl")) and smact_valid(parse_formula("Nb"))
-    assert not smact_valid(None)
-    assert smact_valid(parse_formula("NaCl")) and not smact_valid(parse_formula("NaCl2"))
-
-
 def test_known_set_and_novelty():
     known = known_compositions(["Ni", "Al", "Ti"], curated=["NiAl"])
     assert set(known.origin) == {"curated", "pymatgen_experimental", "materials_project_transport_subset"}
@@ -107,12 +100,13 @@ def test_source_metrics_counts_parse_failures_as_invalid_and_worst():
     frame.loc[1, "reward"] = -1121.0
     reference_fp = fingerprints(reference_compositions(BCC, B2))
     row, _ = source_metrics("t", frame, reference_fp, reference_fp[:1])
-    assert row["parse_rate"] == 0.5 and row["validity"] == 0.5
+    assert row["parse_rate"] == 0.5 and "validity" not in row  # dropped: SMACT passes every metal
     assert row["mean_reward"] == pytest.approx((-1.0 - 1121.0) / 2)
 
 
 def test_table1_row_on_a_hand_computed_example():
-    """Five samples: two copies of Nb + NiAl, one W + TiNi, two unparsed.
+    """Five samples: two copies of Nb + NiAl, one W + TiNi, two unparsed (one of them malformed:
+    ``Mo3Mo`` names a composition but is not written as the training data writes it).
 
     Reference set = the Nb + NiAl master only, known set = the W + TiNi master only, cutoffs 0.5
     (any two different compositions here are farther apart than that in Magpie space)."""
@@ -124,6 +118,8 @@ def test_table1_row_on_a_hand_computed_example():
     )
     frame["all_rules"] = [True, True, False, False, False]
     frame["status"] = ["ok", "ok", "ok", "invalid", "invalid"]
+    frame.loc[3, ["bcc", "b2", "b2_volume_percent"]] = ["Mo3Mo", "NiAl", 40.0]  # as the scorer keeps it
+    frame.loc[3, "reason"] = "malformed: formula 'Mo3Mo' repeats Mo (the training data writes each element once: 'Mo')"
     frame["database"] = ["mc_ni", "mc_ni", "cost507", "", ""]
     frame["coverage"] = [1.0, 1.0, 0.5, 0.0, 0.0]
     frame["low_coverage"] = [False, False, True, True, True]
@@ -132,11 +128,11 @@ def test_table1_row_on_a_hand_computed_example():
     nb_nial = fingerprints([{"Nb": 0.5, "Ni": 0.25, "Al": 0.25}])
     w_tini = fingerprints([{"W": 0.7, "Ti": 0.15, "Ni": 0.15}])
     assert np.linalg.norm(nb_nial - w_tini) > 0.5
-    row, valid_fp = source_metrics("s", frame, nb_nial, w_tini, cutoff=0.5, novelty_cutoff=0.5, worst_reward=-1121.0)
-    assert row["n"] == 5 and len(valid_fp) == 3
-    assert row["parse_rate"] == pytest.approx(3 / 5) and row["validity"] == pytest.approx(3 / 5)
+    row, parsed_fp = source_metrics("s", frame, nb_nial, w_tini, cutoff=0.5, novelty_cutoff=0.5, worst_reward=-1121.0)
+    assert row["n"] == 5 and len(parsed_fp) == 3
+    assert row["parse_rate"] == pytest.approx(3 / 5)
     assert row["coverage_recall"] == 1.0  # the one reference point is generated exactly
-    assert row["coverage_precision"] == pytest.approx(2 / 3)  # 2 of 3 valid samples near the reference
+    assert row["coverage_precision"] == pytest.approx(2 / 3)  # 2 of 3 parsed samples near the reference
     assert row["coverage_precision_all"] == pytest.approx(2 / 5)  # 2 of 5 generated samples
     assert row["amcd_recall"] == pytest.approx(0.0, abs=1e-9)
     assert row["amcd_precision"] == pytest.approx(np.linalg.norm(nb_nial - w_tini) / 3)

@@ -53,11 +53,16 @@ def test_element_drift_is_the_total_variation_of_element_shares():
 
 
 def test_hits_per_call_interval_brackets_the_ledger_rate():
-    ledger = pd.DataFrame({"calls": [100, 100], "hits": [10, 30]})
+    ledger = pd.DataFrame({"calls": [100, 100], "hits": [10, 30], "trusted_pairs": [4, 6], "trusted_systems": [2, 1]})
     rows = {row["metric"]: row for row in ledger_rows_of("m", ledger, 500, 0)}
     assert rows["hits_per_1000_calls"]["value"] == pytest.approx(200.0)
     assert rows["hits_per_1000_calls"]["low"] < 200.0 < rows["hits_per_1000_calls"]["high"]
     assert rows["calls"]["value"] == 200 and rows["hits"]["value"] == 40
+    # the headline: distinct trusted pairs (10) and their systems (3) per 1,000 calls, no interval
+    assert rows["trusted_pairs_per_1000_calls"]["value"] == pytest.approx(50.0)
+    assert rows["trusted_systems_per_1000_calls"]["value"] == pytest.approx(15.0)
+    assert rows["trusted_pairs"]["value"] == 10 and rows["trusted_systems"]["value"] == 3
+    assert np.isnan(rows["trusted_pairs_per_1000_calls"]["low"])
 
 
 def test_round_table_marks_rejected_rounds_and_reads_the_cumulative_ledger():

@@ -1,13 +1,15 @@
 """The simulator-call ledger: calls are new unique candidates, hits those meeting all four rules."""
 
+import re
+
 import pandas as pd
 import pytest
 
 from alloypref.ledger import LEDGER_SCHEMA, budget_prefix, hit_curve, hits_per_1000, ledger_rows
 
 
-def _rows(triples):
-    """Reward rows of (bcc, b2, volume, all_rules, parsed) tuples."""
+def _rows(triples, trusted=True):
+    """Reward rows of (bcc, b2, volume, all_rules, parsed) tuples, all ``trusted`` or all not."""
     return pd.DataFrame(
         [
             {
@@ -15,8 +17,10 @@ def _rows(triples):
                 "b2": b2,
                 "b2_volume_percent": volume,
                 "master_composition": "x" if parsed else "",
+                "elements": "-".join(sorted(set(re.findall(r"[A-Z][a-z]?", bcc + b2)))) if parsed else "",
                 "status": "ok" if parsed else "invalid",
                 "all_rules": hit,
+                "trusted": trusted and parsed,
             }
             for bcc, b2, volume, hit, parsed in triples
         ]
@@ -24,7 +28,7 @@ def _rows(triples):
 
 
 def test_repeats_within_and_across_steps_cost_no_call():
-    first = _rows([("NbMo", "AlNi", 40.0, True, True), ("Mo1Nb1", "NiAl", 40.0, True, True)])
+    first = _rows([("NbMo", "AlNi", 40.0, True, True), ("MoNb", "NiAl", 40.0, True, True)])
     second = _rows(
         [
             ("MoNb", "AlNi", 40.001, True, True),  # the same candidate after rounding: the cache answers it
@@ -41,6 +45,40 @@ def test_repeats_within_and_across_steps_cost_no_call():
     assert ledger["cumulative_hits"].tolist() == [1, 2]
     assert str(ledger["calls"].dtype) == "int64"
     assert hits_per_1000(ledger) == pytest.approx(1000 * 2 / 3)
+
+
+def test_trusted_pairs_are_distinct_bcc_b2_pairs_of_trusted_hits_and_systems_their_element_sets():
+    """Hand count. Step 1: NbMo+AlNi at 40 and 41 % (one pair, two hits; system Al-Mo-Nb-Ni),
+    MoNb+NiAl at 50 % (the same pair written differently, a third hit), Nb+AlNi (a second pair, system
+    Al-Nb-Ni), Nb+AlNi again at 30 % (a repeat: no call). Step 2: NbMo+AlNi at 60 % (a hit of a known
+    pair), Ti+AlNi (an untrusted hit: no pair), TiV+AlNi (failing a rule), Mo+AlNi (a third pair, in a
+    new system Al-Mo-Ni)."""
+    first = _rows(
+        [
+            ("NbMo", "AlNi", 40.0, True, True),
+            ("NbMo", "AlNi", 41.0, True, True),
+            ("MoNb", "NiAl", 50.0, True, True),
+            ("Nb", "AlNi", 30.0, True, True),
+            ("Nb", "AlNi", 30.0, True, True),
+        ]
+    )
+    second = pd.concat(
+        [
+            _rows([("NbMo", "AlNi", 60.0, True, True)]),
+            _rows([("Ti", "AlNi", 30.0, True, True)], trusted=False),
+            _rows([("TiV", "AlNi", 30.0, False, True), ("Mo", "AlNi", 30.0, True, True)]),
+        ],
+        ignore_index=True,
+    )
+    ledger = ledger_rows([("sft_samples", first), ("round1", second)], "tiny-dpo")
+    assert ledger["calls"].tolist() == [4, 4] and ledger["hits"].tolist() == [4, 3]
+    assert ledger["trusted_pairs"].tolist() == [2, 1]  # {NbMo|AlNi, Nb|AlNi}, then {Mo|AlNi}
+    assert ledger["cumulative_trusted_pairs"].tolist() == [2, 3]
+    assert ledger["trusted_systems"].tolist() == [2, 1]  # {Al-Mo-Nb-Ni, Al-Nb-Ni}, then {Al-Mo-Ni}
+    assert ledger["cumulative_trusted_systems"].tolist() == [2, 3]
+    assert hits_per_1000(ledger, "trusted_pairs") == pytest.approx(1000 * 3 / 8)
+    assert hits_per_1000(ledger, "trusted_systems") == pytest.approx(1000 * 3 / 8)
+    assert hits_per_1000(ledger) == pytest.approx(1000 * 7 / 8)  # per triple, trusted or not
 
 
 def test_a_hit_flag_without_an_ok_status_is_no_hit():

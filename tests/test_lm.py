@@ -1,5 +1,7 @@
 """Language-model stages on tiny models: tokenizer, SFT, parsing, pairs, DPO, local loading."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -82,10 +84,41 @@ def test_tokenizer_keeps_symbols_digits_and_tags_atomic(tokenizer):
         ("<BCC>Ti-V</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "invalid_formula"),
         ("<BCC>TiV</BCC><B2>NiAl</B2><B2 Volume>134</B2 Volume>", "volume_out_of_range"),
         ("", "unparseable"),
+        ("<BCC>Ti2Nb2Mo</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "ok"),
+        ("<BCC>Mo2Ti2Nb</BCC><B2>AlNi</B2><B2 Volume>34.8</B2 Volume>", "ok"),  # element order is free
+        ("<BCC>Nb67Mo33</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "ok"),
+        ("<BCC>Mo3Mo</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "malformed"),
+        ("<BCC>VVVV</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "malformed"),
+        ("<BCC>V67V33</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "malformed"),
+        ("<BCC>Mo2VV3</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "malformed"),
+        ("<BCC>Nb</BCC><B2>Ni2Al2</B2><B2 Volume>34.8</B2 Volume>", "malformed"),  # not the smallest ratio
+        ("<BCC>Nb1Mo1</BCC><B2>NiAl</B2><B2 Volume>34.8</B2 Volume>", "malformed"),  # a count of 1 written
+        ("<BCC>Nb</BCC><B2>Al0.5Ni0.5</B2><B2 Volume>34.8</B2 Volume>", "malformed"),  # decimals
     ],
 )
 def test_parse_generation(text, status):
-    assert parse_generation(text, ["Ti", "V", "Ni", "Al", "Nb"])["status"] == status
+    assert parse_generation(text, ["Ti", "V", "Ni", "Al", "Nb", "Mo"])["status"] == status
+
+
+@pytest.mark.parametrize(
+    "formula, written",
+    [("Mo3Mo", "'Mo'"), ("VVVV", "'V'"), ("V67V33", "'V'"), ("Mo2VV3", "'V67Mo33'"), ("Ni2Al2", "'AlNi'")],
+)
+def test_malformed_reason_names_the_formula_and_its_notation(formula, written):
+    parsed = parse_generation(completion_text("Nb", formula, 30.0), ["V", "Ni", "Al", "Nb", "Mo"])
+    assert parsed["status"] == "malformed"
+    assert f"{formula!r}" in parsed["reason"] and written in parsed["reason"]
+    assert parsed["b2"] == formula  # kept as written, never repaired
+
+
+def test_every_training_formula_is_well_formed():
+    from alloypref.shipped_design_space import load_shipped
+
+    shipped = load_shipped("paper")
+    formulas = pd.concat([shipped.bcc["formula"], shipped.b2["formula"]])
+    elements = {symbol for formula in formulas for symbol in re.findall(r"[A-Z][a-z]?", formula)}
+    statuses = {f: parse_generation(completion_text(f, "NiAl", 30.0), elements | {"Ni", "Al"}) for f in formulas}
+    assert {f: p["reason"] for f, p in statuses.items() if p["status"] != "ok"} == {}
 
 
 def scored(rewards, statuses=None, low=None, trusted=None):

@@ -4,15 +4,17 @@ Each hypothesis example is a batch of strings (hypothesis's cost is per example,
 string), so 500 examples of 20 strings give 10,000 strings in seconds.
 
 No exception other than :class:`FormulaError` escapes ``parse_formula``; nothing escapes
-``parse_generation``; every ``ok`` answer is a composition over known elements summing to 100 %.
+``parse_generation``; every ``ok`` answer is a composition over known elements summing to 100 %, its formulas well-formed.
 """
 
 import math
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymatgen.core.periodic_table import Element
 
+from alloypref.completion.grammar import formula_text
 from alloypref.completion.parsing import parse_generation
 from alloypref.composition import FormulaError, master_from_text, parse_formula
 
@@ -53,6 +55,11 @@ plain = st.lists(
     st.tuples(st.sampled_from(ALLOWED), st.sampled_from(["", "1", "2", "0.5", "33", "12.5"])), min_size=1, max_size=4
 )
 good_formulas = plain.map(lambda parts: "".join(el + n for el, n in parts))
+# Formulas in the training data's notation (distinct elements, whole percentages), so that
+# well-formed, ``ok`` answers are common enough to check.
+notation_formulas = st.lists(
+    st.tuples(st.sampled_from(ALLOWED), st.integers(1, 99)), min_size=1, max_size=3, unique_by=lambda t: t[0]
+).map(lambda parts: formula_text({el: n / sum(m for _, m in parts) for el, n in parts}))
 texts = st.one_of(formula_like, st.text(max_size=30), good_formulas)
 volumes = st.one_of(
     st.sampled_from(NUMBERS),
@@ -68,7 +75,8 @@ def tagged(bcc, b2, volume):
 
 completions = st.one_of(
     st.builds(tagged, texts, texts, volumes),
-    st.builds(tagged, good_formulas, good_formulas, st.floats(0, 100).map(lambda v: f"{v:.2f}")),  # mostly ok
+    st.builds(tagged, good_formulas, good_formulas, st.floats(0, 100).map(lambda v: f"{v:.2f}")),
+    st.builds(tagged, notation_formulas, notation_formulas, st.floats(0, 100).map(lambda v: f"{v:.2f}")),  # ok
     texts,
 )
 FUZZ = settings(
@@ -120,6 +128,9 @@ def test_completion_parser_fuzz():
             master = master_from_text(parsed["bcc"], parsed["b2"], parsed["b2_volume_percent"], ALLOWED)
             assert_composition(master)
             assert set(master) <= set(ALLOWED)
+            for formula in (parsed["bcc"], parsed["b2"]):  # well-formed: each element written once
+                symbols = re.findall(r"[A-Z][a-z]?", formula)
+                assert len(set(symbols)) == len(symbols), formula
 
     check()
     assert seen["n"] >= STRINGS and seen["ok"] > 100

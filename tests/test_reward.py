@@ -2,30 +2,12 @@
 
 import pytest
 
-from alloypref.calphad.tables import Structure, phase_table
+from alloypref.calphad.tables import Structure
 from alloypref.reward import RewardSettings, compute_reward
 
+from .helpers import hand_phase_table as rows
+
 GRID = [373.15, 773.15, 1273.15, 1773.15, 2273.15]
-
-
-def rows(spec):
-    """spec: {T: [(structure, fraction, lattice)]} -> phase table."""
-    out = []
-    for temperature, phases in spec.items():
-        for i, (structure, fraction, lattice) in enumerate(phases):
-            out.append(
-                {
-                    "temperature_K": temperature,
-                    "phase": f"P{i}#1",
-                    "structure": structure,
-                    "mole_fraction": fraction,
-                    "is_ordered": structure == Structure.B2,
-                    "order_parameter": float("nan"),
-                    "lattice_parameter_A": lattice,
-                    "status": "ok",
-                }
-            )
-    return phase_table(out)
 
 
 BCC, B2, LIQ, OTH = Structure.BCC, Structure.B2, Structure.LIQUID, Structure.OTHER
@@ -145,3 +127,29 @@ def test_weights_are_configurable():
 def test_empty_table_is_an_error():
     with pytest.raises(ValueError, match="empty"):
         compute_reward(rows({}))
+
+
+def test_service_temperature_needs_coexistence_at_or_above_it():
+    """ideal(): BCC and B2 coexist at 373.15 K (mismatch 0.010 Å) and 773.15 K (0.005 Å) only."""
+    table = rows(ideal())
+    assert compute_reward(table, RewardSettings(service_temperature_K=None)).all_rules  # the paper's rule
+    at_773 = compute_reward(table, RewardSettings(service_temperature_K=773.15))  # reached exactly
+    assert at_773.bcc_b2_exist and at_773.min_lattice_mismatch_A == pytest.approx(0.005)
+    above = compute_reward(table, RewardSettings(service_temperature_K=1000.0))
+    assert not above.bcc_b2_exist and not above.all_rules
+    assert above.bcc_forms_first and above.b2_room_temp  # the other rules do not move
+    assert above.min_lattice_mismatch_A == 10.0 and above.reward == pytest.approx(-1000 - 10)
+
+
+def test_service_temperature_takes_the_mismatch_over_the_service_range():
+    spec = ideal()
+    spec[373.15] = [(BCC, 0.6, 3.000), (B2, 0.4, 3.000)]  # a perfect match, but only at 373.15 K
+    assert compute_reward(rows(spec)).min_lattice_mismatch_A == pytest.approx(0.0)
+    result = compute_reward(rows(spec), RewardSettings(service_temperature_K=700.0))
+    assert result.bcc_b2_exist and result.min_lattice_mismatch_A == pytest.approx(0.005)  # 773.15 K's
+
+
+@pytest.mark.parametrize("value", [0, -5.0, float("inf"), "hot", True])
+def test_service_temperature_must_be_a_positive_temperature(value):
+    with pytest.raises(ValueError, match="reward.service_temperature_K"):
+        RewardSettings(service_temperature_K=value)

@@ -137,7 +137,7 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
         *("mini-sft", "mini-dpo", "tiny-sft", "tiny-dpo", "tiny-grpo"),
         *("mini-bestofn", "mini-random", "tiny-bestofn", "tiny-random", "random"),
     ]
-    assert table.parse_rate.between(0, 1).all() and table.validity.between(0, 1).all()
+    assert table.parse_rate.between(0, 1).all() and "validity" not in table.columns
     assert "## Table 1" in (work / "results/summary.md").read_text()
     # one database: nothing to compare, but every evaluated source has its (empty) cross-database table
     assert "## Cross-database agreement" in (work / "results/summary.md").read_text()

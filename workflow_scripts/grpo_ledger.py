@@ -13,4 +13,9 @@ steps = [
 ]
 ledger = ledger_rows(steps, f"{model}-grpo")
 write_parquet(ledger, snakemake.output[0], LEDGER_SCHEMA)
-log.info("ledger of %s-grpo: %s; %.1f hits per 1,000 calls", model, ledger.to_dict("records"), hits_per_1000(ledger))
+log.info(
+    "ledger of %s-grpo: %s; %.1f hits, %.1f trusted pairs, %.1f trusted systems per 1,000 calls",
+    model,
+    ledger.to_dict("records"),
+    *(hits_per_1000(ledger, count) for count in ("hits", "trusted_pairs", "trusted_systems")),
+)

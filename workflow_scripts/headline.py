@@ -18,7 +18,7 @@ from alloypref.evaluation.headline import (
     sample_rows_of,
     wide,
 )
-from alloypref.evaluation.metrics import master_fractions, reference_compositions, smact_valid
+from alloypref.evaluation.metrics import master_fractions, reference_compositions
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.ledger import LEDGER_SCHEMA
 from alloypref.lm.iterative import RoundDecision
@@ -38,15 +38,15 @@ rows = []
 for source, table in rewards.items():
     model = source.rpartition("-")[0]
     sft = rewards.get(f"{model}-sft")  # a source of no model (random, external) has no SFT to drift from
-    valid = [m for m in master_fractions(table) if smact_valid(m)]
-    valid_fp = fingerprints(valid) if valid else reference_fp[:0]
+    parsed = [m for m in master_fractions(table) if m is not None]
+    parsed_fp = fingerprints(parsed) if parsed else reference_fp[:0]
     if source in ledgers:
         rows += ledger_rows_of(source, ledgers[source], settings["bootstrap"], params.seed)
     rows += sample_rows_of(
         source,
         table,
         worst,
-        valid_fp,
+        parsed_fp,
         reference_fp,
         cutoffs,
         element_shares(sft) if sft is not None else pd.Series(dtype=float),

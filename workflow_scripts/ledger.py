@@ -11,4 +11,9 @@ source = snakemake.wildcards.source
 steps = [(name, read_parquet(path, REWARDS_SCHEMA)) for name, path in zip(snakemake.params.steps, snakemake.input)]
 ledger = ledger_rows(steps, source)
 write_parquet(ledger, snakemake.output[0], LEDGER_SCHEMA)
-log.info("%s: %s; %.1f hits per 1,000 calls", source, ledger.to_dict("records"), hits_per_1000(ledger))
+log.info(
+    "%s: %s; %.1f hits, %.1f trusted pairs, %.1f trusted systems per 1,000 calls",
+    source,
+    ledger.to_dict("records"),
+    *(hits_per_1000(ledger, count) for count in ("hits", "trusted_pairs", "trusted_systems")),
+)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -27,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from alloypref.completion.grammar import completion_text
+from alloypref.completion.grammar import completion_text, formula_text
 from alloypref.config_schema import schema_default
 
 log = logging.getLogger(__name__)
@@ -130,22 +129,6 @@ def concentration_tuples(n_elements: int) -> list[tuple[Fraction, ...]]:
     if n_elements == 1:
         return [(Fraction(100),)]
     return [combo for combo in itertools.product(CONCENTRATIONS, repeat=n_elements) if sum(combo) == 100]
-
-
-def formula_text(fractions: Mapping[str, float | Fraction], order: Sequence[str] | None = None) -> str:
-    """The paper's way of writing a composition: the smallest integer ratio of rounded percentages.
-
-    ``{'Ti': .4, 'Nb': .4, 'Mo': .2}`` -> ``Ti2Nb2Mo``; ``{'Nb': 2/3, 'Mo': 1/3}`` -> ``Nb67Mo33``.
-    ``order`` fixes the element order (default: decreasing fraction, then symbol).
-    """
-    elements = list(order) if order is not None else sorted(fractions, key=lambda e: (-float(fractions[e]), e))
-    percents = [round(100 * float(fractions[e])) for e in elements]
-    divisor = math.gcd(*percents) if len(percents) > 1 else percents[0]
-    parts = []
-    for element, percent in zip(elements, percents):
-        count = percent // divisor
-        parts.append(element if count == 1 else f"{element}{count}")
-    return "".join(parts)
 
 
 def enumerate_bcc(formers: Sequence[str], max_elements: int = 3) -> list[dict[str, Fraction]]:

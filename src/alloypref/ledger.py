@@ -8,7 +8,12 @@ rounded to 0.01 %, so ``NbMo`` and ``Mo1Nb1`` are the same candidate. Unparsed s
 composition) never reach the solver and cost no call.
 
 A *hit* is a call whose candidate meets all four rules of Eq. 1 (``status`` ``ok`` and ``all_rules``).
-Hits per 1,000 calls is the method's headline efficiency.
+A hit counts per triple, so a new volume % of a known pair is a new hit. The headline counts what
+means a new alloy instead: a *trusted pair* is a distinct (BCC, B2) pair (canonical formulas, any
+volume) with a hit whose database is ``trusted`` for it (weakest-link trust,
+:mod:`alloypref.calphad.trust`), counted in the first step that found it; a *trusted system* is a
+distinct element system (the master composition's elements) of a trusted pair. Each is counted per
+1,000 calls.
 
 Ledger table (``results/ledger/{source}.parquet``), one row per step of a method, in order:
 
@@ -21,6 +26,10 @@ calls              int64    new unique candidates scored in this step
 cumulative_calls   int64    calls of this and every earlier step
 hits               int64    new unique candidates meeting all four rules in this step
 cumulative_hits    int64    hits of this and every earlier step
+trusted_pairs      int64    (BCC, B2) pairs first found as trusted hits in this step
+cumulative_...     int64    trusted pairs of this and every earlier step
+trusted_systems    int64    element systems first found as trusted pairs in this step
+cumulative_...     int64    trusted systems of this and every earlier step
 =================  =======  ==================================================================
 """
 
@@ -42,6 +51,10 @@ LEDGER_SCHEMA = pa.schema(
         ("cumulative_calls", pa.int64()),
         ("hits", pa.int64()),
         ("cumulative_hits", pa.int64()),
+        ("trusted_pairs", pa.int64()),
+        ("cumulative_trusted_pairs", pa.int64()),
+        ("trusted_systems", pa.int64()),
+        ("cumulative_trusted_systems", pa.int64()),
     ]
 )
 
@@ -49,7 +62,16 @@ LEDGER_SCHEMA = pa.schema(
 VOLUME_DECIMALS = 2
 
 #: Columns a scored step must have (the scorer's reward rows, :data:`alloypref.scoring.REWARDS_SCHEMA`).
-REQUIRED_COLUMNS = ("bcc", "b2", "b2_volume_percent", "master_composition", "status", "all_rules")
+REQUIRED_COLUMNS = (
+    "bcc",
+    "b2",
+    "b2_volume_percent",
+    "master_composition",
+    "elements",
+    "status",
+    "all_rules",
+    "trusted",
+)
 
 
 def _formula_key(formula: str) -> str:
@@ -106,6 +128,15 @@ def _hit_flags(rewards: pd.DataFrame) -> np.ndarray:
     return (rewards["all_rules"].astype(bool) & (rewards["status"] == "ok")).to_numpy()
 
 
+def _trusted_hit_flags(rewards: pd.DataFrame) -> np.ndarray:
+    return _hit_flags(rewards) & rewards["trusted"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def pair_key(bcc: str, b2: str) -> str:
+    """A (BCC, B2) pair's key: both formulas canonical (``NbMo`` and ``MoNb`` are one pair), any volume."""
+    return f"{_formula_key(bcc)}|{_formula_key(b2)}"
+
+
 def ledger_rows(steps: Sequence[tuple[str, pd.DataFrame]], source: str) -> pd.DataFrame:
     """The ledger of one method from its scored steps, in the order they ran.
 
@@ -115,6 +146,8 @@ def ledger_rows(steps: Sequence[tuple[str, pd.DataFrame]], source: str) -> pd.Da
     scored it. Returns a table of :data:`LEDGER_SCHEMA`.
     """
     seen: set[str] = set()
+    pairs_seen: set[str] = set()
+    systems_seen: set[str] = set()
     rows = []
     total_calls = total_hits = 0
     names = [name for name, _ in steps]
@@ -125,8 +158,16 @@ def ledger_rows(steps: Sequence[tuple[str, pd.DataFrame]], source: str) -> pd.Da
         if missing:
             raise ValueError(f"ledger of {source}, step {name}: reward rows lack columns {missing}")
         calls = hits = 0
-        for key, hit in zip(candidate_keys(rewards), _hit_flags(rewards)):
-            if key is None or key in seen:
+        pairs_before, systems_before = len(pairs_seen), len(systems_seen)
+        for row, key, hit, trusted_hit in zip(
+            rewards.itertuples(index=False), candidate_keys(rewards), _hit_flags(rewards), _trusted_hit_flags(rewards)
+        ):
+            if key is None:
+                continue
+            if trusted_hit:  # a repeat of a called candidate is the same pair: the sets ignore it
+                pairs_seen.add(pair_key(row.bcc, row.b2))
+                systems_seen.add(str(row.elements))
+            if key in seen:
                 continue
             seen.add(key)
             calls += 1
@@ -141,17 +182,21 @@ def ledger_rows(steps: Sequence[tuple[str, pd.DataFrame]], source: str) -> pd.Da
                 "cumulative_calls": total_calls,
                 "hits": hits,
                 "cumulative_hits": total_hits,
+                "trusted_pairs": len(pairs_seen) - pairs_before,
+                "cumulative_trusted_pairs": len(pairs_seen),
+                "trusted_systems": len(systems_seen) - systems_before,
+                "cumulative_trusted_systems": len(systems_seen),
             }
         )
-    return pd.DataFrame(rows, columns=LEDGER_SCHEMA.names).astype(
-        {"calls": "int64", "cumulative_calls": "int64", "hits": "int64", "cumulative_hits": "int64"}
-    )
+    counts = [name for name in LEDGER_SCHEMA.names if name not in ("source", "step")]
+    return pd.DataFrame(rows, columns=LEDGER_SCHEMA.names).astype(dict.fromkeys(counts, "int64"))
 
 
-def hits_per_1000(ledger: pd.DataFrame) -> float:
-    """Unique all-rules candidates per 1,000 CALPHAD calls over the whole ledger (NaN without calls)."""
+def hits_per_1000(ledger: pd.DataFrame, count: str = "hits") -> float:
+    """A ledger count over the whole ledger per 1,000 CALPHAD calls (NaN without calls): ``hits``
+    (unique all-rules candidates), ``trusted_pairs`` or ``trusted_systems`` (module doc)."""
     calls = int(ledger["calls"].sum())
-    return 1000.0 * int(ledger["hits"].sum()) / calls if calls else float("nan")
+    return 1000.0 * int(ledger[count].sum()) / calls if calls else float("nan")
 
 
 def hit_curve(rewards_in_order: pd.DataFrame) -> pd.DataFrame:

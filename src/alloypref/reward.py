@@ -7,6 +7,9 @@ Definitions used here (the paper states the rules in words only; these make them
 
 * A phase is *present* at a temperature when its mole fraction is >= ``presence_threshold`` (0.01).
 * ``bcc_b2_exist``: at some temperature a disordered BCC and an ordered B2 are present together.
+  With the optional stricter rule ``service_temperature_K`` (K; None, the default, keeps the paper's
+  rule) that temperature must be at or above it: coexistence only at, say, 773 K is kinetically
+  irrelevant for a superalloy in service.
 * ``bcc_forms_first``: the highest temperature with a disordered BCC present is strictly above the
   highest temperature with a B2 present. Both must exist; appearing in the same step fails.
 * ``b2_room_temp``: a B2 is present at the lowest temperature of the grid (373.15 K by default).
@@ -14,7 +17,8 @@ Definitions used here (the paper states the rules in words only; these make them
   neither BCC nor B2 exceeds ``others_threshold`` (0.10); exactly 0.10 passes. Liquid is not an
   "other" phase (most candidates are liquid at 2273 K, the paper's own Fig. 9 example included).
 * ``min_lattice_mismatch``: minimum over temperatures and over every present BCC x B2
-  composition-set pair at that temperature of the mismatch, which ``mismatch`` selects:
+  composition-set pair at that temperature of the mismatch (over the temperatures that satisfy
+  ``bcc_b2_exist``: at or above ``service_temperature_K`` when it is set), which ``mismatch`` selects:
   ``absolute`` |a_B2 - a_BCC| in Å (the paper's Eq. 1, the default) or ``relative``
   2 |a_B2 - a_BCC| / (a_B2 + a_BCC), dimensionless (the authors' own scorer). Lattice parameters
   come from one model for ordered and disordered sets (:mod:`alloypref.calphad.lattice`). Where
@@ -37,6 +41,9 @@ from alloypref.config_schema import schema_default
 
 # Float tolerance for "exactly 0.10 passes": sums of fractions carry ~1e-16 rounding noise.
 _SUM_TOLERANCE = 1e-9
+# Grid temperatures (K) are written with two decimals (373.15); a service temperature equal to one
+# must count as reached whatever the float rounding of either.
+_TEMPERATURE_TOLERANCE_K = 1e-6
 
 #: The lattice-mismatch measures of ``RewardSettings.mismatch``.
 MISMATCH_KINDS = ("absolute", "relative")
@@ -55,10 +62,19 @@ class RewardSettings:
     others_threshold: float = float(schema_default("reward.others_threshold"))
     mismatch_cap: float = float(schema_default("reward.mismatch_cap"))
     mismatch: str = schema_default("reward.mismatch")
+    #: K; None: BCC and B2 may coexist at any grid temperature (the paper's rule 1)
+    service_temperature_K: float | None = schema_default("reward.service_temperature_K")
 
     def __post_init__(self):
         if self.mismatch not in MISMATCH_KINDS:
             raise ValueError(f"config key reward.mismatch must be one of {MISMATCH_KINDS}, got {self.mismatch!r}")
+        service = self.service_temperature_K
+        if service is not None and (
+            isinstance(service, bool) or not (isinstance(service, int | float) and 0 < service < float("inf"))
+        ):
+            raise ValueError(
+                f"config key reward.service_temperature_K must be null or a temperature > 0 K, got {service!r}"
+            )
 
     @property
     def worst_reward(self) -> float:
@@ -116,6 +132,8 @@ def compute_reward(table: pd.DataFrame, config: RewardSettings | None = None) ->
     b2 = present[present["structure"] == Structure.B2]
 
     both_temps = np.intersect1d(bcc["temperature_K"].unique(), b2["temperature_K"].unique())
+    if cfg.service_temperature_K is not None:
+        both_temps = both_temps[both_temps >= cfg.service_temperature_K - _TEMPERATURE_TOLERANCE_K]
     bcc_b2_exist = both_temps.size > 0
 
     highest_bcc = float(bcc["temperature_K"].max()) if not bcc.empty else float("nan")
@@ -134,6 +152,7 @@ def compute_reward(table: pd.DataFrame, config: RewardSettings | None = None) ->
         pairs = bcc[["temperature_K", "lattice_parameter_A"]].merge(
             b2[["temperature_K", "lattice_parameter_A"]], on="temperature_K", suffixes=("_bcc", "_b2")
         )
+        pairs = pairs[pairs["temperature_K"].isin(both_temps)]
         diffs = lattice_mismatch(
             pairs["lattice_parameter_A_b2"], pairs["lattice_parameter_A_bcc"], cfg.mismatch
         ).dropna()

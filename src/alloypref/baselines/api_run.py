@@ -2,8 +2,8 @@
 
 * ``one_shot`` / ``few_shot`` / ``prompt_tuned``: ``n`` requests of the same prompt (sample keys
   ``sample00000`` ...; ``prompt_tuned`` and ``uuid_suffix: true`` append a seeded UUID per request);
-  every answer is kept and parsed, whatever its status (unparseable answers count against validity
-  as a model's do);
+  every answer is kept and parsed, whatever its status (unparseable and malformed answers count against the parse
+  rate as a model's do);
 * ``agent_llm_judge`` / ``agent_calphad_judge``: the accepted triples of :mod:`alloypref.baselines.agent`.
 
 Rows: ``candidate_id`` ``{name}-{method}-{index:05d}``, ``model`` the source name, ``stage`` the method.

@@ -2,10 +2,14 @@
 
 Every raw text is kept; parsing records a status per row instead of dropping rows:
 
-* ``ok`` — three tags, two formulas of design-space elements, a volume within 0-100;
+* ``ok`` — three tags, two well-formed formulas of design-space elements, a volume within 0-100;
 * ``unparseable`` — the tags are missing, repeated or out of order, or the volume is not a number;
 * ``invalid_formula`` — a tag holds text that is not a formula;
 * ``unknown_element`` — a formula names an element outside the design space (or no element at all);
+* ``malformed`` — a formula names a composition but is not written in the training data's notation
+  (:func:`alloypref.completion.grammar.notation_error`: ``Mo3Mo``, ``VVVV``, ``Ti4Nb4Mo2``); the
+  reason names the formula and how the training data writes it. It is never repaired, so the parse
+  rate counts well-formed answers only;
 * ``volume_out_of_range`` — the volume is not within 0-100 %.
 
 Samples table:
@@ -32,7 +36,7 @@ from collections.abc import Iterable
 import pandas as pd
 import pyarrow as pa
 
-from alloypref.completion.grammar import GRAMMAR, split_completion
+from alloypref.completion.grammar import GRAMMAR, notation_error, split_completion
 
 SAMPLES_SCHEMA = pa.schema(
     [
@@ -72,7 +76,7 @@ def parse_generation(text: str, allowed_elements: Iterable[str] | None = None) -
     allowed = set(allowed_elements) if allowed_elements is not None else None
     for formula in (bcc, b2):
         try:
-            parse_formula(formula)
+            fractions = parse_formula(formula)
         except FormulaError as exc:
             # formula-shaped text that pymatgen rejects names an unknown element symbol
             status = "unknown_element" if _FORMULA_SHAPE.match(formula) else "invalid_formula"
@@ -84,6 +88,10 @@ def parse_generation(text: str, allowed_elements: Iterable[str] | None = None) -
             except FormulaError as exc:
                 result.update(status="unknown_element", reason=str(exc))
                 return result
+        malformed = notation_error(formula, fractions)
+        if malformed:
+            result.update(status="malformed", reason=malformed)
+            return result
     if not 0.0 <= volume <= 100.0:
         result.update(status="volume_out_of_range", reason=f"B2 volume {volume} % is outside 0-100")
     return result

@@ -11,14 +11,19 @@ value      float64  the metric on the source's samples (or its ledger)
 low, high  float64  percentile bootstrap 95 % interval (NaN where not defined)
 =========  =======  ===================================================================
 
-* ``hits_per_1000_calls``: unique candidates meeting all four rules per 1,000 CALPHAD calls over the
-  method's whole ledger (:mod:`alloypref.ledger`); the interval resamples the called candidates.
-* ``calls``, ``hits``: the ledger's totals (no interval).
+* ``trusted_pairs_per_1000_calls`` (the headline): distinct (BCC, B2) pairs meeting all four rules on
+  a database trusted for them, per 1,000 CALPHAD calls over the method's whole ledger
+  (:mod:`alloypref.ledger`); ``trusted_systems_per_1000_calls``: their distinct element systems per
+  1,000 calls. No interval: a distinct count is not a mean of the calls, and a resample of them
+  with replacement undercounts it.
+* ``hits_per_1000_calls``: unique candidate triples meeting all four rules (trusted or not; a new
+  volume % is a new hit) per 1,000 CALPHAD calls; the interval resamples the called candidates.
+* ``calls``, ``hits``, ``trusted_pairs``, ``trusted_systems``: the ledger's totals (no interval).
 * ``all_rules``, ``mean_reward``: as in Table 1, intervals resample samples.
 * ``unique_at_100``: as in Table 1; the interval is over subsamples of 100 parsed samples drawn without
   replacement (a resample with replacement would make duplicates of its own).
-* ``cov_r@c``, ``cov_p@c``: COV-R and COV-P (valid) at fingerprint cutoff c; intervals resample the
-  valid samples.
+* ``cov_r@c``, ``cov_p@c``: COV-R and COV-P (parsed) at fingerprint cutoff c; intervals resample the
+  parsed samples.
 * ``best_reward``: the highest reward among the source's samples (the best-of-N answer).
 * ``element_tv``: total variation distance between the source's element frequencies and the SFT
   samples' (0: the same mix; 1: disjoint) — the drift the collapse watch logs.
@@ -35,6 +40,7 @@ import pyarrow as pa
 from alloypref.evaluation.comparisons import bootstrap_interval
 from alloypref.evaluation.drift import element_shares, total_variation
 from alloypref.evaluation.metrics import canonical_key, nearest_distances, unique_at
+from alloypref.ledger import hits_per_1000
 
 HEADLINE_SCHEMA = pa.schema(
     [
@@ -46,7 +52,19 @@ HEADLINE_SCHEMA = pa.schema(
     ]
 )
 
-HEADLINE_METRICS = ("hits_per_1000_calls", "calls", "hits", "all_rules", "mean_reward", "unique_at_100", "best_reward")
+HEADLINE_METRICS = (
+    "trusted_pairs_per_1000_calls",
+    "trusted_systems_per_1000_calls",
+    "hits_per_1000_calls",
+    "calls",
+    "hits",
+    "trusted_pairs",
+    "trusted_systems",
+    "all_rules",
+    "mean_reward",
+    "unique_at_100",
+    "best_reward",
+)
 
 
 def hit_flags(rewards: pd.DataFrame) -> np.ndarray:
@@ -77,23 +95,31 @@ def _unique_draw(codes: np.ndarray, rng: np.random.Generator, n: int = 100) -> f
 
 
 def ledger_rows_of(source: str, ledger: pd.DataFrame, n_boot: int, seed: int) -> list[dict]:
-    """hits per 1,000 calls with its interval, and the call and hit totals, from a ledger."""
+    """Trusted pairs and systems per 1,000 calls, hits per 1,000 calls with its interval, and the
+    ledger's totals (module doc)."""
     calls, hits = int(ledger["calls"].sum()), int(ledger["hits"].sum())
     flags = np.r_[np.ones(hits), np.zeros(calls - hits)]
     low, high = bootstrap_interval(flags, lambda f: 1000.0 * f.mean(), n_boot, seed)
-    return [
-        {"source": source, "metric": "hits_per_1000_calls", "value": 1000.0 * hits / calls if calls else np.nan}
-        | {"low": low, "high": high},
-        {"source": source, "metric": "calls", "value": float(calls), "low": np.nan, "high": np.nan},
-        {"source": source, "metric": "hits", "value": float(hits), "low": np.nan, "high": np.nan},
+    no_interval = {"low": np.nan, "high": np.nan}
+    rows = [
+        {"source": source, "metric": f"{count}_per_1000_calls", "value": hits_per_1000(ledger, count)} | no_interval
+        for count in ("trusted_pairs", "trusted_systems")
     ]
+    rows.append(
+        {"source": source, "metric": "hits_per_1000_calls", "value": hits_per_1000(ledger)} | {"low": low, "high": high}
+    )
+    rows += [
+        {"source": source, "metric": count, "value": float(ledger[count].sum())} | no_interval
+        for count in ("calls", "hits", "trusted_pairs", "trusted_systems")
+    ]
+    return rows
 
 
 def sample_rows_of(
     source: str,
     rewards: pd.DataFrame,
     worst: float,
-    valid_fp: np.ndarray,
+    parsed_fp: np.ndarray,
     reference_fp: np.ndarray,
     cutoffs: Sequence[float],
     sft_elements: pd.Series,
@@ -115,10 +141,10 @@ def sample_rows_of(
     rows[-1] |= {"low": float(np.percentile(draws, 2.5)), "high": float(np.percentile(draws, 97.5))}
     rows.append({"source": source, "metric": "best_reward", "value": float(reward.max()) if len(reward) else np.nan})
     rows[-1] |= {"low": np.nan, "high": np.nan}
-    # coverage: distances once, then resample the valid samples
-    gen_to_ref, _ = nearest_distances(valid_fp, reference_fp)
+    # coverage: distances once, then resample the parsed samples
+    gen_to_ref, _ = nearest_distances(parsed_fp, reference_fp)
     for cutoff in cutoffs:
-        if len(valid_fp) == 0:
+        if len(parsed_fp) == 0:
             rows += [
                 {"source": source, "metric": f"{m}@{cutoff:g}", "value": 0.0, "low": np.nan, "high": np.nan}
                 for m in ("cov_r", "cov_p")
@@ -126,10 +152,10 @@ def sample_rows_of(
             continue
         from scipy.spatial.distance import cdist
 
-        close = cdist(reference_fp, valid_fp) <= cutoff  # reference x valid sample
+        close = cdist(reference_fp, parsed_fp) <= cutoff  # reference x parsed sample
         recall_draws, precision_draws = [], []
         for _ in range(n_boot):
-            pick = rng.integers(0, len(valid_fp), len(valid_fp))
+            pick = rng.integers(0, len(parsed_fp), len(parsed_fp))
             recall_draws.append(close[:, pick].any(axis=1).mean())
             precision_draws.append((gen_to_ref[pick] <= cutoff).mean())
         rows.append({"source": source, "metric": f"cov_r@{cutoff:g}", "value": float(close.any(axis=1).mean())})

@@ -4,21 +4,28 @@ Every triple is represented by its master composition x = (1 - f) x_BCC + f x_B2
 reward is computed on. A source is a rewards table (``alloypref.scoring.REWARDS_SCHEMA``) with one row
 per generated sample; n is its number of rows. A triple is *parsed* when its master composition could
 be formed (``master_composition != ""``; the scorer leaves it empty for every sample the sampler's
-parser rejected, see :mod:`alloypref.scoring`) and *valid* when it is parsed and SMACT-valid.
+parser rejected, see :mod:`alloypref.scoring`): its tags, two well-formed formulas in the training
+data's notation (:func:`alloypref.completion.grammar.notation_error`; a ``malformed`` formula such as
+``Mo3Mo`` is not parsed, nor repaired) of design-space elements, and a volume within 0-100 %.
+
+Validity is dropped. Table 1 of the paper took CDVAE's SMACT validity (charge neutrality and
+electronegativity order); with alloys allowed, SMACT passes every all-metal composition, so on this
+design space it equalled the parse rate, and charge balance says nothing about a metallic alloy. What
+a metallic candidate can get wrong is reported instead: its notation (parse rate), its database
+(DB coverage, untrusted) and its phases (the four rules). Coverage and AMCD are over the parsed samples.
 
 ==============  ==========================================================  =========================
 metric          definition                                                  denominator
 ==============  ==========================================================  =========================
-parse rate      parsed samples                                              n (all generated)
-validity        CDVAE's ``smact_validity`` (alloys allowed, ``smact14``)    n (unparsed = invalid)
-COV-R           reference points whose nearest valid generated point is     reference set size
+parse rate      parsed (well-formed) samples                                n (all generated)
+COV-R           reference points whose nearest parsed generated point is    reference set size
                 within ``cutoff``
-COV-P (valid)   valid samples whose nearest reference point is within       valid samples
+COV-P (parsed)  parsed samples whose nearest reference point is within      parsed samples
                 ``cutoff`` (Crystal-text-LLM's reading)
 COV-P (all)     the same count                                              n (CDVAE's code)
 AMCD-R          mean distance from each reference point to the nearest      reference set size
-                valid generated point
-AMCD-P          mean distance from each valid sample to the nearest         valid samples
+                parsed generated point
+AMCD-P          mean distance from each parsed sample to the nearest        parsed samples
                 reference point
 novelty         parsed samples farther than ``novelty_cutoff`` (2.0) from   parsed samples
                 every known material
@@ -72,7 +79,6 @@ METRICS_SCHEMA = pa.schema(
         ("source", pa.string()),
         ("n", pa.int64()),
         ("parse_rate", pa.float64()),
-        ("validity", pa.float64()),
         ("coverage_recall", pa.float64()),
         ("coverage_precision", pa.float64()),
         ("coverage_precision_all", pa.float64()),
@@ -104,28 +110,6 @@ def master_fractions(rewards: pd.DataFrame) -> list[dict[str, float] | None]:
         except FormulaError:
             out.append(None)
     return out
-
-
-def smact_valid(composition: Mapping[str, float] | None) -> bool:
-    """CDVAE's validity on an integer formula of the composition (1e-4 resolution)."""
-    if composition is None:
-        return False
-    if len(composition) == 1:
-        return True
-    from math import gcd
-
-    from pymatgen.core import Composition
-    from smact.screening import smact_validity
-
-    counts = {e: max(1, round(x * 10_000)) for e, x in composition.items()}
-    divisor = 0
-    for value in counts.values():
-        divisor = gcd(divisor, value)
-    formula = Composition({e: c // divisor for e, c in counts.items()})
-    try:
-        return bool(smact_validity(formula, use_pauling_test=True, include_alloys=True, oxidation_states_set="smact14"))
-    except (ZeroDivisionError, ValueError, KeyError):
-        return False
 
 
 def nearest_distances(a: np.ndarray, b: np.ndarray, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
@@ -236,16 +220,12 @@ def source_metrics(
     novelty_cutoff: float = 2.0,
     worst_reward: float = -1121.0,
 ) -> tuple[dict, np.ndarray]:
-    """The Table 1 row of one source (module doc), and its valid samples' fingerprints (for curves)."""
+    """The Table 1 row of one source (module doc), and its parsed samples' fingerprints (for curves)."""
     from alloypref.evaluation.fingerprints import fingerprints
 
-    masters = master_fractions(rewards)
-    parsed = [m for m in masters if m is not None]
-    valid = [smact_valid(m) for m in masters]
-    valid_masters = [m for m, ok in zip(masters, valid) if ok and m is not None]
+    parsed = [m for m in master_fractions(rewards) if m is not None]
     generated_fp = fingerprints(parsed) if parsed else np.empty((0, reference_fp.shape[1]))
-    valid_fp = fingerprints(valid_masters) if valid_masters else np.empty((0, reference_fp.shape[1]))
-    cov = coverage(valid_fp, reference_fp, cutoff)
+    cov = coverage(generated_fp, reference_fp, cutoff)
     n = len(rewards)
     novelty = (
         float((nearest_distances(generated_fp, known_fp)[0] > novelty_cutoff).mean())
@@ -260,10 +240,9 @@ def source_metrics(
         "source": source,
         "n": n,
         "parse_rate": len(parsed) / n if n else 0.0,
-        "validity": float(np.mean(valid)) if len(valid) else 0.0,
         "coverage_recall": cov["coverage_recall"],
         "coverage_precision": cov["coverage_precision"],
-        "coverage_precision_all": cov["coverage_precision"] * len(valid_masters) / n if n else 0.0,
+        "coverage_precision_all": cov["coverage_precision"] * len(parsed) / n if n else 0.0,
         "amcd_recall": cov["amcd_recall"],
         "amcd_precision": cov["amcd_precision"],
         "novelty": novelty,
@@ -277,15 +256,14 @@ def source_metrics(
         "mean_reward_trusted": float(reward[trusted].mean()) if trusted.any() else np.nan,
         "all_rules_trusted": float(all_rules[trusted].mean()) if trusted.any() else np.nan,
     }
-    return row, valid_fp
+    return row, generated_fp
 
 
 TABLE1_COLUMNS = {
     "source": "Source",
     "parse_rate": "Parse rate",
-    "validity": "Validity",
     "coverage_recall": "COV-R",
-    "coverage_precision": "COV-P (valid)",
+    "coverage_precision": "COV-P (parsed)",
     "coverage_precision_all": "COV-P (all)",
     "amcd_recall": "AMCD-R",
     "amcd_precision": "AMCD-P",

@@ -21,11 +21,20 @@ mismatch             1 - min(mismatch, mismatch_scale) / mismatch_scale (1 = no 
                      where BCC and B2 never coexist
 ===================  =======================================================================
 
-The reward is the weighted sum (``weights``; TRL's ``reward_weights``) of the components. A
-completion that does not parse, names an element outside the design space, whose scoring fails, or
-whose database is not trusted for it (weakest-link trust, :mod:`alloypref.calphad.trust`: the same
-rule that keeps a sample out of DPO pairs) gets 0 on every component: the worst reward, so the
-policy learns nothing from a database's blind spots.
+The reward is the weighted sum (``weights``; TRL's ``reward_weights``) of the components, and the
+weights keep Eq. 1's hierarchy: each rule's weight exceeds the sum of the weights of every rule below
+it and of the mismatch (default 8, 4, 2, 1 and 0.5), so a completion that fails a rule ranks below
+every completion that fails only rules below it, whatever its mismatch — as in Eq. 1, where failing
+rule 1 only (-1000 - the cap) ranks below failing rules 2 and 3 (-110). Weights that break the
+hierarchy are refused (:class:`GRPOSettings`). Equal weights would rank "fails rule 1 only" level with
+"fails rules 2 and 3", and a policy could trade the first rule for the lower ones.
+
+A completion gets credit only when it is creditable (:mod:`alloypref.lm.trust_gate`, the same rule
+that admits a sample to a DPO pair): one that does not parse, is malformed (a formula not in the
+training data's notation), names an element outside the design space, fails to score, is below the
+database-coverage threshold or whose database is not trusted for it (weakest-link trust,
+:mod:`alloypref.calphad.trust`) gets 0 on every component: the worst reward, so the policy learns
+nothing from a parser's leniency or a database's blind spots.
 TRL then normalises the summed reward within each group of ``num_generations`` completions
 (GRPO) or subtracts the leave-one-out mean (RLOO).
 
@@ -62,12 +71,16 @@ from alloypref.config_schema import schema_default
 from alloypref.lm.curves import logging_callback
 from alloypref.lm.registry import ModelSettings, load_trained, save_policy
 from alloypref.lm.sft import common_training_arguments
+from alloypref.lm.trust_gate import creditable_row
 from alloypref.scoring import REWARDS_SCHEMA, ScoringSettings, score_triples
 
 log = logging.getLogger(__name__)
 
-#: The reward components, in the order of ``weights`` and of TRL's ``reward_weights``.
+#: The reward components, in the order of ``weights`` and of TRL's ``reward_weights``: Eq. 1's
+#: rules from the highest tier down, then the mismatch.
 COMPONENTS = ("bcc_b2_exist", "bcc_forms_first", "b2_room_temp", "others_within_10", "mismatch")
+#: The rule components (Eq. 1's tiers, highest first).
+RULES = COMPONENTS[:4]
 
 #: Config ``grpo.weights`` by default (from the config schema).
 DEFAULT_WEIGHTS = {component: float(schema_default(f"grpo.weights.{component}")) for component in COMPONENTS}
@@ -114,6 +127,14 @@ class GRPOSettings:
             raise ValueError(
                 f"config key grpo.weights: needs exactly {list(COMPONENTS)}; unknown {unknown}, missing {missing}"
             )
+        for index, rule in enumerate(RULES):
+            below = [*RULES[index + 1 :], "mismatch"]
+            if not self.weights[rule] > sum(self.weights[name] for name in below):
+                raise ValueError(
+                    f"config key grpo.weights: {rule} ({self.weights[rule]:g}) must exceed the sum of the weights "
+                    f"below it in Eq. 1's hierarchy ({' + '.join(below)} = "
+                    f"{sum(self.weights[name] for name in below):g})"
+                )
         if self.mismatch_scale <= 0:
             raise ValueError(f"config key grpo.mismatch_scale must be > 0, got {self.mismatch_scale}")
         if self.num_generations < 2:
@@ -143,8 +164,8 @@ class GRPOSettings:
 
 def reward_components(row: dict, mismatch_scale: float) -> dict[str, float]:
     """The five components (each 0-1, see module doc) of one scored row (:data:`REWARDS_SCHEMA`);
-    all 0 unless it was scored ``ok`` on a database that is ``trusted`` for it."""
-    if row.get("status") != "ok" or not row.get("trusted"):
+    all 0 unless it is creditable (:func:`alloypref.lm.trust_gate.creditable_row`)."""
+    if not creditable_row(row):
         return dict.fromkeys(COMPONENTS, 0.0)
     mismatch = 0.0
     if row["bcc_b2_exist"]:

@@ -1,10 +1,10 @@
 """Preference pairs from scored samples (Appendix A.4).
 
-Only trustworthy samples take part, on either side: scored ``ok`` (not ``failed`` in the solver,
-not ``invalid`` — unparseable text, an element outside the design space, a composition no database
-holds — and not unscored), not below the database-coverage threshold, and ``trusted`` (weakest-link
-trust, :mod:`alloypref.calphad.trust`: no subsystem of the candidate fails a detection fact on its
-database or lacks a competing phase that could form there). Otherwise the model would learn the
+Only trustworthy samples take part, on either side: the creditable ones of
+:mod:`alloypref.lm.trust_gate`, the rule GRPO's reward uses too — scored ``ok`` (not ``failed`` in the
+solver, not ``invalid`` — unparseable or malformed text, an element outside the design space, a
+composition no database holds — and not unscored), not below the database-coverage threshold, and
+``trusted`` (weakest-link trust, :mod:`alloypref.calphad.trust`). Otherwise the model would learn the
 solver's and the databases' blind spots, in either direction.
 
 The trustworthy samples are ranked by reward; the top ``top_fraction`` (25 %) of them are the chosen
@@ -25,6 +25,8 @@ import math
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from alloypref.lm.trust_gate import creditable
 
 PAIRS_SCHEMA = pa.schema(
     [
@@ -59,8 +61,8 @@ def scored_samples(samples: pd.DataFrame, rewards: pd.DataFrame, worst_reward: f
 
 
 def trustworthy(scored: pd.DataFrame) -> pd.Series:
-    """Which samples may take part in a pair: scored ``ok``, not low-coverage, ``trusted``."""
-    return (scored["score_status"] == "ok") & ~scored["low_coverage"].astype(bool) & scored["trusted"].astype(bool)
+    """Which samples may take part in a pair (:func:`alloypref.lm.trust_gate.creditable`)."""
+    return creditable(scored["score_status"], scored["low_coverage"], scored["trusted"])
 
 
 def build_pairs(
