@@ -99,7 +99,15 @@ def test_scoring_builds_each_element_set_once_and_loads_it_warm_afterwards():
 
 def test_design_space_size_counts_triples_and_element_sets():
     def row(kind, formula, elements, keep=True):
-        return {"kind": kind, "formula": formula, "elements": elements, "keep": keep, "status": "ok", "coverage": 1.0}
+        return {
+            "kind": kind,
+            "formula": formula,
+            "elements": elements,
+            "keep": keep,
+            "status": "ok",
+            "coverage": 1.0,
+            "trusted": True,
+        }
 
     curation = pd.DataFrame(
         [
