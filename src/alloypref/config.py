@@ -88,6 +88,14 @@ def schema() -> dict:
     return config_schema()
 
 
+def _strict_integers(validator_class):
+    """JSON schema counts ``2.0`` as an integer; a config's counts and seeds must be written as integers."""
+    type_checker = validator_class.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return jsonschema.validators.extend(validator_class, type_checker=type_checker)
+
+
 def _with_defaults(validator_class):
     validate_properties = validator_class.VALIDATORS["properties"]
 
@@ -108,22 +116,51 @@ def validate(config: Mapping[str, Any]) -> dict:
         ConfigError: naming the offending key path (``calphad.pycalphad.pdens``) and the problem.
     """
     filled = copy.deepcopy(dict(config))
-    validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
-    errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
-    if errors:
-        error = errors[0]
-        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ConfigError(f"config key {key}: {error.message}")
+    validator = _with_defaults(_strict_integers(jsonschema.Draft202012Validator))(schema())
+    _raise_first(validator.iter_errors(filled))
     # A second pass: defaults filled inside defaults (nested objects) are validated too.
-    for error in validator.iter_errors(filled):
-        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ConfigError(f"config key {key}: {error.message}")
+    _raise_first(validator.iter_errors(filled))
     check_values(filled)
     return filled
 
 
+def _raise_first(errors: Iterable[jsonschema.ValidationError]) -> None:
+    errors = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        error = errors[0]
+        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(f"config key {key}: {error.message}")
+
+
+def _check_strict_types(config: Mapping[str, Any]) -> None:
+    """The schema once more with integers strict: the workflow validates with Snakemake's validator,
+    which takes ``2.0`` for an integer. Defaults are not filled (the config is already complete)."""
+    _raise_first(_strict_integers(jsonschema.Draft202012Validator)(schema()).iter_errors(config))
+
+
+#: The rule weights of Eq. 1, highest tier first.
+TIER_WEIGHTS = ("weight_bcc_b2_exist", "weight_bcc_forms_first", "weight_b2_room_temp", "weight_others_exceed")
+
+
+def _check_reward_tiers(reward: Mapping[str, Any]) -> None:
+    """Eq. 1 is hierarchical: failing a rule must cost more than failing every rule below it, so each
+    weight must exceed the sum of the weights below it (1000 > 100 + 10 + 1, 100 > 10 + 1, 10 > 1).
+    The mismatch term is not a tier: it only orders candidates that pass and fail the same rules."""
+    if not all(key in reward for key in TIER_WEIGHTS):
+        return
+    for index, key in enumerate(TIER_WEIGHTS[:-1]):
+        below = TIER_WEIGHTS[index + 1 :]
+        if not reward[key] > sum(reward[k] for k in below):
+            terms = " + ".join(f"reward.{k} ({reward[k]:g})" for k in below)
+            raise ConfigError(
+                f"config key reward.{key}: {reward[key]:g} must exceed {terms}, or Eq. 1's tiers are out of order "
+                "(a candidate failing this rule could outrank one failing only lower rules)"
+            )
+
+
 def check_values(config: Mapping[str, Any]) -> None:
-    """What JSON schema cannot say: every number finite, a temperature grid the rules can use, GRPO
+    """What JSON schema cannot say: every number finite, integers written as integers (``2.0`` is
+    not a shard count), Eq. 1's rule weights in tier order, a temperature grid the rules can use, GRPO
     only for configured models, and no source name chosen twice (:func:`alloypref.sources.check_source_names`).
 
     YAML's ``.nan`` and ``.inf`` are numbers to JSON schema; a NaN reward weight makes every reward
@@ -136,6 +173,8 @@ def check_values(config: Mapping[str, Any]) -> None:
     for key, value in _leaves(config):
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"config key {key}: {value} is not a finite number")
+    _check_strict_types(config)
+    _check_reward_tiers(config.get("reward") or {})
     unknown = [m for m in (config.get("grpo") or {}).get("models", []) if m not in (config.get("models") or {})]
     if unknown:
         raise ConfigError(f"config key grpo.models: {unknown} are not models (keys of models:)")
