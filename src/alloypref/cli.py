@@ -30,10 +30,10 @@ def cache_dir(cli_value: str | None, config_path: str | None) -> Path:
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV]).expanduser()
     if config_path:
-        import yaml
+        from alloypref.config import load_yaml
 
-        raw = yaml.safe_load(Path(config_path).read_text()) or {}
-        configured = (raw.get("calphad") or {}).get("cache_dir") if isinstance(raw, dict) else None
+        raw = load_yaml(config_path)
+        configured = (raw.get("calphad") or {}).get("cache_dir") if isinstance(raw.get("calphad"), dict) else None
         if configured:
             return Path(configured).expanduser()
     import platformdirs

@@ -28,8 +28,77 @@ class ConfigError(ValueError):
     """A configuration value that cannot be used; the message names the key."""
 
 
+#: The most values (scalars, lists and mappings) a config may hold with every YAML alias expanded.
+#: The default config holds about 600; a billion-laughs document, a few hundred bytes, holds 10^9
+#: and would stall validation, whose error messages format the value.
+MAX_CONFIG_VALUES = 100_000
+
+#: The most characters of a value an error message shows.
+MAX_SHOWN_CHARS = 200
+
+
+def expanded_size(root: Any, limit: int = MAX_CONFIG_VALUES) -> float:
+    """How many values ``root`` holds when every shared list or mapping counts each time it is
+    referred to (as YAML aliases expand): a YAML node graph or Python lists and dicts. Stops
+    counting above ``limit``; ``inf`` for a value that contains itself. Linear in the distinct values."""
+    sizes: dict[int, float] = {}
+    expanded: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        children = _children(node)
+        if id(node) not in expanded:
+            expanded.add(id(node))
+            pending = [c for c in children if _children(c) and id(c) not in sizes]
+            if any(id(c) in expanded for c in pending):  # an ancestor still being counted: a cycle
+                return math.inf
+            stack.extend(pending)
+            continue
+        stack.pop()
+        if id(node) not in sizes:
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+            if sizes[id(node)] > limit:
+                return sizes[id(node)]
+    return sizes.get(id(root), 1)
+
+
+def _children(value: Any) -> list:
+    if isinstance(value, yaml.MappingNode):
+        return [item for pair in value.value for item in pair]
+    if isinstance(value, yaml.SequenceNode):
+        return list(value.value)
+    if isinstance(value, Mapping):
+        return [item for pair in value.items() for item in pair]
+    if isinstance(value, list | tuple):
+        return list(value)
+    return []
+
+
+def shown(value: Any) -> str:
+    """``value`` for an error message: its repr, cut to :data:`MAX_SHOWN_CHARS` characters (a huge
+    value must not make a huge message)."""
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = MAX_SHOWN_CHARS // 2
+    short = shortener.repr(value)
+    return short if len(short) <= MAX_SHOWN_CHARS else short[: MAX_SHOWN_CHARS - 3] + "..."
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key repeated in one mapping is an error (PyYAML keeps the last)."""
+    """PyYAML's safe loader, except that a key repeated in one mapping is an error (PyYAML keeps the
+    last) and a document holding more than :data:`MAX_CONFIG_VALUES` values with its aliases (and
+    merge keys) expanded is refused before it is built."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        size = expanded_size(node)
+        if size > MAX_CONFIG_VALUES:
+            raise ConfigError(
+                f"config file {self.name}: holds more than {MAX_CONFIG_VALUES:,} values once its YAML aliases are expanded "
+                f"({'it contains itself' if math.isinf(size) else 'an alias bomb'}); write the values out instead"
+            )
+        return node
 
     def construct_mapping(self, node, deep=False):
         first_line: dict = {}
@@ -61,6 +130,8 @@ def load_yaml(path: str | Path) -> dict:
         data = yaml.load(text, Loader=_loader_for(path)) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path}: nested too deeply to read") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: top level must be a mapping")
     return data
@@ -115,6 +186,12 @@ def validate(config: Mapping[str, Any]) -> dict:
     Raises:
         ConfigError: naming the offending key path (``calphad.pycalphad.pdens``) and the problem.
     """
+    size = expanded_size(config)
+    if size > MAX_CONFIG_VALUES:
+        raise ConfigError(
+            f"config (top level): holds more than {MAX_CONFIG_VALUES:,} values with shared lists and mappings "
+            "counted each time they are referred to"
+        )
     filled = copy.deepcopy(dict(config))
     validator = _with_defaults(_strict_integers(jsonschema.Draft202012Validator))(schema())
     _raise_first(validator.iter_errors(filled))
@@ -129,7 +206,15 @@ def _raise_first(errors: Iterable[jsonschema.ValidationError]) -> None:
     if errors:
         error = errors[0]
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ConfigError(f"config key {key}: {error.message}")
+        raise ConfigError(f"config key {key}: {_message(error)}")
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message with the value it starts with cut short (it formats the whole value)."""
+    whole = repr(error.instance)
+    if error.message.startswith(whole) and len(whole) > MAX_SHOWN_CHARS:
+        return shown(error.instance) + error.message[len(whole) :]
+    return error.message if len(error.message) <= 2 * MAX_SHOWN_CHARS else error.message[: 2 * MAX_SHOWN_CHARS] + "..."
 
 
 def _check_strict_types(config: Mapping[str, Any]) -> None:
