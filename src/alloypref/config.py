@@ -293,7 +293,15 @@ def typed_command_line_values(values: Mapping[str, Any]) -> dict:
     nested scalar a string (``'3'``), so the schema would refuse a number given that way. Top-level
     values are already typed by Snakemake (int, float, bool, else string) and are kept as they are;
     a nested string that YAML would read as a mapping or list (``'a: b'``) stays a string.
+
+    Raises:
+        ConfigError: the values hold more than :data:`MAX_CONFIG_VALUES` values with YAML aliases
+            expanded (checked before the workflow's schema validation formats them).
     """
+    if expanded_size(values) > MAX_CONFIG_VALUES:
+        raise ConfigError(
+            f"--config values: hold more than {MAX_CONFIG_VALUES:,} values once their YAML aliases are expanded"
+        )
 
     def typed(value: Any, nested: bool) -> Any:
         if isinstance(value, Mapping):

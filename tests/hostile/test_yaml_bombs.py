@@ -90,3 +90,13 @@ def test_anchors_that_stay_small_are_still_accepted(tmp_path):
     )
     cfg = config_module.load(path)
     assert cfg["design_space"]["filter"]["temperatures_K"] == [373.15, 1273.15]
+
+
+def test_command_line_values_with_shared_lists_are_refused_before_validation():
+    """``snakemake --config 'seed=[&a [1,1,...], [*a, *a, ...], ...]'``: the Snakefile types these
+    values before Snakemake's own schema validation, which would format the whole value."""
+    level = [1] * 9
+    for _ in range(9):
+        level = [level] * 9
+    with pytest.raises(config_module.ConfigError, match="^--config values: hold more than 100,000"):
+        config_module.typed_command_line_values({"seed": level})
