@@ -29,12 +29,20 @@ def merges(key: str, levels: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
+def mapping_laughs(key: str, levels: int = 9) -> str:
+    """The same with mappings: each holds nine keys referring to the mapping before."""
+    lines = [f"{key}:", "  m0: &m0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9}"]
+    lines += [f"  m{i}: &m{i} {{" + ", ".join(f"k{j}: *m{i - 1}" for j in range(9)) + "}" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
 BOMBS = {
     "laughs-under-seed": laughs("seed"),
     "laughs-under-reward": "reward:\n  weight_bcc_b2_exist:\n"
     + "".join(f"  {line}\n" for line in laughs("x").splitlines()[1:]),
     "laughs-under-models": laughs("models"),
     "merge-keys": merges("seed"),
+    "mapping-laughs-under-reward": mapping_laughs("reward"),
     "contains-itself": "seed: &s [1, *s]\n",
 }
 
