@@ -7,12 +7,16 @@ from __future__ import annotations
 import copy
 import math
 import re
+import subprocess
+import sys
 
 import pytest
 
 from alloypref import config as config_module
 from alloypref.cli import main
 from alloypref.config_schema import config_schema
+
+from ..helpers import REPO
 
 SCHEMA = config_schema()
 
@@ -76,6 +80,27 @@ def test_workflow_check_refuses_a_float_shard_count():
     cfg["scoring"]["shards"] = 2.0
     with pytest.raises(config_module.ConfigError, match="^config key scoring.shards:"):
         config_module.check_values(cfg)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("scoring={shards: 2.0}", "config key scoring.shards: 2.0 is not of type 'integer'"),
+        ("seed=-1", "-1 is less than the minimum of 0"),
+        ("reward={weight_bcc_forms_first: 5000}", "config key reward.weight_bcc_b2_exist: 1000 must exceed"),
+    ],
+    ids=["float-shards", "negative-seed", "tiers"],
+)
+def test_workflow_refuses_meaningless_numbers(setting, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", "tests/config/config.yaml", "--config", setting],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("cores", ["-4", "0", "2.5", "many"])
