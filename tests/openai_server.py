@@ -10,8 +10,11 @@ It answers ``POST /v1/chat/completions``:
   output field it asks for: a triple for ``generation``, a fixed sentence for the rest.
 
 ``faults`` is a queue of misbehaviours served one per request before normal answers resume:
-``"429"``, ``"500"``, ``"malformed"`` (a 200 whose body is not JSON) and ``"truncated"`` (a 200 whose
-text stops inside the second tag, finish_reason ``length``). Every request body received is
+``"429"``, ``"500"``, ``"malformed"`` (a 200 whose body is not JSON), ``"truncated"`` (a 200 whose
+text stops inside the second tag, finish_reason ``length``), ``"trickle"`` (a normal answer sent one
+byte every ``trickle_s`` seconds), ``"401-echo"`` (a 401 whose body echoes the request's
+Authorization header) and ``"echo-key"`` (a 200 whose text echoes it). ``answer_model``, when set,
+is the model every answer claims to come from (else the requested one). Every request body received is
 counted in ``received`` (content keys, in arrival order; the bodies in ``bodies``) and every 200 answered in ``answered``.
 """
 
@@ -35,6 +38,8 @@ class ChatServer:
         self.valid_fraction = valid_fraction
         self.delay_s = delay_s
         self.faults: deque[str] = deque()
+        self.answer_model: str | None = None
+        self.trickle_s = 0.5
         self.received: list[str] = []
         self.bodies: list[dict] = []
         self.arrivals: list[float] = []  # time.monotonic() of each request
@@ -75,14 +80,23 @@ class ChatServer:
         keep = {k: request.get(k) for k in ("model", "messages", "temperature", "max_tokens", "seed")}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
 
-    def _reply(self, handler, status: int, payload: bytes, headers: dict | None = None) -> None:
+    def _reply(self, handler, status: int, payload: bytes, headers: dict | None = None, trickle: bool = False) -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(payload)))
         for key, value in (headers or {}).items():
             handler.send_header(key, value)
         handler.end_headers()
-        handler.wfile.write(payload)
+        if not trickle:
+            handler.wfile.write(payload)
+            return
+        try:
+            for index in range(len(payload)):
+                handler.wfile.write(payload[index : index + 1])
+                handler.wfile.flush()
+                time.sleep(self.trickle_s)
+        except OSError:  # the client hung up
+            pass
 
     def _handle(self, handler, body: bytes) -> None:
         if handler.path.rstrip("/") != "/v1/chat/completions":
@@ -105,6 +119,11 @@ class ChatServer:
         if fault == "malformed":
             self._reply(handler, 200, b'{"id": "x", "choices": [{"message": ')
             return
+        authorization = handler.headers.get("Authorization", "")
+        if fault == "401-echo":
+            body = {"error": {"message": f"Incorrect API key provided: {authorization}", "code": "invalid_api_key"}}
+            self._reply(handler, 401, json.dumps(body).encode())
+            return
         request = json.loads(body)
         rng = random.Random(key)
         messages = request["messages"]
@@ -117,17 +136,19 @@ class ChatServer:
             text = self.triple(rng)
             if fault == "truncated":
                 text, finish = text[: text.index("<B2>") + 6], "length"
+            if fault == "echo-key":
+                text = f"{text} (you sent {authorization})"
         payload = {
             "id": f"chatcmpl-{key[:12]}",
             "object": "chat.completion",
             "created": 0,
-            "model": request.get("model", ""),
+            "model": self.answer_model or request.get("model", ""),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
         }
         with self.lock:
             self.answered.append(key)
-        self._reply(handler, 200, json.dumps(payload).encode())
+        self._reply(handler, 200, json.dumps(payload).encode(), trickle=fault == "trickle")
 
     def dspy_answer(self, system: str, rng: random.Random) -> str:
         """DSPy's chat format: every output field the system message asks for, then the end marker."""

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from _common import setup_logging
 from _settings import calphad_settings, trust_evidence
 
+from alloypref.baselines.api_client import redact_key_in_logs
 from alloypref.baselines.api_config import ApiSettings
 from alloypref.baselines.api_run import run_api_baseline
 from alloypref.completion.parsing import SAMPLES_SCHEMA
@@ -20,6 +21,7 @@ for noisy in ("httpx", "httpx2"):  # one INFO line per HTTP request would drown 
     logging.getLogger(noisy).setLevel(logging.WARNING)
 name = snakemake.wildcards.name  # noqa: F821
 settings = ApiSettings.from_config(name, snakemake.params.settings)  # noqa: F821
+redact_key_in_logs(settings)  # the job log never holds the key, whatever echoes it
 with open(snakemake.input.enumeration) as handle:  # noqa: F821
     elements = json.load(handle)["elements"]
 known = None

@@ -30,10 +30,10 @@ def cache_dir(cli_value: str | None, config_path: str | None) -> Path:
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV]).expanduser()
     if config_path:
-        import yaml
+        from alloypref.config import load_yaml
 
-        raw = yaml.safe_load(Path(config_path).read_text()) or {}
-        configured = (raw.get("calphad") or {}).get("cache_dir") if isinstance(raw, dict) else None
+        raw = load_yaml(config_path)
+        configured = (raw.get("calphad") or {}).get("cache_dir") if isinstance(raw.get("calphad"), dict) else None
         if configured:
             return Path(configured).expanduser()
     import platformdirs
@@ -46,6 +46,22 @@ def default_database_names() -> list[str]:
     from alloypref import config as config_module
 
     return [db["name"] for db in config_module.schema()["properties"]["calphad"]["properties"]["databases"]["default"]]
+
+
+def _count(low: int, high: int):
+    """An argparse type: an integer from ``low`` to ``high`` (``-4`` cores or ``2.5`` GPUs is refused)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    parse.__name__ = "count"  # argparse names the type in its messages
+    return parse
 
 
 def _jsonable(value):
@@ -320,9 +336,13 @@ def main(argv: list[str] | None = None) -> int:
         help="results_dir of a run whose design_space/curation.parquet to use (default: the config's shipped one)",
     )
     cost.add_argument(
-        "--cores", type=int, nargs="+", default=[16, 32, 64], help="machine sizes to estimate wall time for"
+        "--cores",
+        type=_count(1, 100_000),
+        nargs="+",
+        default=[16, 32, 64],
+        help="machine sizes (CPU cores, 1 to 100000) to estimate wall time for",
     )
-    cost.add_argument("--gpus", type=int, default=1, help="GPUs of that machine (default 1)")
+    cost.add_argument("--gpus", type=_count(0, 1024), default=1, help="GPUs of that machine (0 to 1024, default 1)")
     cost.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")

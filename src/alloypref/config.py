@@ -28,8 +28,77 @@ class ConfigError(ValueError):
     """A configuration value that cannot be used; the message names the key."""
 
 
+#: The most values (scalars, lists and mappings) a config may hold with every YAML alias expanded.
+#: The default config holds 372 (config/paper.yaml 570); a billion-laughs document of a few hundred bytes holds 10^9
+#: and would stall validation, whose error messages format the value.
+MAX_CONFIG_VALUES = 100_000
+
+#: The most characters of a value an error message shows.
+MAX_SHOWN_CHARS = 200
+
+
+def expanded_size(root: Any, limit: int = MAX_CONFIG_VALUES) -> float:
+    """How many values ``root`` holds when every shared list or mapping counts each time it is
+    referred to (as YAML aliases expand): a YAML node graph or Python lists and dicts. Stops
+    counting above ``limit``; ``inf`` for a value that contains itself. Linear in the distinct values."""
+    sizes: dict[int, float] = {}
+    expanded: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        children = _children(node)
+        if id(node) not in expanded:
+            expanded.add(id(node))
+            pending = [c for c in children if _children(c) and id(c) not in sizes]
+            if any(id(c) in expanded for c in pending):  # an ancestor still being counted: a cycle
+                return math.inf
+            stack.extend(pending)
+            continue
+        stack.pop()
+        if id(node) not in sizes:
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+            if sizes[id(node)] > limit:
+                return sizes[id(node)]
+    return sizes.get(id(root), 1)
+
+
+def _children(value: Any) -> list:
+    if isinstance(value, yaml.MappingNode):
+        return [item for pair in value.value for item in pair]
+    if isinstance(value, yaml.SequenceNode):
+        return list(value.value)
+    if isinstance(value, Mapping):
+        return [item for pair in value.items() for item in pair]
+    if isinstance(value, list | tuple):
+        return list(value)
+    return []
+
+
+def shown(value: Any) -> str:
+    """``value`` for an error message: its repr, cut to :data:`MAX_SHOWN_CHARS` characters (a huge
+    value must not make a huge message)."""
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = MAX_SHOWN_CHARS // 2
+    short = shortener.repr(value)
+    return short if len(short) <= MAX_SHOWN_CHARS else short[: MAX_SHOWN_CHARS - 3] + "..."
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key repeated in one mapping is an error (PyYAML keeps the last)."""
+    """PyYAML's safe loader, except that a key repeated in one mapping is an error (PyYAML keeps the
+    last) and a document holding more than :data:`MAX_CONFIG_VALUES` values with its aliases (and
+    merge keys) expanded is refused before it is built."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        size = expanded_size(node)
+        if size > MAX_CONFIG_VALUES:
+            raise ConfigError(
+                f"config file {self.name}: holds more than {MAX_CONFIG_VALUES:,} values once its YAML aliases are expanded "
+                f"({'it contains itself' if math.isinf(size) else 'an alias bomb'}); write the values out instead"
+            )
+        return node
 
     def construct_mapping(self, node, deep=False):
         first_line: dict = {}
@@ -61,6 +130,8 @@ def load_yaml(path: str | Path) -> dict:
         data = yaml.load(text, Loader=_loader_for(path)) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path}: nested too deeply to read") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: top level must be a mapping")
     return data
@@ -88,6 +159,14 @@ def schema() -> dict:
     return config_schema()
 
 
+def _strict_integers(validator_class):
+    """JSON schema counts ``2.0`` as an integer; a config's counts and seeds must be written as integers."""
+    type_checker = validator_class.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return jsonschema.validators.extend(validator_class, type_checker=type_checker)
+
+
 def _with_defaults(validator_class):
     validate_properties = validator_class.VALIDATORS["properties"]
 
@@ -107,23 +186,66 @@ def validate(config: Mapping[str, Any]) -> dict:
     Raises:
         ConfigError: naming the offending key path (``calphad.pycalphad.pdens``) and the problem.
     """
+    size = expanded_size(config)
+    if size > MAX_CONFIG_VALUES:
+        raise ConfigError(
+            f"config (top level): holds more than {MAX_CONFIG_VALUES:,} values with shared lists and mappings "
+            "counted each time they are referred to"
+        )
     filled = copy.deepcopy(dict(config))
-    validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
-    errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
-    if errors:
-        error = errors[0]
-        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ConfigError(f"config key {key}: {error.message}")
+    validator = _with_defaults(_strict_integers(jsonschema.Draft202012Validator))(schema())
+    _raise_first(validator.iter_errors(filled))
     # A second pass: defaults filled inside defaults (nested objects) are validated too.
-    for error in validator.iter_errors(filled):
-        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ConfigError(f"config key {key}: {error.message}")
+    _raise_first(validator.iter_errors(filled))
     check_values(filled)
     return filled
 
 
+def _raise_first(errors: Iterable[jsonschema.ValidationError]) -> None:
+    errors = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        error = errors[0]
+        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(f"config key {key}: {_message(error)}")
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message with the value it starts with cut short (it formats the whole value)."""
+    whole = repr(error.instance)
+    if error.message.startswith(whole) and len(whole) > MAX_SHOWN_CHARS:
+        return shown(error.instance) + error.message[len(whole) :]
+    return error.message if len(error.message) <= 2 * MAX_SHOWN_CHARS else error.message[: 2 * MAX_SHOWN_CHARS] + "..."
+
+
+def _check_strict_types(config: Mapping[str, Any]) -> None:
+    """The schema once more with integers strict: the workflow validates with Snakemake's validator,
+    which takes ``2.0`` for an integer. Defaults are not filled (the config is already complete)."""
+    _raise_first(_strict_integers(jsonschema.Draft202012Validator)(schema()).iter_errors(config))
+
+
+#: The rule weights of Eq. 1, highest tier first.
+TIER_WEIGHTS = ("weight_bcc_b2_exist", "weight_bcc_forms_first", "weight_b2_room_temp", "weight_others_exceed")
+
+
+def _check_reward_tiers(reward: Mapping[str, Any]) -> None:
+    """Eq. 1 is hierarchical: failing a rule must cost more than failing every rule below it, so each
+    weight must exceed the sum of the weights below it (1000 > 100 + 10 + 1, 100 > 10 + 1, 10 > 1).
+    The mismatch term is not a tier: it only orders candidates that pass and fail the same rules."""
+    if not all(key in reward for key in TIER_WEIGHTS):
+        return
+    for index, key in enumerate(TIER_WEIGHTS[:-1]):
+        below = TIER_WEIGHTS[index + 1 :]
+        if not reward[key] > sum(reward[k] for k in below):
+            terms = " + ".join(f"reward.{k} ({reward[k]:g})" for k in below)
+            raise ConfigError(
+                f"config key reward.{key}: {reward[key]:g} must exceed {terms}, or Eq. 1's tiers are out of order "
+                "(a candidate failing this rule could outrank one failing only lower rules)"
+            )
+
+
 def check_values(config: Mapping[str, Any]) -> None:
-    """What JSON schema cannot say: every number finite, a temperature grid the rules can use, GRPO
+    """What JSON schema cannot say: every number finite, integers written as integers (``2.0`` is
+    not a shard count), Eq. 1's rule weights in tier order, a temperature grid the rules can use, GRPO
     only for configured models, and no source name chosen twice (:func:`alloypref.sources.check_source_names`).
 
     YAML's ``.nan`` and ``.inf`` are numbers to JSON schema; a NaN reward weight makes every reward
@@ -136,6 +258,8 @@ def check_values(config: Mapping[str, Any]) -> None:
     for key, value in _leaves(config):
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"config key {key}: {value} is not a finite number")
+    _check_strict_types(config)
+    _check_reward_tiers(config.get("reward") or {})
     unknown = [m for m in (config.get("grpo") or {}).get("models", []) if m not in (config.get("models") or {})]
     if unknown:
         raise ConfigError(f"config key grpo.models: {unknown} are not models (keys of models:)")
@@ -169,7 +293,15 @@ def typed_command_line_values(values: Mapping[str, Any]) -> dict:
     nested scalar a string (``'3'``), so the schema would refuse a number given that way. Top-level
     values are already typed by Snakemake (int, float, bool, else string) and are kept as they are;
     a nested string that YAML would read as a mapping or list (``'a: b'``) stays a string.
+
+    Raises:
+        ConfigError: the values hold more than :data:`MAX_CONFIG_VALUES` values with YAML aliases
+            expanded (checked before the workflow's schema validation formats them).
     """
+    if expanded_size(values) > MAX_CONFIG_VALUES:
+        raise ConfigError(
+            f"--config values: hold more than {MAX_CONFIG_VALUES:,} values once their YAML aliases are expanded"
+        )
 
     def typed(value: Any, nested: bool) -> Any:
         if isinstance(value, Mapping):

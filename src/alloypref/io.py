@@ -68,19 +68,72 @@ def write_parquet(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = No
 
 
 def read_parquet(path: Path, schema: pa.Schema | None = None) -> pd.DataFrame:
-    """Read Parquet; with ``schema``, fail naming the file and the first missing column."""
+    """Read Parquet; with ``schema``, strictly: a missing column, a repeated one, a column of
+    another kind than the schema's (``'False'`` strings or numbers where it says bool, bools where it
+    says a number) or a missing value in a non-nullable column is a ``ValueError`` naming the file
+    and the column. Integers are accepted where the schema says float; extra columns are kept."""
+    table = read_parquet_table(path)
+    if schema is not None:
+        check_columns(table, schema, str(path))
+    return table.to_pandas()
+
+
+def read_parquet_table(path: Path) -> pa.Table:
+    """A Parquet file as an Arrow table; a missing or unreadable file is an error naming it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such Parquet file")
     try:
-        frame = pq.read_table(path).to_pandas()
+        return pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:  # not Parquet, truncated, or unreadable
         raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
-    if schema is not None:
-        missing = [name for name in schema.names if name not in frame.columns]
-        if missing:
-            raise ValueError(f"{path}: missing columns {missing} (expected {schema.names})")
-    return frame
+
+
+def check_columns(table: pa.Table, schema: pa.Schema, where: str) -> None:
+    """Raise ``ValueError`` naming ``where`` and the column unless ``table`` holds every column of
+    ``schema`` once, each of the schema's kind (:func:`read_parquet`)."""
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise ValueError(f"{where}: missing columns {missing} (expected {schema.names})")
+    repeated = sorted({name for name in table.column_names if table.column_names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{where}: column {repeated[0]} appears more than once")
+    for field in schema:
+        column = table.column(field.name)
+        if not _readable_as(column.type, field.type, field.nullable):
+            raise ValueError(f"{where}: column {field.name} holds {column.type} values, the schema says {field.type}")
+        if not field.nullable and column.null_count:
+            first = next(i for i, valid in enumerate(column.is_valid().to_pylist()) if not valid)
+            raise ValueError(
+                f"{where}: column {field.name} has {column.null_count} missing value(s) (first in row {first}, "
+                f"0-based); it must be {field.type} in every row"
+            )
+
+
+def _kind(data_type: pa.DataType) -> str:
+    if pa.types.is_dictionary(data_type):
+        return _kind(data_type.value_type)
+    for kind, test in (
+        ("bool", pa.types.is_boolean),
+        ("integer", pa.types.is_integer),
+        ("float", pa.types.is_floating),
+        ("string", lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
+        ("list", lambda t: pa.types.is_list(t) or pa.types.is_large_list(t)),
+        ("null", pa.types.is_null),
+    ):
+        if test(data_type):
+            return kind
+    return str(data_type)
+
+
+def _readable_as(actual: pa.DataType, expected: pa.DataType, nullable: bool = True) -> bool:
+    """Whether a column of ``actual`` type means what the schema's ``expected`` type means."""
+    have, want = _kind(actual), _kind(expected)
+    if have == "null":  # every value missing (pandas writes an all-None column so)
+        return nullable
+    if have == "list" and want == "list":
+        return _readable_as(actual.value_type, expected.value_type)
+    return have == want or (have == "integer" and want == "float")
 
 
 def split_contiguous(frame: pd.DataFrame, n_shards: int, sort_by: list[str]) -> list[pd.DataFrame]:

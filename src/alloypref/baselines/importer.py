@@ -46,6 +46,9 @@ def import_generations(path: str | Path, elements: Iterable[str], name: str) -> 
         raise ImportError_(f"{path}, line 1: not a CSV header ({exc})") from None
     if reader.line_num != 1:
         raise ImportError_(f"{path}, line 1: the header has a quoted field that spans lines")
+    repeated = [name for index, name in enumerate(header) if name in header[:index]]
+    if repeated:  # a row's dict would keep only the last of them
+        raise ImportError_(f"{path}, line 1: column {repeated[0][:40]!r} appears more than once in the header")
     if {"bcc", "b2", "b2_volume_percent"} <= set(header):
         layout = "triples"
     elif "composition" in header or "formula" in header:

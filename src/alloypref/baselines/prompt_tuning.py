@@ -19,7 +19,7 @@ import json
 import logging
 from pathlib import Path
 
-from alloypref.baselines.api_client import request_key
+from alloypref.baselines.api_client import REDACTED, request_key
 from alloypref.baselines.api_config import ApiSettings
 from alloypref.baselines.prompts import uuid_suffix
 from alloypref.completion.parsing import parse_generation
@@ -98,6 +98,8 @@ def tuned_prompt(settings: ApiSettings, base_prompt: str, elements: list[str], c
     demos = [getattr(demo, "generation", "") for demo in getattr(compiled, "demos", [])]
     demo_text = "\n\n".join(d for d in demos if d)
     prompt = compiled.signature.instructions + (f"\n\nExamples:\n\n{demo_text}" if demo_text else "")
+    if settings.api_key_env:  # the tuned text is model output: a server may have echoed the key into it
+        prompt = prompt.replace(settings.api_key(), REDACTED)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"made_of": made_of, "prompt": prompt}, indent=2))
     log.info("%s: tuned prompt saved to %s", settings.name, path)

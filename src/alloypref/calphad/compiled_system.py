@@ -65,6 +65,19 @@ def system_cache_key(
     )
 
 
+def system_mismatch(system: CompiledSystem, database: str, elements: tuple[str, ...], phases: list[str]) -> str | None:
+    """How a compiled system loaded for ``database`` and ``elements`` (with ``phases``) differs from
+    what it was loaded for, in words; None when it is that system. A cache file renamed, copied over
+    or written by a buggy build would otherwise be solved as the wrong alloy system."""
+    held = (system.database, tuple(system.elements), list(system.phases))
+    if held == (database, tuple(elements), list(phases)):
+        return None
+    return (
+        f"it holds the {held[0]} system {'-'.join(held[1])} ({len(held[2])} phases), "
+        f"not the {database} system {'-'.join(elements)} ({len(phases)} phases)"
+    )
+
+
 def orderable_phases(system: CompiledSystem, spec: DatabaseSettings) -> list[str]:
     """``bcc_like`` phases with two equal leading sublattices: where ordering can be missed."""
     return [

@@ -155,6 +155,7 @@ CONFIRMED_VALUES = ("confirmed", "unconfirmed")
 #:                                inventory's composition
 #: ``database_phases``  string    database phases that model it, ``+``-joined ('' if none)
 #: ===================  ========  ===========================================================
+#: The bool columns hold no missing values (a missing one would read as True).
 PHASE_CHECK_SCHEMA = pa.schema(
     [
         ("database", pa.string()),
@@ -165,13 +166,13 @@ PHASE_CHECK_SCHEMA = pa.schema(
         ("x_max", pa.float64()),
         ("T_min_K", pa.float64()),
         ("T_max_K", pa.float64()),
-        ("confirmed", pa.bool_()),
+        pa.field("confirmed", pa.bool_(), nullable=False),
         ("source", pa.string()),
-        ("in_database", pa.bool_()),
-        ("phase_exists", pa.bool_()),
-        ("has_constituents", pa.bool_()),
-        ("has_parameters", pa.bool_()),
-        ("modelled", pa.bool_()),
+        pa.field("in_database", pa.bool_(), nullable=False),
+        pa.field("phase_exists", pa.bool_(), nullable=False),
+        pa.field("has_constituents", pa.bool_(), nullable=False),
+        pa.field("has_parameters", pa.bool_(), nullable=False),
+        pa.field("modelled", pa.bool_(), nullable=False),
         ("database_phases", pa.string()),
     ]
 )

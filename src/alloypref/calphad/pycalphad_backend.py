@@ -43,6 +43,7 @@ from alloypref.calphad.compiled_system import (
     library_versions,
     orderable_phases,
     system_cache_key,
+    system_mismatch,
 )
 from alloypref.calphad.databases import (
     DATABASE_FIX_VERSION,
@@ -159,6 +160,10 @@ class PycalphadBackend:
         compiled = load_cached(path, self.cache_dir) if path is not None else None
         if compiled is not None and not isinstance(compiled, CompiledSystem):
             log.warning("ignoring system cache %s: it holds a %s", path, type(compiled).__name__)
+            compiled = None
+        if compiled is not None and (mismatch := system_mismatch(compiled, database, elements, phases)):
+            # never used, never written back: the rebuild below replaces the file
+            log.warning("ignoring system cache %s: %s", path, mismatch)
             compiled = None
         if compiled is None:
             compiled = self._build_canonical(database, elements, phases, path)
