@@ -32,6 +32,18 @@ BASELINES = _SOURCE_NAMES.baselines
 EVAL_SOURCES = _SOURCE_NAMES.evaluated  # what the metric tables compare
 SOURCES = _SOURCE_NAMES.scored  # everything that is scored
 SHIPPED_DESIGN_SPACE = config["design_space"]["curated"] == "shipped"
+# Model stages drawn again in evaluation.fresh_batches independent batches (rule fresh_samples), the
+# intervals of the set-valued metrics (alloypref.evaluation.set_metrics): SFT, every DPO round and
+# GRPO; the final DPO source uses its policy's round. None when fresh_batches is 0.
+FRESH_SOURCES = (
+    [
+        source_registry.model_source(model, stage)
+        for model in MODELS
+        for stage in [source_registry.SFT, *ROUND_STAGES, *([source_registry.GRPO] if model in GRPO_MODELS else [])]
+    ]
+    if config["evaluation"]["fresh_batches"]
+    else []
+)
 
 
 wildcard_constraints:

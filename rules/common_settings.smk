@@ -20,7 +20,7 @@ _SCORING_CALPHAD_KEYS = ("temperatures_K", "timeout_s", "min_coverage", "trust")
 # model keys of one stage each; the rest (source, path, size, LoRA, precision, threads) is shared
 _MODEL_STAGE_KEYS = ("sft", "dpo", "sampling")
 # evaluation keys of one rule each; the rest are Table 1 settings (rule metrics)
-_EVALUATION_RULE_KEYS = ("bootstrap", "kl_samples", "top_k", "headline_cutoffs")
+_EVALUATION_RULE_KEYS = ("bootstrap", "kl_samples", "top_k", "headline_cutoffs", "fresh_batches")
 
 
 def enumeration_settings():
@@ -91,6 +91,20 @@ def sampling_overrides(wildcards):
         "n": samples_per_round(wildcards.model),
         "temperature": round_temperature(ITERATIVE["temperature"], r),
     }
+
+
+def fresh_overrides(wildcards):
+    """A stage's sampling settings for its fresh batches: its temperature, evaluation.fresh_batches
+    times its sample count (cut into batches of that count by `batch`), and a seed of its own, apart
+    from every stage's stream (alloypref.evaluation.set_metrics.fresh_seed)."""
+    from alloypref.evaluation.set_metrics import fresh_seed
+
+    from alloypref.lm.registry import sampling_n
+
+    stage = sampling_overrides(wildcards)
+    n = stage.get("n") or sampling_n(config, wildcards.model)
+    batches = config["evaluation"]["fresh_batches"]
+    return stage | {"seed": fresh_seed(stage["seed"]), "n": batches * n, "fresh_batch": n}
 
 
 def random_n():
