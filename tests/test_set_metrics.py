@@ -102,8 +102,11 @@ def test_interval_legend_names_each_metrics_method_and_its_sources():
             {"source": "b", "metric": "unique_at_100", "interval": set_metrics.SUBSAMPLE},
             {"source": "a", "metric": "all_rules", "interval": "bootstrap of samples"},
             {"source": "a", "metric": "best_reward", "interval": "none"},
+            {"source": "a", "metric": "cov_r@2", "interval": "fresh batches"},
+            {"source": "b", "metric": "cov_r@2", "interval": "none"},
         ]
     )
     legend = interval_legend(table)
+    assert "cov_r@2: fresh batches (a), none (b)" in legend
     assert "unique_at_100: fresh batches (a), subsamples (narrower than fresh batches) (b)" in legend
     assert "all_rules: bootstrap of samples" in legend and "best_reward" not in legend

@@ -211,11 +211,13 @@ def wide(table: pd.DataFrame, metrics: Sequence[str] | None = None, digits: int 
 
 def interval_legend(table: pd.DataFrame) -> str:
     """One sentence naming how each metric's interval was made (the table's ``interval`` column),
-    with the sources of each method where a metric's sources differ; metrics without an interval
-    are left out. Example: "Intervals (95 %): all_rules: bootstrap of samples; unique_at_100: fresh
+    with the sources of each method where a metric's sources differ; metrics with no interval for
+    any source are left out. Example: "Intervals (95 %): all_rules: bootstrap of samples; unique_at_100: fresh
     batches (tiny-sft), subsamples (...) (random)."."""
     parts = []
-    for metric, part in table[table["interval"] != NONE].groupby("metric", sort=False):
+    for metric, part in table.groupby("metric", sort=False):
+        if (part["interval"] == NONE).all():
+            continue
         by_method = part.groupby("interval", sort=False)["source"].apply(list)
         if len(by_method) == 1:
             parts.append(f"{metric}: {by_method.index[0]}")
