@@ -8,6 +8,7 @@ from snakemake.utils import min_version, update_config, validate
 # The workflow's own package, whatever is installed: the config checks below are the ones its jobs run.
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 from alloypref.config import check_values, check_yaml_files, typed_command_line_values
+from alloypref.replicates import expand_models
 
 # Every job's Python starts with the same hash seed: pycalphad's solver can land on a different
 # composition set in near-degenerate cases depending on set iteration order (measured: 1 of 128
@@ -33,6 +34,10 @@ update_config(config, typed_command_line_values(workflow.config_settings.config)
 check_yaml_files(workflow.configfiles)
 validate(config, "config/schemas/config.schema.yaml")
 check_values(config)
+# replicates.seeds: each model becomes one model per seed, {model}_s{seed}, so every per-model rule
+# (SFT to its metrics) runs once per seed; rule replicates pools their metrics (alloypref.replicates).
+config.update(expand_models(config))
+check_values(config)
 
 
 report: "report/workflow.rst"
@@ -57,6 +62,7 @@ include: "rules/baselines.smk"
 include: "rules/ledger.smk"
 include: "rules/evaluate.smk"
 include: "rules/provenance.smk"
+include: "rules/replicates.smk"
 
 
 check_local_models()
@@ -78,6 +84,7 @@ localrules:
     accept_round,
     summary,
     manifest,
+    replicates,
 
 
 # rule all asks for every artifact a user reads, not only the last ones: Snakemake does not rerun a
@@ -104,3 +111,4 @@ rule all:
         expand(results_path("models/{model}/grpo_curves.parquet"), model=GRPO_MODELS),
         expand(results_path("samples/{model}/grpo.parquet"), model=GRPO_MODELS),
         expand(results_path("ledger/{model}-grpo.parquet"), model=GRPO_MODELS),
+        [results_path("metrics/replicates.parquet")] if REPLICATES else [],

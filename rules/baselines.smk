@@ -106,7 +106,7 @@ rule random_pool:
     params:
         code=code_version("random_baseline.py"),
         n=lambda wildcards: pool_size(wildcards.model),
-        seed=config["seed"],
+        seed=model_seed,
         element_roles=config["element_roles"],
     script:
         "../workflow_scripts/random_baseline.py"

@@ -50,6 +50,14 @@ def model_for_stage(wildcards):
     return results_path(f"models/{wildcards.model}/{stage}")
 
 
+def sft_pool_rewards(wildcards):
+    """The SFT model's whole scored stream, what DPO is compared against: the budget-matched best-of-N
+    source's rewards (the SFT sampling stream, its first samples the SFT source's, cut to the DPO
+    pipeline's calls) when iterative_dpo.budget_baselines is on, else the SFT source's own samples."""
+    kind = "bestofn" if "bestofn" in BUDGET_KINDS else source_registry.SFT
+    return results_path(f"scores/{source_registry.model_source(wildcards.model, kind)}/rewards.parquet")
+
+
 def shipped_design_space_version():
     """Hash of the shipped design space's files (config design_space.shipped), after checking at DAG
     build that this config's curation settings are the ones it was curated with."""

@@ -1,6 +1,7 @@
 # Names of the workflow (no rules here): the results root, models, stages, rounds and the scored
 # sources (named by alloypref.sources, the one registry of source names), wildcards and scatters.
 from alloypref import sources as source_registry
+from alloypref.replicates import replicate_models
 
 RESULTS = config["results_dir"].rstrip("/")
 
@@ -32,6 +33,21 @@ BASELINES = _SOURCE_NAMES.baselines
 EVAL_SOURCES = _SOURCE_NAMES.evaluated  # what the metric tables compare
 SOURCES = _SOURCE_NAMES.scored  # everything that is scored
 SHIPPED_DESIGN_SPACE = config["design_space"]["curated"] == "shipped"
+# replicates.seeds: the models are one per seed ({model}_s{seed}, alloypref.replicates); rule
+# replicates pools their metrics. Empty for a run of one seed.
+REPLICATES = replicate_models(config)
+# Model stages drawn again in evaluation.fresh_batches independent batches (rule fresh_samples), the
+# intervals of the set-valued metrics (alloypref.evaluation.set_metrics): SFT, every DPO round and
+# GRPO; the final DPO source uses its policy's round. None when fresh_batches is 0.
+FRESH_SOURCES = (
+    [
+        source_registry.model_source(model, stage)
+        for model in MODELS
+        for stage in [source_registry.SFT, *ROUND_STAGES, *([source_registry.GRPO] if model in GRPO_MODELS else [])]
+    ]
+    if config["evaluation"]["fresh_batches"]
+    else []
+)
 
 
 wildcard_constraints:

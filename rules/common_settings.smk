@@ -20,7 +20,7 @@ _SCORING_CALPHAD_KEYS = ("temperatures_K", "timeout_s", "min_coverage", "trust")
 # model keys of one stage each; the rest (source, path, size, LoRA, precision, threads) is shared
 _MODEL_STAGE_KEYS = ("sft", "dpo", "sampling")
 # evaluation keys of one rule each; the rest are Table 1 settings (rule metrics)
-_EVALUATION_RULE_KEYS = ("bootstrap", "kl_samples", "top_k", "headline_cutoffs")
+_EVALUATION_RULE_KEYS = ("bootstrap", "kl_samples", "top_k", "headline_cutoffs", "fresh_batches")
 
 
 def enumeration_settings():
@@ -72,25 +72,45 @@ def pool_size(model):
     return iterative.pool_size(config, model)
 
 
+def model_seed(wildcards):
+    """The seed of a model's branch: models.<name>.seed (set per replicate by replicates.seeds), else
+    the global seed."""
+    return config["models"][wildcards.model].get("seed", config["seed"])
+
+
 def sampling_overrides(wildcards):
     """Per-stage sampling settings on top of models.<name>.sampling: a round's temperature and sample
     count, the best-of-N pool's size; and the seed of the stage's stream. The pool shares the SFT
     stream's seed, so its first samples are the SFT samples (already scored: the cache answers them)."""
     from alloypref.lm.iterative import round_temperature
 
-    stage = wildcards.stage
+    stage, seed = wildcards.stage, model_seed(wildcards)
     if stage == source_registry.SFT:
-        return {"seed": config["seed"]}
+        return {"seed": seed}
     if stage == source_registry.GRPO:
-        return {"seed": config["seed"] + 500_000}  # its own stream, apart from every round's
+        return {"seed": seed + 500_000}  # its own stream, apart from every round's
     if stage == "bestofn_pool":
-        return {"seed": config["seed"], "n": pool_size(wildcards.model)}
+        return {"seed": seed, "n": pool_size(wildcards.model)}
     r = _round_of(stage)
     return {
-        "seed": config["seed"] + 1_000_000 * r,
+        "seed": seed + 1_000_000 * r,
         "n": samples_per_round(wildcards.model),
         "temperature": round_temperature(ITERATIVE["temperature"], r),
     }
+
+
+def fresh_overrides(wildcards):
+    """A stage's sampling settings for its fresh batches: its temperature, evaluation.fresh_batches
+    times its sample count (cut into batches of that count by `batch`), and a seed of its own, apart
+    from every stage's stream (alloypref.evaluation.set_metrics.fresh_seed)."""
+    from alloypref.evaluation.set_metrics import fresh_seed
+
+    from alloypref.lm.registry import sampling_n
+
+    stage = sampling_overrides(wildcards)
+    n = stage.get("n") or sampling_n(config, wildcards.model)
+    batches = config["evaluation"]["fresh_batches"]
+    return stage | {"seed": fresh_seed(stage["seed"]), "n": batches * n, "fresh_batch": n}
 
 
 def random_n():
@@ -99,8 +119,8 @@ def random_n():
 
 
 def round_seed(wildcards):
-    """Seed of round r's pairs and training: the global seed in round 1, a new one in each later round."""
-    return config["seed"] + int(wildcards.round) - 1
+    """Seed of round r's pairs and training: the model's seed in round 1, a new one in each later round."""
+    return model_seed(wildcards) + int(wildcards.round) - 1
 
 
 def shipped_curation_settings():

@@ -36,7 +36,7 @@ rule metrics:
 
 rule compare:
     input:
-        sft=results_path("scores/{model}-sft/rewards.parquet"),
+        sft=sft_pool_rewards,
         dpo=results_path("scores/{model}-dpo/rewards.parquet"),
         training=results_path("design_space/sft_triples.parquet"),
     output:

@@ -39,7 +39,7 @@ rule grpo:
         calphad=config["calphad"],
         element_roles=config["element_roles"],
         reward=config["reward"],
-        seed=config["seed"],
+        seed=model_seed,
         workdir=lambda wildcards: results_path(f"checkpoints/{wildcards.model}/grpo"),
     script:
         "../workflow_scripts/grpo.py"

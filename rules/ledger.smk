@@ -1,6 +1,6 @@
 # Simulator-call ledgers (alloypref.ledger): every method's CALPHAD calls and all-rules hits per step
 # (the budget-matched baselines that are cut to them are in rules/baselines.smk); and the headline
-# table with bootstrap intervals.
+# table with its intervals.
 
 
 rule ledger:
@@ -31,6 +31,7 @@ rule headline:
         decisions=expand(results_path("rounds/{model}/r{round}.json"), model=MODELS, round=ROUNDS),
         bcc=results_path("design_space/bcc.parquet"),
         b2=results_path("design_space/b2.parquet"),
+        fresh=[results_path("samples/{}/fresh/{}.parquet".format(*s.rsplit("-", 1))) for s in FRESH_SOURCES],
     output:
         table=results_path("metrics/headline.parquet"),
         markdown=results_path("metrics/headline.md"),
@@ -53,6 +54,7 @@ rule headline:
         code=code_version("headline.py"),
         sources=EVAL_SOURCES + ROUND_SOURCES,
         ledger_sources=EVAL_SOURCES,
+        fresh_sources=FRESH_SOURCES,
         models=MODELS,
         rounds=ROUNDS,
         evaluation=headline_settings(),

@@ -30,3 +30,33 @@ rule sample:
         stage=sampling_overrides,
     script:
         "../workflow_scripts/sample.py"
+
+
+# evaluation.fresh_batches more batches from a model stage, each as large as the stage's own samples:
+# the intervals of unique@100 and COV-R (alloypref.evaluation.set_metrics). Never scored.
+rule fresh_samples:
+    input:
+        model=model_for_stage,
+        triples=results_path("design_space/sft_triples.parquet"),
+        enumeration=results_path("design_space/enumeration_counts.json"),
+    output:
+        results_path("samples/{model}/fresh/{stage}.parquet"),
+    log:
+        results_path("logs/sample/{model}-{stage}-fresh.log"),
+    benchmark:
+        results_path("benchmarks/sample/{model}-{stage}-fresh.tsv")
+    wildcard_constraints:
+        stage="sft|grpo|dpo_r[1-9][0-9]*",
+    conda:
+        "../envs/alloypref.yaml"
+    threads: model_threads
+    resources:
+        gpu=model_resources,
+        mem_mb=8000,
+        runtime=120,
+    params:
+        code=code_version("sample.py"),
+        model=model_settings("sampling"),
+        stage=fresh_overrides,
+    script:
+        "../workflow_scripts/sample.py"

@@ -29,7 +29,7 @@ rule sft:
         code=code_version("sft.py"),
         model=model_settings("sft"),
         training=config["training"],
-        seed=config["seed"],
+        seed=model_seed,
         workdir=lambda wildcards: results_path(f"checkpoints/{wildcards.model}/sft"),
     script:
         "../workflow_scripts/sft.py"

@@ -152,8 +152,13 @@ def test_win_draw_loss_and_rules():
     sft = rewards_frame(["Nb"] * 4, ["NiAl"] * 4, [30.0] * 4, reward=[-10.0, -5.0, -1.0, -1.0])
     dpo = rewards_frame(["Nb"] * 4, ["NiAl"] * 4, [30.0] * 4, reward=[-1.0, -5.0, -2.0, -1.0], all_rules=True)
     wdl = cmp.win_draw_loss(sft, dpo, n_boot=200).set_index("outcome")
-    assert wdl.loc["win", "share"] == 0.25 and wdl.loc["draw", "share"] == 0.5 and wdl.loc["loss", "share"] == 0.25
-    assert wdl.loc["win", "low"] <= 0.25 <= wdl.loc["win", "high"]
+    # all 16 pairs, not the 4 index pairs: DPO -1 beats -10 and -5, draws both -1s; -5 beats -10,
+    # draws -5, loses to both -1s; -2 beats -10 and -5, loses to both -1s; the last -1 as the first
+    shares = (wdl.loc["win", "share"], wdl.loc["draw", "share"], wdl.loc["loss", "share"])
+    assert shares == pytest.approx((7 / 16, 5 / 16, 4 / 16))
+    assert wdl.loc["win - loss", "share"] == pytest.approx(3 / 16)
+    assert (wdl["n"] == 16).all()
+    assert wdl.loc["win", "low"] <= 7 / 16 <= wdl.loc["win", "high"]
     rules = cmp.rule_satisfaction({"sft": sft, "dpo": dpo}, n_boot=200).set_index(["source", "rule"])
     assert rules.loc[("dpo", "all_rules"), "share"] == 1.0 and rules.loc[("sft", "all_rules"), "share"] == 0.0
 
@@ -265,3 +270,23 @@ def test_importer_keeps_design_space_and_names_bad_lines(tmp_path):
     with pytest.raises(ImportError_, match="line 1"):
         (tmp_path / "h.csv").write_text("a,b\n1,2\n")
         import_generations(tmp_path / "h.csv", ["Ni"], "x")
+
+
+def test_pair_shares_compare_every_pair():
+    assert cmp.pair_shares(np.array([2.0, 0.0]), np.array([1.0, 0.0, 3.0])) == pytest.approx((2 / 6, 1 / 6, 3 / 6))
+    assert all(np.isnan(cmp.pair_shares(np.array([]), np.array([1.0]))))
+
+
+def test_win_draw_loss_interval_of_a_clear_win_lies_above_zero():
+    sft = rewards_frame(["Nb"] * 40, ["NiAl"] * 40, [30.0] * 40, reward=[-100.0 - i for i in range(40)])
+    dpo = rewards_frame(["Nb"] * 40, ["NiAl"] * 40, [30.0] * 40, reward=[-1.0 - i for i in range(40)])
+    difference = cmp.win_draw_loss(sft, dpo, n_boot=200).set_index("outcome").loc["win - loss"]
+    assert difference["share"] == 1.0 and difference["low"] > 0
+
+
+def test_verdict_says_beats_only_when_the_interval_excludes_zero():
+    assert cmp.verdict(0.01, 0.2, "DPO", "SFT").startswith("DPO beats SFT")
+    assert cmp.verdict(-0.2, -0.01, "DPO", "SFT").startswith("DPO trails SFT")
+    held = cmp.verdict(-0.05, 0.2, "DPO", "SFT")
+    assert "not distinguishable" in held and "beats" not in held
+    assert "not distinguishable" in cmp.verdict(float("nan"), float("nan"), "DPO", "SFT")

@@ -108,3 +108,5 @@ def test_unique_at_100_interval_is_not_biased_low_by_resampling_duplicates():
     }
     assert (rows["unique_at_100"]["value"], rows["unique_at_100"]["low"], rows["unique_at_100"]["high"]) == (1, 1, 1)
     assert np.isnan(rows["element_tv"]["value"])  # no SFT samples to drift from
+    assert rows["unique_at_100"]["interval"] == "subsamples (narrower than fresh batches)"
+    assert rows["cov_r@1"]["interval"] == "none" and np.isnan(rows["cov_r@1"]["low"])

@@ -1,4 +1,4 @@
-"""The per-round trajectory figure draws intervals that miss their point estimate (percentile bootstrap)."""
+"""Figures draw 95 % intervals whole, also those that do not hold their point estimate."""
 
 import pandas as pd
 
@@ -41,3 +41,19 @@ def test_an_interval_below_its_estimate_is_drawn_not_refused(tmp_path):
     path = tmp_path / "rounds.png"
     round_trajectories(rounds, path)
     assert path.stat().st_size > 1000 and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_intervals_are_drawn_whole_from_low_to_high():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from alloypref.evaluation.figures import draw_intervals
+
+    fig, ax = plt.subplots()
+    # the second interval lies wholly above its value (0.5): it must still run from 0.6 to 0.9
+    draw_intervals(ax, [0, 1, 2], [0.1, 0.6, float("nan")], [0.3, 0.9, float("nan")])
+    segments = ax.collections[0].get_segments()
+    assert [s.tolist() for s in segments] == [[[0, 0.1], [0, 0.3]], [[1, 0.6], [1, 0.9]]]
+    plt.close(fig)

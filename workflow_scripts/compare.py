@@ -1,4 +1,5 @@
-"""Rule compare: SFT and DPO rewards of one model -> Fig. 2-4 and Table 2 (tables and figures)."""
+"""Rule compare: the SFT model's whole scored stream and the DPO rewards of one model -> Fig. 2-4 and
+Table 2 (tables and figures)."""
 
 from _common import setup_logging
 
@@ -14,7 +15,8 @@ model = snakemake.wildcards.model
 sft = read_parquet(snakemake.input.sft, REWARDS_SCHEMA)
 dpo = read_parquet(snakemake.input.dpo, REWARDS_SCHEMA)
 training = read_parquet(snakemake.input.training, SFT_SCHEMA)
-sources = {f"{model} SFT": sft, f"{model} DPO": dpo}
+log.info("SFT: %d samples (the SFT model's whole scored stream); DPO: %d samples", len(sft), len(dpo))
+sources = {f"{model} SFT (n = {len(sft)})": sft, f"{model} DPO (n = {len(dpo)})": dpo}
 wdl = cmp.win_draw_loss(sft, dpo, n_boot, seed)
 rules = cmp.rule_satisfaction(sources, n_boot, seed)
 change = cmp.rule_change(sft, dpo, n_boot, seed)
@@ -29,7 +31,12 @@ for frame, path in (
     (elements, out.elements),
 ):
     write_parquet(frame, path)
-bars_with_intervals(wdl.iloc[:3], "outcome", out.wdl_figure, f"DPO vs SFT, {model} (n = {int(wdl['n'].iloc[0])})")
+bars_with_intervals(
+    wdl[wdl["outcome"].isin(["win", "draw", "loss"])],
+    "outcome",
+    out.wdl_figure,
+    f"DPO vs SFT, {model}: all {len(dpo)} x {len(sft)} pairs",
+)
 grouped_bars(rules, "rule", "source", out.rules_figure, f"Rule satisfaction, {model}")
 grouped_bars(elements, "element", "source", out.elements_figure, f"Element frequency, {model}", with_intervals=False)
 grouped_bars(

@@ -1,4 +1,5 @@
-"""Rule sample: a trained model -> N sampled texts with their parsed triples and statuses."""
+"""Rules sample and fresh_samples: a trained model -> N sampled texts with their parsed triples and
+statuses (fresh_samples: cut into batches of `fresh_batch` samples, column `batch`)."""
 
 import json
 
@@ -16,6 +17,7 @@ params = snakemake.params
 model, stage = snakemake.wildcards.model, snakemake.wildcards.stage
 overrides = dict(params.stage)  # the stage's seed, and a round's temperature and sample count
 seed = overrides.pop("seed")
+fresh_batch = overrides.pop("fresh_batch", None)  # rule fresh_samples: samples per batch
 entry = dict(params.model)
 entry["sampling"] = {**entry.get("sampling", {}), **overrides}
 spec = ModelSettings.from_config(model, entry)
@@ -63,5 +65,11 @@ log.info(
     stats["backend"],
 )
 samples = parse_samples(texts, model, stage, prompt, elements)
-write_parquet(samples, snakemake.output[0], SAMPLES_SCHEMA)
+if fresh_batch:
+    from alloypref.evaluation.set_metrics import FRESH_SAMPLES_SCHEMA
+
+    samples["batch"] = samples.index // fresh_batch
+    write_parquet(samples, snakemake.output[0], FRESH_SAMPLES_SCHEMA)
+else:
+    write_parquet(samples, snakemake.output[0], SAMPLES_SCHEMA)
 log.info("%s-%s: %d samples, %s", model, stage, len(samples), samples["status"].value_counts().to_dict())

@@ -1,7 +1,8 @@
-"""DPO vs SFT: win/draw/loss (Fig. 2), per-rule satisfaction (Fig. 3), top BCC element sets
-(Table 2) and element frequency (Fig. 4), with bootstrap 95 % intervals where they matter.
+"""DPO vs SFT: win/draw/loss over all pairs (Fig. 2), per-rule satisfaction (Fig. 3), top BCC
+element sets (Table 2) and element frequency (Fig. 4), with bootstrap 95 % intervals where they matter.
 
-With ~100 samples per source most differences are noise; the intervals say so.
+With ~100 samples per source most differences are noise; the intervals say so, and :func:`verdict`
+words a difference as a win only when its interval excludes 0.
 """
 
 from __future__ import annotations
@@ -44,29 +45,60 @@ def bootstrap_interval(values: Sequence[float], statistic, n_boot: int = 2000, s
     return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
 
 
+def pair_shares(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Over every pair (one value of ``a`` against one of ``b``): the shares of pairs where ``a`` is
+    greater (win), equal (draw) and smaller (loss). Values are compared as given (round them first)."""
+    if len(a) == 0 or len(b) == 0:
+        return (np.nan, np.nan, np.nan)
+    ordered = np.sort(b)
+    below = np.searchsorted(ordered, a, side="left")  # values of b smaller than each a
+    not_above = np.searchsorted(ordered, a, side="right")  # values of b smaller than or equal to it
+    pairs = float(len(a) * len(b))
+    win = below.sum() / pairs
+    draw = (not_above - below).sum() / pairs
+    return (float(win), float(draw), float(1.0 - win - draw))
+
+
 def win_draw_loss(sft: pd.DataFrame, dpo: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """The i-th DPO sample against the i-th SFT sample (draw if equal to 1e-6), with 95 % intervals,
-    and the all-pairs P(R_DPO > R_SFT)."""
-    n = min(len(sft), len(dpo))
-    a = np.round(dpo["reward"].to_numpy()[:n], 6)
-    b = np.round(sft["reward"].to_numpy()[:n], 6)
-    outcome = np.sign(a - b)  # +1 win, 0 draw, -1 loss
+    """DPO against SFT over all pairs: every DPO sample's reward against every SFT sample's (draw if
+    equal to 1e-6; the two sets are independent draws, so pairing them by index would be arbitrary).
+
+    Rows ``win``, ``draw``, ``loss``: P(R_DPO > R_SFT), P(=), P(<); row ``win - loss``: their
+    difference, the test of equality (DPO beats SFT only when its interval lies above 0, loses only
+    when it lies below). Intervals: percentile bootstrap 95 %, the two sources resampled
+    independently. ``n``: the number of pairs."""
+    a = np.round(dpo["reward"].to_numpy(dtype=float), 6)
+    b = np.round(sft["reward"].to_numpy(dtype=float), 6)
+    win, draw, loss = pair_shares(a, b)
+    draws = np.full((n_boot, 3), np.nan)
+    if len(a) and len(b):
+        rng = np.random.default_rng(seed)
+        for i in range(n_boot):
+            draws[i] = pair_shares(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
+    outcomes = {
+        "win": (win, draws[:, 0]),
+        "draw": (draw, draws[:, 1]),
+        "loss": (loss, draws[:, 2]),
+        "win - loss": (win - loss, draws[:, 0] - draws[:, 2]),
+    }
     rows = []
-    for name, value in (("win", 1), ("draw", 0), ("loss", -1)):
-        share = float((outcome == value).mean()) if n else np.nan
-        low, high = bootstrap_interval(outcome, lambda o, v=value: (o == v).mean(), n_boot, seed)
-        rows.append({"outcome": name, "share": share, "low": low, "high": high, "n": n})
-    all_pairs = float((dpo["reward"].to_numpy()[:, None] > sft["reward"].to_numpy()[None, :]).mean()) if n else np.nan
-    rows.append(
-        {
-            "outcome": "P(R_DPO > R_SFT), all pairs",
-            "share": all_pairs,
-            "low": np.nan,
-            "high": np.nan,
-            "n": len(sft) * len(dpo),
-        }
-    )
+    for name, (share, resampled) in outcomes.items():
+        low, high = (np.nan, np.nan) if np.isnan(resampled).all() else np.percentile(resampled, [2.5, 97.5])
+        rows.append({"outcome": name, "share": share, "low": float(low), "high": float(high), "n": len(a) * len(b)})
     return pd.DataFrame(rows)
+
+
+def verdict(low: float, high: float, better: str, worse: str) -> str:
+    """The words a difference's 95 % interval [low, high] allows (``better`` minus ``worse``):
+    "``better`` beats ``worse``" only when the interval lies above 0, "... trails ..." only when
+    below, else "not distinguishable"."""
+    if np.isnan(low) or np.isnan(high):
+        return f"{better} and {worse}: no interval, not distinguishable"
+    if low > 0:
+        return f"{better} beats {worse} (95 % interval of the difference [{low:.3g}, {high:.3g}] excludes 0)"
+    if high < 0:
+        return f"{better} trails {worse} (95 % interval of the difference [{low:.3g}, {high:.3g}] excludes 0)"
+    return f"{better} and {worse} are not distinguishable (95 % interval of the difference [{low:.3g}, {high:.3g}] holds 0)"
 
 
 def rule_satisfaction(sources: dict[str, pd.DataFrame], n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:

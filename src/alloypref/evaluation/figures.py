@@ -24,13 +24,26 @@ def _save(fig, path: Path) -> None:
     _plt().close(fig)
 
 
+def draw_intervals(ax, x, low, high, color="black", capsize: float = 3.0) -> None:
+    """Vertical 95 % interval lines from ``low`` to ``high`` at ``x``, drawn whole: an interval need
+    not be centred on the bar or marker (bootstrap percentiles are not), so it is not drawn as error
+    bars around the value, which would clip or flip the part on the far side. NaN bounds: no line."""
+    x, low, high = (np.asarray(v, dtype=float) for v in (x, low, high))
+    shown = ~(np.isnan(low) | np.isnan(high))
+    if not shown.any():
+        return
+    ax.vlines(x[shown], low[shown], high[shown], color=color, linewidth=1.2)
+    for bound in (low, high):
+        ax.plot(x[shown], bound[shown], "_", color=color, markersize=2 * capsize)
+
+
 def bars_with_intervals(frame: pd.DataFrame, label: str, path: Path, title: str, ylabel: str = "share") -> None:
     """One bar per row of ``frame`` (columns label, share, low, high)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(frame) + 2), 3.4))
     x = np.arange(len(frame))
-    err = np.vstack([frame["share"] - frame["low"], frame["high"] - frame["share"]])
-    ax.bar(x, frame["share"], yerr=np.nan_to_num(err), capsize=4, color="#4c72b0")
+    ax.bar(x, frame["share"], color="#4c72b0")
+    draw_intervals(ax, x, frame["low"], frame["high"], capsize=4)
     ax.set_xticks(x, frame[label], rotation=20, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -49,10 +62,9 @@ def grouped_bars(
     for k, name in enumerate(names):
         part = frame[frame[series] == name].set_index(group).reindex(groups)
         x = np.arange(len(groups)) + k * width
-        err = None
+        ax.bar(x, part["share"].fillna(0), width, label=name)
         if with_intervals and {"low", "high"} <= set(part.columns):
-            err = np.nan_to_num(np.vstack([part["share"] - part["low"], part["high"] - part["share"]]))
-        ax.bar(x, part["share"].fillna(0), width, yerr=err, capsize=3, label=name)
+            draw_intervals(ax, x, part["low"], part["high"])
     ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups, rotation=20, ha="right")
     ax.set_ylabel("share")
     ax.set_title(title)
@@ -136,12 +148,8 @@ def round_trajectories(rounds: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(3.2 * max(1, len(metrics)), 3.2), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         for model, part in rounds[rounds["metric"] == metric].groupby("model"):
-            # a percentile bootstrap interval can miss its point estimate (unique@100 of a resample
-            # with repeats lies below the sample's): draw the bar to the interval's nearer end only
-            err = np.clip(
-                np.nan_to_num(np.vstack([part["value"] - part["low"], part["high"] - part["value"]])), 0, None
-            )
-            line = ax.errorbar(part["round"], part["value"], yerr=err, marker="o", capsize=3, label=model)
+            line = ax.plot(part["round"], part["value"], marker="o", label=model)
+            draw_intervals(ax, part["round"], part["low"], part["high"], color=line[0].get_color())
             rejected = part[~part["accepted"].astype(bool)]
             ax.plot(rejected["round"], rejected["value"], "o", mfc="white", color=line[0].get_color())
         ax.set_xlabel("round (0 = SFT)")

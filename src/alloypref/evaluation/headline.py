@@ -1,4 +1,4 @@
-"""Headline metrics of every method, each with a bootstrap 95 % interval, and the collapse watch.
+"""Headline metrics of every method, each with a 95 % interval where one holds, and the collapse watch.
 
 Headline table (``results/metrics/headline.parquet``), one row per (source, metric):
 
@@ -7,8 +7,11 @@ column     dtype    meaning
 =========  =======  ===================================================================
 source     string   the method (Table 1 source) or a round (``{model}-dpo_r{r}``)
 metric     string   see :data:`HEADLINE_METRICS`
-value      float64  the metric on the source's samples (or its ledger)
-low, high  float64  percentile bootstrap 95 % interval (NaN where not defined)
+value      float64  the metric on the source's samples (or its ledger); for unique@100 and
+                    COV-R the median of the draws its interval comes from
+low, high  float64  95 % interval (NaN where not defined)
+interval   string   how the interval was made: ``bootstrap of samples``, ``bootstrap of
+                    calls``, ``fresh batches``, ``subsamples (...)`` or ``none``
 =========  =======  ===================================================================
 
 * ``trusted_pairs_per_1000_calls`` (the headline): distinct (BCC, B2) pairs meeting all four rules on
@@ -20,10 +23,10 @@ low, high  float64  percentile bootstrap 95 % interval (NaN where not defined)
   volume % is a new hit) per 1,000 CALPHAD calls; the interval resamples the called candidates.
 * ``calls``, ``hits``, ``trusted_pairs``, ``trusted_systems``: the ledger's totals (no interval).
 * ``all_rules``, ``mean_reward``: as in Table 1, intervals resample samples.
-* ``unique_at_100``: as in Table 1; the interval is over subsamples of 100 parsed samples drawn without
-  replacement (a resample with replacement would make duplicates of its own).
-* ``cov_r@c``, ``cov_p@c``: COV-R and COV-P (parsed) at fingerprint cutoff c; intervals resample the
-  parsed samples.
+* ``unique_at_100``, ``cov_r@c`` (COV-R at fingerprint cutoff c): set-valued, so never a bootstrap
+  of samples: over the model's fresh batches when ``evaluation.fresh_batches`` > 0, else over
+  subsamples without replacement (unique@100) or none (COV-R); :mod:`alloypref.evaluation.set_metrics`.
+* ``cov_p@c``: COV-P (parsed) at cutoff c, a mean over parsed samples: the interval resamples them.
 * ``best_reward``: the highest reward among the source's samples (the best-of-N answer).
 * ``element_tv``: total variation distance between the source's element frequencies and the SFT
   samples' (0: the same mix; 1: disjoint) — the drift the collapse watch logs.
@@ -39,7 +42,18 @@ import pyarrow as pa
 
 from alloypref.evaluation.comparisons import bootstrap_interval
 from alloypref.evaluation.drift import element_shares, total_variation
-from alloypref.evaluation.metrics import canonical_key, nearest_distances, unique_at
+from alloypref.evaluation.metrics import master_fractions, nearest_distances
+from alloypref.evaluation.set_metrics import (
+    BOOTSTRAP,
+    FRESH,
+    NONE,
+    SUBSAMPLE,
+    median_interval,
+    pair_codes,
+    recall,
+    subsampled_unique,
+    unique_share,
+)
 from alloypref.ledger import hits_per_1000
 
 HEADLINE_SCHEMA = pa.schema(
@@ -49,6 +63,7 @@ HEADLINE_SCHEMA = pa.schema(
         ("value", pa.float64()),
         ("low", pa.float64()),
         ("high", pa.float64()),
+        ("interval", pa.string()),
     ]
 )
 
@@ -78,20 +93,12 @@ def scored_rewards(rewards: pd.DataFrame, worst: float) -> np.ndarray:
 
 
 def _pair_keys(rewards: pd.DataFrame) -> np.ndarray:
-    """unique@100's (BCC, B2) key of each parsed row, as integer codes (parsed once, resampled often)."""
-    parsed = rewards[rewards["master_composition"] != ""]
-    keys = [(canonical_key(r.bcc), canonical_key(r.b2)) for r in parsed.itertuples(index=False)]
-    return pd.factorize(pd.Series(keys, dtype=object))[0] if keys else np.empty(0, dtype=np.int64)
+    """unique@100's (BCC, B2) key code of each parsed row of a rewards table, in row order."""
+    return pair_codes(rewards[rewards["master_composition"] != ""])
 
 
-def _unique_draw(codes: np.ndarray, rng: np.random.Generator, n: int = 100) -> float:
-    """unique@n of n parsed rows drawn *without* replacement: a resample with replacement would add
-    duplicates of its own and bias a distinct count low. With n or fewer parsed rows every draw is
-    the whole set, so the interval shrinks to the value."""
-    if len(codes) == 0:
-        return 0.0
-    draw = rng.choice(codes, size=min(n, len(codes)), replace=False)
-    return len(np.unique(draw)) / len(draw)
+def _row(source: str, metric: str, value: float, low: float = np.nan, high: float = np.nan, interval: str = NONE):
+    return {"source": source, "metric": metric, "value": value, "low": low, "high": high, "interval": interval}
 
 
 def ledger_rows_of(source: str, ledger: pd.DataFrame, n_boot: int, seed: int) -> list[dict]:
@@ -100,16 +107,13 @@ def ledger_rows_of(source: str, ledger: pd.DataFrame, n_boot: int, seed: int) ->
     calls, hits = int(ledger["calls"].sum()), int(ledger["hits"].sum())
     flags = np.r_[np.ones(hits), np.zeros(calls - hits)]
     low, high = bootstrap_interval(flags, lambda f: 1000.0 * f.mean(), n_boot, seed)
-    no_interval = {"low": np.nan, "high": np.nan}
     rows = [
-        {"source": source, "metric": f"{count}_per_1000_calls", "value": hits_per_1000(ledger, count)} | no_interval
+        _row(source, f"{count}_per_1000_calls", hits_per_1000(ledger, count))
         for count in ("trusted_pairs", "trusted_systems")
     ]
-    rows.append(
-        {"source": source, "metric": "hits_per_1000_calls", "value": hits_per_1000(ledger)} | {"low": low, "high": high}
-    )
+    rows.append(_row(source, "hits_per_1000_calls", hits_per_1000(ledger), low, high, "bootstrap of calls"))
     rows += [
-        {"source": source, "metric": count, "value": float(ledger[count].sum())} | no_interval
+        _row(source, count, float(ledger[count].sum()))
         for count in ("calls", "hits", "trusted_pairs", "trusted_systems")
     ]
     return rows
@@ -125,49 +129,64 @@ def sample_rows_of(
     sft_elements: pd.Series,
     n_boot: int,
     seed: int,
+    fresh: Sequence[tuple[np.ndarray, np.ndarray]] = (),
 ) -> list[dict]:
-    """The sample-based headline metrics of one source with bootstrap intervals."""
+    """The sample-based headline metrics of one source with their 95 % intervals. ``fresh``: the
+    model's fresh batches, each as (pair key codes, fingerprints) of its parsed samples
+    (:func:`fresh_batch`); with them unique@100 and COV-R take their intervals over batches,
+    without them over subsamples (unique@100) or none (COV-R): :mod:`alloypref.evaluation.set_metrics`."""
     rows = []
     hits = hit_flags(rewards)
     reward = scored_rewards(rewards, worst)
     for name, values in (("all_rules", hits), ("mean_reward", reward)):
         low, high = bootstrap_interval(values, np.mean, n_boot, seed)
-        rows.append({"source": source, "metric": name, "value": float(values.mean()) if len(values) else np.nan})
-        rows[-1] |= {"low": low, "high": high}
+        rows.append(_row(source, name, float(values.mean()) if len(values) else np.nan, low, high, BOOTSTRAP))
     rng = np.random.default_rng(seed)
-    codes = _pair_keys(rewards)
-    draws = [_unique_draw(codes, rng) for _ in range(n_boot)]
-    rows.append({"source": source, "metric": "unique_at_100", "value": unique_at(rewards)})
-    rows[-1] |= {"low": float(np.percentile(draws, 2.5)), "high": float(np.percentile(draws, 97.5))}
-    rows.append({"source": source, "metric": "best_reward", "value": float(reward.max()) if len(reward) else np.nan})
-    rows[-1] |= {"low": np.nan, "high": np.nan}
-    # coverage: distances once, then resample the parsed samples
+    batches = [(_pair_keys(rewards), parsed_fp), *fresh]  # the source's own batch first
+    if fresh:
+        draws, method = [unique_share(codes) for codes, _ in batches], FRESH
+    else:
+        draws, method = subsampled_unique(batches[0][0], rng, n_boot), SUBSAMPLE
+    value, low, high = median_interval(draws)
+    rows.append(_row(source, "unique_at_100", value, low, high, method))
+    rows.append(_row(source, "best_reward", float(reward.max()) if len(reward) else np.nan))
+    from scipy.spatial.distance import cdist
+
+    # coverage: distances once per batch and cutoff; COV-P, a mean over samples, resamples them
     gen_to_ref, _ = nearest_distances(parsed_fp, reference_fp)
     for cutoff in cutoffs:
+        recalls = [recall(cdist(reference_fp, fp) <= cutoff) if len(fp) else 0.0 for _, fp in batches]
+        if fresh:
+            rows.append(_row(source, f"cov_r@{cutoff:g}", *median_interval(recalls), FRESH))
+        else:
+            rows.append(_row(source, f"cov_r@{cutoff:g}", recalls[0]))
         if len(parsed_fp) == 0:
-            rows += [
-                {"source": source, "metric": f"{m}@{cutoff:g}", "value": 0.0, "low": np.nan, "high": np.nan}
-                for m in ("cov_r", "cov_p")
-            ]
+            rows.append(_row(source, f"cov_p@{cutoff:g}", 0.0))
             continue
-        from scipy.spatial.distance import cdist
-
-        close = cdist(reference_fp, parsed_fp) <= cutoff  # reference x parsed sample
-        recall_draws, precision_draws = [], []
-        for _ in range(n_boot):
-            pick = rng.integers(0, len(parsed_fp), len(parsed_fp))
-            recall_draws.append(close[:, pick].any(axis=1).mean())
-            precision_draws.append((gen_to_ref[pick] <= cutoff).mean())
-        rows.append({"source": source, "metric": f"cov_r@{cutoff:g}", "value": float(close.any(axis=1).mean())})
-        rows[-1] |= {"low": float(np.percentile(recall_draws, 2.5)), "high": float(np.percentile(recall_draws, 97.5))}
-        rows.append({"source": source, "metric": f"cov_p@{cutoff:g}", "value": float((gen_to_ref <= cutoff).mean())})
-        rows[-1] |= {
-            "low": float(np.percentile(precision_draws, 2.5)),
-            "high": float(np.percentile(precision_draws, 97.5)),
-        }
+        near = (gen_to_ref <= cutoff).astype(float)
+        low, high = bootstrap_interval(near, np.mean, n_boot, seed)
+        rows.append(_row(source, f"cov_p@{cutoff:g}", float(near.mean()), low, high, BOOTSTRAP))
     tv = total_variation(element_shares(rewards), sft_elements)
-    rows.append({"source": source, "metric": "element_tv", "value": tv, "low": np.nan, "high": np.nan})
+    rows.append(_row(source, "element_tv", tv))
     return rows
+
+
+def fresh_batch(samples: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(pair key codes, fingerprints) of the parsed samples of one fresh batch (a samples table,
+    ``alloypref.completion.parsing.SAMPLES_SCHEMA``): parsed as the scorer would, status ``ok`` and
+    a master composition that forms."""
+    from alloypref.evaluation.fingerprints import fingerprints
+
+    ok = samples[samples["status"] == "ok"].assign(master_composition="x")
+    masters = master_fractions(ok)
+    kept = ok[[m is not None for m in masters]]
+    formed = [m for m in masters if m is not None]
+    return pair_codes(kept), fingerprints(formed) if formed else np.empty((0, 0))
+
+
+def split_batches(fresh: pd.DataFrame) -> list[pd.DataFrame]:
+    """The batches of a fresh-samples table (column ``batch``), in batch order."""
+    return [part for _, part in fresh.groupby("batch", sort=True)]
 
 
 def wide(table: pd.DataFrame, metrics: Sequence[str] | None = None, digits: int = 3) -> pd.DataFrame:
@@ -188,6 +207,23 @@ def wide(table: pd.DataFrame, metrics: Sequence[str] | None = None, digits: int 
             row[metric] = text
         rows.append(row)
     return pd.DataFrame(rows, columns=["source", *metrics])
+
+
+def interval_legend(table: pd.DataFrame) -> str:
+    """One sentence naming how each metric's interval was made (the table's ``interval`` column),
+    with the sources of each method where a metric's sources differ; metrics with no interval for
+    any source are left out. Example: "Intervals (95 %): all_rules: bootstrap of samples; unique_at_100: fresh
+    batches (tiny-sft), subsamples (...) (random)."."""
+    parts = []
+    for metric, part in table.groupby("metric", sort=False):
+        if (part["interval"] == NONE).all():
+            continue
+        by_method = part.groupby("interval", sort=False)["source"].apply(list)
+        if len(by_method) == 1:
+            parts.append(f"{metric}: {by_method.index[0]}")
+        else:
+            parts.append(f"{metric}: " + ", ".join(f"{m} ({', '.join(s)})" for m, s in by_method.items()))
+    return "Intervals (95 %): " + ("; ".join(parts) if parts else "none") + "."
 
 
 def markdown(frame: pd.DataFrame) -> str:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from alloypref.evaluation.comparisons import verdict
+
 
 def _table(frame: pd.DataFrame) -> str:
     return frame.to_markdown(index=False, floatfmt=".3f") if not frame.empty else "_(empty)_"
@@ -47,12 +49,16 @@ def render_summary(
         change = pd.read_parquet(paths["rule_change"])
         top = pd.read_parquet(paths["top_bcc"])
         kl = pd.read_parquet(paths["kl"])
+        difference = wdl.set_index("outcome").loc["win - loss"]
         lines += [
             f"## {model}: DPO against SFT",
             "",
-            "Win / draw / loss (bootstrap 95 % intervals):",
+            "Win / draw / loss over all pairs, every DPO sample against every sample of the SFT model's whole "
+            "scored stream (bootstrap 95 % intervals):",
             "",
             _table(wdl),
+            "",
+            "By P(win) − P(loss): " + verdict(difference["low"], difference["high"], "DPO", "SFT") + ".",
             "",
             "Rules, SFT → DPO:",
             "",
