@@ -124,7 +124,10 @@ def test_trust_routing_follows_the_detection_facts_on_the_shipped_databases(open
     database, coverage = open_backend.choose_database(master)
     assert (choices[0].database, choices[0].coverage) == (database, pytest.approx(coverage))
     assert not any(choice.verdict.trusted for choice in choices)
-    verdicts = pd.DataFrame({"database": ["mc_ni"], "subsystem": ["Al-Ni"], "failed_detection": [["det-1"]]})
+    # the evidence speaks of both databases (a database it does not speak of is untrusted)
+    verdicts = pd.DataFrame(
+        {"database": ["mc_ni", "cost507"], "subsystem": ["Al-Ni", "Al-Ni"], "failed_detection": [["det-1"], []]}
+    )
     listed = {"-".join(pair) for pair in itertools.combinations(sorted(master), 2)}
     evidence = TrustEvidence(
         pd.DataFrame(columns=PHASE_CHECK_SCHEMA.names), verdicts, DEFAULT_TEMPERATURES_K, listed_systems=listed
