@@ -20,6 +20,7 @@ from alloypref.scoring import (
     score_triples,
     split_triples,
 )
+from alloypref.scoring.checkpoint import read_checkpoint
 
 from .helpers import OPTIONS, FakeBackend, TwoDatabaseBackend, triples, trust_evidence
 
@@ -99,7 +100,7 @@ def test_killed_run_resumes_without_recomputing(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         score_file(tmp_path / "triples.parquet", out, tables, FakeBackend(crash_after=4), OPTIONS, show_progress=False)
     assert not out.exists()  # no half-written output under the final name
-    checkpoint = read_parquet(tmp_path / "rewards.parquet.checkpoint" / "rewards.parquet")
+    _, checkpoint, _ = read_checkpoint(tmp_path / "rewards.parquet.checkpoint")
     assert len(checkpoint) == 4
     resumed = FakeBackend()
     rewards = score_file(tmp_path / "triples.parquet", out, tables, resumed, OPTIONS, show_progress=False)
@@ -275,7 +276,7 @@ def test_a_checkpoint_made_with_other_evidence_is_discarded(tmp_path):
         score_file(
             tmp_path / "triples.parquet", out, tables, crashing, OPTIONS, show_progress=False, trust_evidence=old
         )
-    checkpoint = read_parquet(tmp_path / "rewards.parquet.checkpoint" / "rewards.parquet")
+    _, checkpoint, _ = read_checkpoint(tmp_path / "rewards.parquet.checkpoint")
     assert len(checkpoint) == 4 and set(checkpoint.database) == {"mc_ni"}
     new = trust_evidence({"mc_ni": {"Al-Ni": ["det-AlNi-liquid"]}})  # the report card learnt better
     resumed = TwoDatabaseBackend()
