@@ -1,5 +1,5 @@
 """Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table, reward and trust;
-`alloypref ship-design-space RESULTS --config CONFIG` packages a curation run as shipped data;
+`alloypref ship-design-space RESULTS --config CONFIG --out DIR` packages a curation run as shipped data;
 `alloypref ship-trust --out DIR` computes the trust evidence the command line ships with."""
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def _ship_design_space(args: argparse.Namespace) -> int:
     from alloypref.shipped_design_space import write_shipped
 
     config = config_module.load(args.config)
-    out = Path(args.out) if args.out else Path(__file__).parent / "data" / "design_space" / args.name
+    out = Path(args.out)
     provenance = write_shipped(config, Path(args.results), out, Path(__file__).resolve().parents[2])
     print(f"wrote {out}: {json.dumps(provenance['curation_counts'])}")
     return 0
@@ -276,8 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ship.add_argument("results", help="the run's results_dir, holding design_space/curation.parquet")
     ship.add_argument("--config", required=True, help="the config YAML the curation ran with")
-    ship.add_argument("--name", default="paper", help="name of the shipped design space (default: paper)")
-    ship.add_argument("--out", default=None, help="output folder (default: the package's data/design_space/NAME)")
+    ship.add_argument(
+        "--out",
+        required=True,
+        help="output folder; the package's own copy is src/alloypref/data/design_space/paper (name it to regenerate it)",
+    )
     ship.add_argument("-v", "--verbose", action="store_true")
     trust = sub.add_parser(
         "ship-trust",

@@ -145,10 +145,47 @@ def check_values(config: Mapping[str, Any]) -> None:
             f"config key calphad.temperatures_K: {len(set(grid))} distinct temperature(s); reward rule 2 "
             "(BCC forms before B2) needs at least two"
         )
+    if "results_dir" in config:
+        check_results_dir(config["results_dir"])
     try:
         check_source_names(config)
     except SourceNameError as exc:
         raise ConfigError(str(exc)) from None
+
+
+#: The package's folder and the repository of this code (its root holds ``src/``, ``rules/`` and
+#: ``workflow_scripts/`` in a checkout; in an installed package those do not exist).
+PACKAGE_DIR = Path(__file__).resolve().parent
+CODE_ROOT = PACKAGE_DIR.parents[1]
+CODE_FOLDERS = ("src", "rules", "workflow_scripts")
+
+
+def check_results_dir(value: Any, cwd: str | Path | None = None) -> Path:
+    """The results root ``value`` (relative to ``cwd``, by default the working directory) resolved,
+    when outputs may go there: not empty, not the filesystem root, not inside the package's folder
+    nor inside the code folders (``src/``, ``rules/``, ``workflow_scripts/``) of this checkout.
+
+    Raises:
+        ConfigError: naming ``results_dir``, the value and what it would overwrite.
+    """
+    if not isinstance(value, str) or not value.strip() or not value.strip("/"):
+        raise ConfigError(
+            f"config key results_dir: {value!r} would put outputs at the filesystem root or nowhere; "
+            "name a folder (default: results)"
+        )
+    where = (Path(cwd) if cwd is not None else Path.cwd()) / Path(value).expanduser()
+    resolved = where.resolve()
+    forbidden = [(PACKAGE_DIR, "the alloypref package")] + [
+        (CODE_ROOT / f, f"the code folder {f}/") for f in CODE_FOLDERS
+    ]
+    for folder, what in forbidden:
+        if resolved == folder or folder in resolved.parents:
+            raise ConfigError(
+                f"config key results_dir: {value!r} ({resolved}) lies in {what}; outputs would overwrite code"
+            )
+    if resolved == Path(resolved.anchor):
+        raise ConfigError(f"config key results_dir: {value!r} is the filesystem root")
+    return resolved
 
 
 def _leaves(value: Any, key: str = "") -> Iterable[tuple[str, Any]]:
