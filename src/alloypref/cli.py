@@ -8,6 +8,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import os
 import sys
 import warnings
@@ -48,9 +49,21 @@ def default_database_names() -> list[str]:
     return [db["name"] for db in config_module.schema()["properties"]["calphad"]["properties"]["databases"]["default"]]
 
 
-def _jsonable(value):
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+def strict_json(value):
+    """``value`` as strict JSON data: a NaN or infinite number (a missing temperature, say) becomes
+    null, numpy scalars plain numbers, tuples lists, anything else unknown its text."""
+    if isinstance(value, dict):
+        return {str(key): strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if pd.isna(value):  # pandas NA, NaT
+        return None
     return str(value)
 
 
@@ -110,7 +123,7 @@ def _score(args: argparse.Namespace) -> int:
             "trust": None if verdict is None else verdict._asdict(),
             "phase_table": table.to_dict(orient="records"),
         }
-        print(json.dumps(record, indent=1, default=_jsonable, allow_nan=True))
+        print(json.dumps(strict_json(record), indent=1, allow_nan=False))
         return 0 if row["status"] == "ok" else 1
     with pd.option_context("display.width", 160, "display.max_rows", 500):
         print(f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition']}")
