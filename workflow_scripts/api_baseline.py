@@ -20,7 +20,7 @@ for noisy in ("httpx", "httpx2"):  # one INFO line per HTTP request would drown 
     logging.getLogger(noisy).setLevel(logging.WARNING)
 name = snakemake.wildcards.name  # noqa: F821
 settings = ApiSettings.from_config(name, snakemake.params.settings)  # noqa: F821
-with open(snakemake.input.enumeration) as handle:  # noqa: F821
+with open(snakemake.input.enumeration, encoding="utf-8") as handle:  # noqa: F821
     elements = json.load(handle)["elements"]
 known = None
 if settings.known_lists:

@@ -33,7 +33,7 @@ def cache_dir(cli_value: str | None, config_path: str | None) -> Path:
     if config_path:
         import yaml
 
-        raw = yaml.safe_load(Path(config_path).read_text()) or {}
+        raw = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
         configured = (raw.get("calphad") or {}).get("cache_dir") if isinstance(raw, dict) else None
         if configured:
             return Path(configured).expanduser()
@@ -254,7 +254,16 @@ def _cost_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _printable_in_any_locale() -> None:
+    """Keep the terminal's encoding but write what it cannot encode as escapes (``\\xc5`` for Å):
+    under an ASCII locale (``LC_ALL=C`` with ``PYTHONUTF8=0``) a printed Å would end the command."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _printable_in_any_locale()
     parser = argparse.ArgumentParser(prog="alloypref", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"alloypref {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)

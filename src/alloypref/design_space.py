@@ -504,7 +504,7 @@ def read_seed_list(path: str | None) -> list[str]:
     if not file.is_file():
         raise DesignSpaceError(f"config key design_space.seed_lists: file {path} not found")
     formulas = []
-    for line in file.read_text().splitlines():
+    for line in file.read_text(encoding="utf-8").splitlines():
         text = line.split("#", 1)[0].strip()
         if text:
             formulas.append(text)

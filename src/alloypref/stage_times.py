@@ -29,7 +29,7 @@ def read_benchmark_files(paths: Iterable[Path], root: Path | None = None) -> pd.
     rows = []
     for path in sorted(Path(p) for p in paths):
         try:
-            table = pd.read_csv(path, sep="\t")
+            table = pd.read_csv(path, sep="\t", encoding="utf-8")
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise BenchmarkError(f"{path}: not a readable benchmark TSV ({exc})") from exc
         missing = {"s", "max_rss", "cpu_time"} - set(table.columns)
