@@ -155,11 +155,16 @@ def _score(args: argparse.Namespace) -> int:
 
 def _ship_design_space(args: argparse.Namespace) -> int:
     from alloypref import config as config_module
+    from alloypref.calphad.cache import CacheTrustError
     from alloypref.shipped_design_space import write_shipped
 
-    config = config_module.load(args.config)
     out = Path(args.out)
-    provenance = write_shipped(config, Path(args.results), out, Path(__file__).resolve().parents[2])
+    try:
+        config = config_module.load(args.config)
+        provenance = write_shipped(config, Path(args.results), out, Path(__file__).resolve().parents[2])
+    except (ValueError, OSError, CacheTrustError) as exc:  # config, a missing or unreadable run table, --out
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {out}: {json.dumps(provenance['curation_counts'])}")
     return 0
 
@@ -204,31 +209,43 @@ def _stage_times(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cost_model(args: argparse.Namespace) -> int:
-    from alloypref import config as config_module
-    from alloypref import cost_model, measured_rates
+def _curation_to_cost(args: argparse.Namespace, cfg: dict) -> pd.DataFrame | None:
+    """The curation table ``cost-model`` sizes the run from: ``--design-space``'s, else the config's
+    shipped one; None (the reason printed) when a config that curates names no run."""
     from alloypref.design_space import FILTER_SCHEMA
     from alloypref.io import read_parquet
     from alloypref.shipped_design_space import load_shipped
 
-    cfg = config_module.load(args.config)
     if args.design_space:
         path = Path(args.design_space) / "design_space" / "curation.parquet"
         if not path.is_file():
             print(f"error: --design-space {args.design_space}: no {path}", file=sys.stderr)
+            return None
+        return read_parquet(path, FILTER_SCHEMA)
+    if cfg["design_space"].get("curated") == "shipped":
+        return load_shipped(cfg["design_space"]["shipped"]).curation
+    print(
+        f"error: {args.config} curates its design space (design_space.curated: compute), so its size is known only "
+        "after curation: pass --design-space RESULTS_DIR of a run that curated it",
+        file=sys.stderr,
+    )
+    return None
+
+
+def _cost_model(args: argparse.Namespace) -> int:
+    from alloypref import config as config_module
+    from alloypref import cost_model, measured_rates
+
+    try:
+        cfg = config_module.load(args.config)
+        curation = _curation_to_cost(args, cfg)
+        if curation is None:
             return 2
-        curation = read_parquet(path, FILTER_SCHEMA)
-    elif cfg["design_space"].get("curated") == "shipped":
-        curation = load_shipped(cfg["design_space"]["shipped"]).curation
-    else:
-        print(
-            f"error: {args.config} curates its design space (design_space.curated: compute), so its size is known only "
-            "after curation: pass --design-space RESULTS_DIR of a run that curated it",
-            file=sys.stderr,
-        )
+        size = cost_model.design_space_size(cfg, curation)
+        table = cost_model.cost_table(cfg, size)
+    except (ValueError, OSError) as exc:  # config, shipped or --design-space tables
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    size = cost_model.design_space_size(cfg, curation)
-    table = cost_model.cost_table(cfg, size)
     print(
         f"{args.config}: {size.triples:,} SFT triples; model samples can fall in {size.model_element_sets:,} element "
         f"sets, random searches in {size.random_element_sets:,}\n"
@@ -260,6 +277,21 @@ def _printable_in_any_locale() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+
+
+def _count(low: int, high: int, what: str):
+    """An argparse type: a whole number of ``what`` from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of {what}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} {what}: must be from {low} to {high}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -345,9 +377,13 @@ def main(argv: list[str] | None = None) -> int:
         help="results_dir of a run whose design_space/curation.parquet to use (default: the config's shipped one)",
     )
     cost.add_argument(
-        "--cores", type=int, nargs="+", default=[16, 32, 64], help="machine sizes to estimate wall time for"
+        "--cores",
+        type=_count(1, 1_000_000, "cores"),
+        nargs="+",
+        default=[16, 32, 64],
+        help="machine sizes to estimate wall time for",
     )
-    cost.add_argument("--gpus", type=int, default=1, help="GPUs of that machine (default 1)")
+    cost.add_argument("--gpus", type=_count(1, 10_000, "GPUs"), default=1, help="GPUs of that machine (default 1)")
     cost.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
