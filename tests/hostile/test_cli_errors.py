@@ -85,3 +85,12 @@ def test_a_cache_folder_that_is_a_file_is_named(tmp_path, capsys):
     assert main(["score", "Nb", "NiAl", "30", "--cache-dir", str(cache)]) == 2
     err = capsys.readouterr().err
     assert f"{cache} is a file, not a folder" in err and "Traceback" not in err
+
+
+def test_a_seed_list_that_is_not_utf8_names_its_file_and_line(tmp_path):
+    from alloypref.design_space import DesignSpaceError, read_seed_list
+
+    seeds = tmp_path / "bcc.txt"
+    seeds.write_bytes("NbMo\n# Légère\n".encode("latin-1"))
+    with pytest.raises(DesignSpaceError, match=f"design_space.seed_lists: {seeds}, line 2: not UTF-8 text"):
+        read_seed_list(str(seeds))
