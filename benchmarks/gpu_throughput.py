@@ -104,7 +104,7 @@ JSON_PATH: list[str] = []  # where figures are rewritten after every measurement
 
 def save() -> None:
     if JSON_PATH:
-        with open(JSON_PATH[0], "w") as handle:
+        with open(JSON_PATH[0], "w", encoding="utf-8") as handle:
             json.dump(FIGURES, handle, indent=1, default=str)
 
 
@@ -267,7 +267,7 @@ def profile_phase(model, batches, batch, new_tokens, device, path):
     text = "\n".join(lines)
     print(text, flush=True)
     if path:
-        with open(path, "w") as handle:
+        with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
     return 1.0
 

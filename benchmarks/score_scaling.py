@@ -203,7 +203,7 @@ def finish_phase(started: tuple[subprocess.Popen, str]) -> dict:
     process, out = started
     if process.wait() != 0:
         raise RuntimeError(f"phase {process.args[3]} failed (exit code {process.returncode})")
-    result = json.loads(Path(out).read_text())
+    result = json.loads(Path(out).read_text(encoding="utf-8"))
     os.unlink(out)
     return result
 
@@ -228,7 +228,7 @@ def main() -> None:
             result = phase_naive(args.triples, args.cache, args.naive_calls)
         else:
             result = phase_score(args.triples, args.cache, args.workers)
-        Path(args.result).write_text(json.dumps(result))
+        Path(args.result).write_text(json.dumps(result), encoding="utf-8")
         return
 
     with tempfile.TemporaryDirectory(prefix="score-scaling-") as scratch:

@@ -20,6 +20,7 @@ from alloypref.scoring import (
     score_triples,
     split_triples,
 )
+from alloypref.scoring.checkpoint import read_checkpoint
 
 from .helpers import OPTIONS, FakeBackend, TwoDatabaseBackend, triples, trust_evidence
 
@@ -99,7 +100,7 @@ def test_killed_run_resumes_without_recomputing(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         score_file(tmp_path / "triples.parquet", out, tables, FakeBackend(crash_after=4), OPTIONS, show_progress=False)
     assert not out.exists()  # no half-written output under the final name
-    checkpoint = read_parquet(tmp_path / "rewards.parquet.checkpoint" / "rewards.parquet")
+    _, checkpoint, _ = read_checkpoint(tmp_path / "rewards.parquet.checkpoint")
     assert len(checkpoint) == 4
     resumed = FakeBackend()
     rewards = score_file(tmp_path / "triples.parquet", out, tables, resumed, OPTIONS, show_progress=False)
@@ -149,7 +150,7 @@ def test_split_spreads_triples_without_a_solve():
 
 def test_balance_groups_is_longest_first_and_deterministic():
     assert balance_groups({"a": 5.0, "b": 4.0, "c": 3.0, "d": 3.0}, 2) == {"a": 0, "b": 1, "c": 1, "d": 0}
-    with pytest.raises(ValueError, match="shards must be >= 1"):
+    with pytest.raises(ValueError, match="shards must be from 1 to 10,000, got 0"):
         balance_groups({"a": 1.0}, 0)
 
 
@@ -275,7 +276,7 @@ def test_a_checkpoint_made_with_other_evidence_is_discarded(tmp_path):
         score_file(
             tmp_path / "triples.parquet", out, tables, crashing, OPTIONS, show_progress=False, trust_evidence=old
         )
-    checkpoint = read_parquet(tmp_path / "rewards.parquet.checkpoint" / "rewards.parquet")
+    _, checkpoint, _ = read_checkpoint(tmp_path / "rewards.parquet.checkpoint")
     assert len(checkpoint) == 4 and set(checkpoint.database) == {"mc_ni"}
     new = trust_evidence({"mc_ni": {"Al-Ni": ["det-AlNi-liquid"]}})  # the report card learnt better
     resumed = TwoDatabaseBackend()

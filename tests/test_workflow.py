@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from alloypref.scoring.checkpoint import read_checkpoint
+
 from .helpers import REPO, SNAKEMAKE, copy_workflow, run
 
 pytestmark = pytest.mark.workflow
@@ -605,14 +607,14 @@ def test_killed_scoring_resumes_and_leaves_no_half_written_parquet(tmp_path):
     deadline = time.time() + 300
     killed_with = None
     while time.time() < deadline and process.poll() is None:
-        checkpoints = list(shards.glob("*.rewards.parquet.checkpoint/rewards.parquet")) if shards.exists() else []
+        checkpoints = list(shards.glob("*.rewards.parquet.checkpoint")) if shards.exists() else []
         done = list(shards.glob("*-of-2.rewards.parquet")) if shards.exists() else []
         try:
-            far_enough = bool(done and checkpoints and len(pd.read_parquet(checkpoints[0])) >= 3)
-        except FileNotFoundError:  # the shard finished (and removed its checkpoint) since the glob
+            far_enough = bool(done and checkpoints and len(read_checkpoint(checkpoints[0])[1]) >= 3)
+        except ValueError:  # the shard finished (and removed its checkpoint) since the glob
             far_enough = False
         if far_enough:
-            killed_with = {c.parent.name: len(pd.read_parquet(c)) for c in checkpoints}
+            killed_with = {c.name: len(read_checkpoint(c)[1]) for c in checkpoints}
             os.killpg(process.pid, signal.SIGKILL)
             break
         time.sleep(0.2)

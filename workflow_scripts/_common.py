@@ -59,7 +59,7 @@ def setup_logging(snakemake) -> logging.Logger:
     uncaught exception with its traceback there too, and record the job for :mod:`run_job`."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if snakemake.log:
-        handlers.append(logging.FileHandler(str(snakemake.log[0]), mode="w"))
+        handlers.append(logging.FileHandler(str(snakemake.log[0]), mode="w", encoding="utf-8"))
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True
     )
@@ -79,7 +79,7 @@ def setup_logging(snakemake) -> logging.Logger:
     Heartbeat(logger, HEARTBEAT_S)
     if snakemake.log:
         record = job_record_path(snakemake.log[0])
-        record.write_text(json.dumps(job_record(snakemake), indent=1, default=str))
+        record.write_text(json.dumps(job_record(snakemake), indent=1, default=str), encoding="utf-8")
         logger.info(
             "job %s; rerun it by hand: python %s %s",
             snakemake.rule,

@@ -22,7 +22,7 @@ for noisy in ("httpx", "httpx2"):  # one INFO line per HTTP request would drown 
 name = snakemake.wildcards.name  # noqa: F821
 settings = ApiSettings.from_config(name, snakemake.params.settings)  # noqa: F821
 redact_key_in_logs(settings)  # the job log never holds the key, whatever echoes it
-with open(snakemake.input.enumeration) as handle:  # noqa: F821
+with open(snakemake.input.enumeration, encoding="utf-8") as handle:  # noqa: F821
     elements = json.load(handle)["elements"]
 known = None
 if settings.known_lists:

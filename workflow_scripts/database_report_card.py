@@ -30,7 +30,7 @@ from alloypref.progress import ProgressLog
 log = setup_logging(snakemake)  # injected by Snakemake
 params = snakemake.params
 settings = report_card_settings(params.report_card)
-with open(snakemake.input.enumeration) as handle:
+with open(snakemake.input.enumeration, encoding="utf-8") as handle:
     elements = json.load(handle)["elements"]
 # no facts input: the package's own (params.facts_version holds their hash)
 facts = facts_within(load_facts(snakemake.input.facts or None), elements)

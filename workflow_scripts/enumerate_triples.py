@@ -11,7 +11,7 @@ log = setup_logging(snakemake)  # injected by Snakemake
 params = snakemake.params
 bcc = read_parquet(snakemake.input.bcc, FILTER_SCHEMA)
 b2 = read_parquet(snakemake.input.b2, FILTER_SCHEMA)
-with open(snakemake.input.enumeration) as handle:
+with open(snakemake.input.enumeration, encoding="utf-8") as handle:
     elements = json.load(handle)["elements"]  # the design space's elements, named in the prompt
 triples = sft_triples(
     list(bcc["formula"]),

@@ -21,7 +21,7 @@ model = snakemake.wildcards.model
 spec = ModelSettings.from_config(model, params.model)
 settings = GRPOSettings.from_config(params.grpo)
 prompt = read_parquet(snakemake.input.triples, SFT_SCHEMA)["prompt"].iloc[0]
-with open(snakemake.input.enumeration) as handle:
+with open(snakemake.input.enumeration, encoding="utf-8") as handle:
     elements = json.load(handle)["elements"]
 calphad = calphad_settings(params)
 options = ScoringSettings.from_settings(calphad)

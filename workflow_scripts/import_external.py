@@ -9,7 +9,7 @@ from alloypref.io import atomic_write_text, write_parquet
 from alloypref.scoring import TRIPLES_SCHEMA
 
 log = setup_logging(snakemake)  # injected by Snakemake
-with open(snakemake.input.enumeration) as handle:
+with open(snakemake.input.enumeration, encoding="utf-8") as handle:
     elements = json.load(handle)["elements"]
 kept, report = import_generations(snakemake.input.generations, elements, snakemake.wildcards.name)
 write_parquet(kept, snakemake.output.triples, TRIPLES_SCHEMA)

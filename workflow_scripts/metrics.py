@@ -25,7 +25,7 @@ log = setup_logging(snakemake)  # injected by Snakemake
 settings = snakemake.params.evaluation
 bcc = list(read_parquet(snakemake.input.bcc, FILTER_SCHEMA)["formula"])
 b2 = list(read_parquet(snakemake.input.b2, FILTER_SCHEMA)["formula"])
-with open(snakemake.input.enumeration) as handle:
+with open(snakemake.input.enumeration, encoding="utf-8") as handle:
     elements = json.load(handle)["elements"]
 reference_fp = fingerprints(reference_compositions(bcc, b2, settings["reference_fraction"]))
 known = known_compositions(elements, bcc + b2)

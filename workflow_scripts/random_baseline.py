@@ -11,7 +11,7 @@ from alloypref.scoring import TRIPLES_SCHEMA
 
 log = setup_logging(snakemake)  # injected by Snakemake
 candidates = read_parquet(snakemake.input.candidates, CANDIDATES_SCHEMA)
-with open(snakemake.input.enumeration) as handle:
+with open(snakemake.input.enumeration, encoding="utf-8") as handle:
     elements = set(json.load(handle)["elements"])
 roles = ElementRoles.from_config(snakemake.params.element_roles).subset(elements)
 grid = list(candidates.loc[(candidates["kind"] == "bcc") & (candidates["source"] == "enumerated"), "formula"])

@@ -46,14 +46,28 @@ class Job:
 
 
 def script_of(record: dict, path: Path) -> Path:
-    """The workflow script a job record names (its rule's ``script:``)."""
+    """The workflow script a job record names (its rule's ``script:``): a ``.py`` file name of this
+    folder and nothing else, so a record from anywhere runs only the workflow's own code.
+
+    Raises:
+        SystemExit: naming the record and the script when the record names no script, a path (absolute,
+            with a folder or ``..``), a file that is not Python, or one that is not (or resolves outside) this folder.
+    """
     if "script" not in record:
         raise SystemExit(
             f"{path}: the job record names no script (written by an older version); run the job with Snakemake"
         )
-    script = SCRIPTS / record["script"]
-    if not script.is_file():
-        raise SystemExit(f"{path}: script {record['script']!r} of rule {record['rule']!r} is not in {SCRIPTS}")
+    name = record["script"]
+    rule = record.get("rule")
+    if not isinstance(name, str) or Path(name).name != name or "\\" in name or name in ("", ".", ".."):
+        raise SystemExit(
+            f"{path}: script {name!r} of rule {rule!r} is not a file name of {SCRIPTS}; refusing to run it"
+        )
+    if not name.endswith(".py"):
+        raise SystemExit(f"{path}: script {name!r} of rule {rule!r} is not a Python script; refusing to run it")
+    script = SCRIPTS / name
+    if not script.is_file() or script.resolve().parent != SCRIPTS:
+        raise SystemExit(f"{path}: script {name!r} of rule {rule!r} is not in {SCRIPTS}")
     return script
 
 
@@ -61,7 +75,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("record", type=Path, help="a <log>.job.json file under results/logs/")
     args = parser.parse_args(argv)
-    record = json.loads(args.record.read_text())
+    try:
+        record = json.loads(args.record.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{args.record}: not a readable job record ({exc})") from None
+    if not isinstance(record, dict):
+        raise SystemExit(f"{args.record}: not a job record (a JSON object)")
     sys.path.insert(0, str(SCRIPTS))
     runpy.run_path(str(script_of(record, args.record)), init_globals={"snakemake": Job(record)}, run_name="__main__")
 

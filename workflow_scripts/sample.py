@@ -22,7 +22,7 @@ entry = dict(params.model)
 entry["sampling"] = {**entry.get("sampling", {}), **overrides}
 spec = ModelSettings.from_config(model, entry)
 prompt = read_parquet(snakemake.input.triples, SFT_SCHEMA)["prompt"].iloc[0]
-with open(snakemake.input.enumeration) as handle:
+with open(snakemake.input.enumeration, encoding="utf-8") as handle:
     elements = json.load(handle)["elements"]
 import torch  # noqa: E402 - after the cheap checks above
 

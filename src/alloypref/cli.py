@@ -1,5 +1,5 @@
 """Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table, reward and trust;
-`alloypref ship-design-space RESULTS --config CONFIG` packages a curation run as shipped data;
+`alloypref ship-design-space RESULTS --config CONFIG --out DIR` packages a curation run as shipped data;
 `alloypref ship-trust --out DIR` computes the trust evidence the command line ships with."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import os
 import sys
 import warnings
@@ -33,7 +34,11 @@ def cache_dir(cli_value: str | None, config_path: str | None) -> Path:
         from alloypref.config import load_yaml
 
         raw = load_yaml(config_path)
-        configured = (raw.get("calphad") or {}).get("cache_dir") if isinstance(raw.get("calphad"), dict) else None
+        configured = (
+            (raw.get("calphad") or {}).get("cache_dir")
+            if isinstance(raw, dict) and isinstance(raw.get("calphad"), dict)
+            else None
+        )
         if configured:
             return Path(configured).expanduser()
     import platformdirs
@@ -64,9 +69,21 @@ def _count(low: int, high: int):
     return parse
 
 
-def _jsonable(value):
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+def strict_json(value):
+    """``value`` as strict JSON data: a NaN or infinite number (a missing temperature, say) becomes
+    null, numpy scalars plain numbers, tuples lists, anything else unknown its text."""
+    if isinstance(value, dict):
+        return {str(key): strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if pd.isna(value):  # pandas NA, NaT
+        return None
     return str(value)
 
 
@@ -126,7 +143,7 @@ def _score(args: argparse.Namespace) -> int:
             "trust": None if verdict is None else verdict._asdict(),
             "phase_table": table.to_dict(orient="records"),
         }
-        print(json.dumps(record, indent=1, default=_jsonable, allow_nan=True))
+        print(json.dumps(strict_json(record), indent=1, allow_nan=False))
         return 0 if row["status"] == "ok" else 1
     with pd.option_context("display.width", 160, "display.max_rows", 500):
         print(f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition']}")
@@ -158,11 +175,16 @@ def _score(args: argparse.Namespace) -> int:
 
 def _ship_design_space(args: argparse.Namespace) -> int:
     from alloypref import config as config_module
+    from alloypref.calphad.cache import CacheTrustError
     from alloypref.shipped_design_space import write_shipped
 
-    config = config_module.load(args.config)
-    out = Path(args.out) if args.out else Path(__file__).parent / "data" / "design_space" / args.name
-    provenance = write_shipped(config, Path(args.results), out, Path(__file__).resolve().parents[2])
+    out = Path(args.out)
+    try:
+        config = config_module.load(args.config)
+        provenance = write_shipped(config, Path(args.results), out, Path(__file__).resolve().parents[2])
+    except (ValueError, OSError, CacheTrustError) as exc:  # config, a missing or unreadable run table, --out
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {out}: {json.dumps(provenance['curation_counts'])}")
     return 0
 
@@ -207,31 +229,43 @@ def _stage_times(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cost_model(args: argparse.Namespace) -> int:
-    from alloypref import config as config_module
-    from alloypref import cost_model, measured_rates
+def _curation_to_cost(args: argparse.Namespace, cfg: dict) -> pd.DataFrame | None:
+    """The curation table ``cost-model`` sizes the run from: ``--design-space``'s, else the config's
+    shipped one; None (the reason printed) when a config that curates names no run."""
     from alloypref.design_space import FILTER_SCHEMA
     from alloypref.io import read_parquet
     from alloypref.shipped_design_space import load_shipped
 
-    cfg = config_module.load(args.config)
     if args.design_space:
         path = Path(args.design_space) / "design_space" / "curation.parquet"
         if not path.is_file():
             print(f"error: --design-space {args.design_space}: no {path}", file=sys.stderr)
+            return None
+        return read_parquet(path, FILTER_SCHEMA)
+    if cfg["design_space"].get("curated") == "shipped":
+        return load_shipped(cfg["design_space"]["shipped"]).curation
+    print(
+        f"error: {args.config} curates its design space (design_space.curated: compute), so its size is known only "
+        "after curation: pass --design-space RESULTS_DIR of a run that curated it",
+        file=sys.stderr,
+    )
+    return None
+
+
+def _cost_model(args: argparse.Namespace) -> int:
+    from alloypref import config as config_module
+    from alloypref import cost_model, measured_rates
+
+    try:
+        cfg = config_module.load(args.config)
+        curation = _curation_to_cost(args, cfg)
+        if curation is None:
             return 2
-        curation = read_parquet(path, FILTER_SCHEMA)
-    elif cfg["design_space"].get("curated") == "shipped":
-        curation = load_shipped(cfg["design_space"]["shipped"]).curation
-    else:
-        print(
-            f"error: {args.config} curates its design space (design_space.curated: compute), so its size is known only "
-            "after curation: pass --design-space RESULTS_DIR of a run that curated it",
-            file=sys.stderr,
-        )
+        size = cost_model.design_space_size(cfg, curation)
+        table = cost_model.cost_table(cfg, size)
+    except (ValueError, OSError) as exc:  # config, shipped or --design-space tables
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    size = cost_model.design_space_size(cfg, curation)
-    table = cost_model.cost_table(cfg, size)
     print(
         f"{args.config}: {size.triples:,} SFT triples; model samples can fall in {size.model_element_sets:,} element "
         f"sets, random searches in {size.random_element_sets:,}\n"
@@ -257,7 +291,16 @@ def _cost_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _printable_in_any_locale() -> None:
+    """Keep the terminal's encoding but write what it cannot encode as escapes (``\\xc5`` for Å):
+    under an ASCII locale (``LC_ALL=C`` with ``PYTHONUTF8=0``) a printed Å would end the command."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _printable_in_any_locale()
     parser = argparse.ArgumentParser(prog="alloypref", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"alloypref {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -292,8 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ship.add_argument("results", help="the run's results_dir, holding design_space/curation.parquet")
     ship.add_argument("--config", required=True, help="the config YAML the curation ran with")
-    ship.add_argument("--name", default="paper", help="name of the shipped design space (default: paper)")
-    ship.add_argument("--out", default=None, help="output folder (default: the package's data/design_space/NAME)")
+    ship.add_argument(
+        "--out",
+        required=True,
+        help="output folder; the package's own copy is src/alloypref/data/design_space/paper (name it to regenerate it)",
+    )
     ship.add_argument("-v", "--verbose", action="store_true")
     trust = sub.add_parser(
         "ship-trust",

@@ -36,7 +36,7 @@ class CodeVersions:
 
     def imported_files(self, path: Path) -> set[Path]:
         """Package files ``path`` imports (also inside functions), with the packages' __init__ files."""
-        tree = ast.parse(path.read_text(), filename=str(path))
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         package = ["alloypref", *path.relative_to(self.package).parent.parts] if self.package in path.parents else []
         names = []
         for node in ast.walk(tree):

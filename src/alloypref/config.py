@@ -269,10 +269,69 @@ def check_values(config: Mapping[str, Any]) -> None:
             f"config key calphad.temperatures_K: {len(set(grid))} distinct temperature(s); reward rule 2 "
             "(BCC forms before B2) needs at least two"
         )
+    if "results_dir" in config:
+        check_results_dir(config["results_dir"])
+    for key in SHARD_KEYS:
+        check_shards(config, key)
     try:
         check_source_names(config)
     except SourceNameError as exc:
         raise ConfigError(str(exc)) from None
+
+
+#: The most jobs a config may cut one scoring or filter step into. Snakemake plans every shard
+#: before any job runs (a billion shards never finish planning) and a cluster array of more jobs
+#: than this waits in the queue longer than it computes; the paper's scale uses 32.
+MAX_SHARDS = 10_000
+
+#: The config keys that set a shard count.
+SHARD_KEYS = ("scoring.shards", "design_space.filter.shards")
+
+
+def check_shards(config: Mapping[str, Any], key: str) -> None:
+    """Raise :class:`ConfigError` naming ``key`` (dotted) when its shard count exceeds :data:`MAX_SHARDS`."""
+    value: Any = config
+    for part in key.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return
+        value = value[part]
+    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_SHARDS:
+        raise ConfigError(f"config key {key}: {value} shards; at most {MAX_SHARDS:,} (each is a job Snakemake plans)")
+
+
+#: The package's folder and the repository of this code (its root holds ``src/``, ``rules/`` and
+#: ``workflow_scripts/`` in a checkout; in an installed package those do not exist).
+PACKAGE_DIR = Path(__file__).resolve().parent
+CODE_ROOT = PACKAGE_DIR.parents[1]
+CODE_FOLDERS = ("src", "rules", "workflow_scripts")
+
+
+def check_results_dir(value: Any, cwd: str | Path | None = None) -> Path:
+    """The results root ``value`` (relative to ``cwd``, by default the working directory) resolved,
+    when outputs may go there: not empty, not the filesystem root, not inside the package's folder
+    nor inside the code folders (``src/``, ``rules/``, ``workflow_scripts/``) of this checkout.
+
+    Raises:
+        ConfigError: naming ``results_dir``, the value and what it would overwrite.
+    """
+    if not isinstance(value, str) or not value.strip() or not value.strip("/"):
+        raise ConfigError(
+            f"config key results_dir: {value!r} would put outputs at the filesystem root or nowhere; "
+            "name a folder (default: results)"
+        )
+    where = (Path(cwd) if cwd is not None else Path.cwd()) / Path(value).expanduser()
+    resolved = where.resolve()
+    forbidden = [(PACKAGE_DIR, "the alloypref package")] + [
+        (CODE_ROOT / f, f"the code folder {f}/") for f in CODE_FOLDERS
+    ]
+    for folder, what in forbidden:
+        if resolved == folder or folder in resolved.parents:
+            raise ConfigError(
+                f"config key results_dir: {value!r} ({resolved}) lies in {what}; outputs would overwrite code"
+            )
+    if resolved == Path(resolved.anchor):
+        raise ConfigError(f"config key results_dir: {value!r} is the filesystem root")
+    return resolved
 
 
 def _leaves(value: Any, key: str = "") -> Iterable[tuple[str, Any]]:

@@ -20,7 +20,7 @@ import yaml
 
 @functools.cache
 def _schema() -> dict:
-    return yaml.safe_load(resources.files("alloypref.data").joinpath("config.schema.yaml").read_text())
+    return yaml.safe_load(resources.files("alloypref.data").joinpath("config.schema.yaml").read_text(encoding="utf-8"))
 
 
 def config_schema() -> dict:

@@ -486,8 +486,16 @@ def read_seed_list(path: str | None) -> list[str]:
     file = Path(path)
     if not file.is_file():
         raise DesignSpaceError(f"config key design_space.seed_lists: file {path} not found")
+    data = file.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DesignSpaceError(
+            f"config key design_space.seed_lists: {path}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})"
+        ) from None
     formulas = []
-    for line in file.read_text().splitlines():
+    for line in text.splitlines():
         text = line.split("#", 1)[0].strip()
         if text:
             formulas.append(text)

@@ -41,18 +41,42 @@ def atomic_directory(path: Path) -> Iterator[Path]:
     """A temporary folder beside ``path`` that becomes ``path`` when the block ends without error.
 
     A trained model is several files; a kill while saving them must not leave a folder under the
-    final name that looks like a model. Anything already at ``path`` is replaced.
+    final name that looks like a model. Anything already at ``path`` is replaced; when ``path`` is a
+    symbolic link (a model folder kept on another disk), the folder it points to is replaced and the
+    link kept. Hours of training are never thrown away by the last step: when the finished folder
+    cannot be put in place, the error names the folder its files were left in.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
         yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        _replace_with(tmp, path)
+    except OSError as exc:
+        raise OSError(f"could not put {path} in place ({exc}); its finished files are in {tmp}") from exc
+
+
+def _replace_with(new: Path, path: Path) -> None:
+    """Put the folder ``new`` at ``path``: whatever was there (a folder, a file) is moved aside by a
+    rename first, so a failure leaves it as it was, and removed only once ``new`` is in place."""
+    if not os.path.lexists(path):
+        os.replace(new, path)
+        return
+    holder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    os.replace(path, holder / path.name)
+    try:
+        os.replace(new, path)
+    except OSError:
+        os.replace(holder / path.name, path)
+        holder.rmdir()
+        raise
+    shutil.rmtree(holder, ignore_errors=True)  # a link inside is removed, never followed
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None) -> None:

@@ -181,7 +181,7 @@ def load_shipped(name: str) -> ShippedDesignSpace:
 
     folder = shipped_dir(name)
     tables = [_with_trust_columns(read_parquet(folder / file, BEFORE_TRUST_SCHEMA)) for file in FILES[:3]]
-    provenance = json.loads((folder / "provenance.json").read_text())
+    provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
     if provenance.get("version") != PROVENANCE_VERSION:
         raise DesignSpaceError(
             f"{folder / 'provenance.json'}: provenance version {provenance.get('version')!r}, "
@@ -260,7 +260,7 @@ def write_shipped(config: Mapping[str, Any], results_dir: Path, out_dir: Path, r
         shards = [read_parquet(path, FILTER_SCHEMA) for path in sorted((design / "shards").glob("*.filtered.parquet"))]
         curation = curation_so_far(read_parquet(design / "candidates.parquet", CANDIDATES_SCHEMA), shards)
     bcc, b2, counts = curated_lists(curation, config["calphad"]["min_coverage"])
-    enumeration = json.loads((design / "enumeration_counts.json").read_text())
+    enumeration = json.loads((design / "enumeration_counts.json").read_text(encoding="utf-8"))
     roles = ElementRoles.from_config(config["element_roles"])
     covered = make_backend(calphad_settings(config)).elements()
     wanted = (

@@ -28,8 +28,10 @@ def read_benchmark_files(paths: Iterable[Path], root: Path | None = None) -> pd.
     repeats counts their mean, as Snakemake's ``benchmark:`` repeats are meant to be read."""
     rows = []
     for path in sorted(Path(p) for p in paths):
+        if not path.is_file():  # a FIFO would block the read forever, /dev/zero never end it
+            raise BenchmarkError(f"{path}: not a regular file (a pipe, device or folder); a benchmark is a TSV file")
         try:
-            table = pd.read_csv(path, sep="\t")
+            table = pd.read_csv(path, sep="\t", encoding="utf-8")
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise BenchmarkError(f"{path}: not a readable benchmark TSV ({exc})") from exc
         missing = {"s", "max_rss", "cpu_time"} - set(table.columns)

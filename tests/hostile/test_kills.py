@@ -14,6 +14,7 @@ import pytest
 
 from alloypref.io import read_parquet
 from alloypref.scoring import score_file, score_triples
+from alloypref.scoring.checkpoint import CheckpointError, read_checkpoint
 
 from ..helpers import OPTIONS, REPO, FakeBackend, triples
 
@@ -57,6 +58,10 @@ def candidates(n, shift=0.0):
     return triples([(f"k{i:02d}", ["Nb", "Mo", "Ti"][i % 3], "NiAl", 20.0 + i + shift) for i in range(n)])
 
 
+def sorted_tables(frame):
+    return frame.sort_values(["candidate_id", "temperature_K", "phase"]).reset_index(drop=True)
+
+
 def comparable(frame):
     return frame.drop(columns="seconds").reset_index(drop=True)
 
@@ -67,15 +72,15 @@ def test_scoring_killed_at_a_random_point_resumes_without_loss(tmp_path, seed):
     data = candidates(20)
     data.to_parquet(tmp_path / "triples.parquet")
     out, tables = tmp_path / "rewards.parquet", tmp_path / "tables.parquet"
-    checkpoint = tmp_path / "rewards.parquet.checkpoint" / "rewards.parquet"
+    checkpoint = tmp_path / "rewards.parquet.checkpoint"
     process = start(SCORE_SCRIPT, tmp_path / "triples.parquet", out, tables, cwd=REPO)
     wanted = rng.randint(1, 15)
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
-        try:  # the scorer may replace the file between Arrow's footer read and its page reads
-            if checkpoint.is_file() and len(read_parquet(checkpoint)) >= wanted:
+        try:  # none committed yet
+            if len(read_checkpoint(checkpoint)[1]) >= wanted:
                 break
-        except ValueError:
+        except CheckpointError:
             pass
         time.sleep(0.02)
     time.sleep(rng.uniform(0.0, 0.1))  # anywhere inside the next candidate (or its checkpoint write)
@@ -84,7 +89,8 @@ def test_scoring_killed_at_a_random_point_resumes_without_loss(tmp_path, seed):
     assert not out.exists() and not tables.exists()
     for parquet in tmp_path.rglob("*.parquet"):
         read_parquet(parquet)  # every file under its final name is complete
-    finished = read_parquet(checkpoint).set_index("candidate_id")
+    _, finished, finished_tables = read_checkpoint(checkpoint)
+    finished = finished.set_index("candidate_id")
 
     if seed == 3:  # the inputs change before the rerun: nothing of the old run may survive
         data = candidates(20, shift=0.5)
@@ -92,14 +98,18 @@ def test_scoring_killed_at_a_random_point_resumes_without_loss(tmp_path, seed):
     backend = FakeBackend()
     same = dataclasses.replace(OPTIONS, timeout_s=30)  # what the killed run used (in-process: counts calls)
     rewards = score_file(tmp_path / "triples.parquet", out, tables, backend, same, show_progress=False)
-    reference, _ = score_triples(data, FakeBackend(), same)
+    reference, reference_tables = score_triples(data, FakeBackend(), same)
     pd.testing.assert_frame_equal(comparable(rewards), comparable(reference))
+    pd.testing.assert_frame_equal(sorted_tables(read_parquet(tables)), sorted_tables(reference_tables))
     if seed == 3:
         assert len(backend.calls) == 20
     else:
         assert len(backend.calls) == 20 - len(finished)  # finished candidates were reused, not recomputed
         kept = rewards.set_index("candidate_id").loc[finished.index]
         pd.testing.assert_frame_equal(kept, finished[kept.columns])  # ... unchanged, seconds included
+        written = read_parquet(tables)
+        kept_tables = written[written.candidate_id.isin(finished.index)]
+        pd.testing.assert_frame_equal(sorted_tables(kept_tables), sorted_tables(finished_tables))  # tables too
 
 
 TRAIN_SCRIPT = """

@@ -4,17 +4,22 @@ and the shard goes on; a checkpoint made from anything else is discarded, never 
 import ctypes
 import dataclasses
 import faulthandler
+import io
 import logging
 import os
 import signal
 import time
+import zipfile
 
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from alloypref.calphad.cache import CacheTrustError
 from alloypref.calphad.databases import DatabaseError
 from alloypref.io import read_parquet, write_parquet
-from alloypref.scoring import checkpoint, score_file, score_triples
+from alloypref.scoring import checkpoint, job_key, score_file, score_triples
+from alloypref.scoring.checkpoint import CHECKPOINT_FILE, read_checkpoint
 
 from ..helpers import OPTIONS, FakeBackend, triples
 
@@ -88,8 +93,8 @@ def test_configuration_errors_stop_the_job_instead_of_failing_rows(error):
 SIX = triples([(f"c{i}", "Nb", "NiAl", 20.0 + i) for i in range(6)])
 
 
-def interrupted_run(tmp_path, data=SIX, options=OPTIONS, key_extra=None):
-    """Score until the backend 'dies' after 4 candidates: leaves a checkpoint of 4 rows."""
+def interrupted_run(tmp_path, data=SIX, options=OPTIONS, key_extra=None, expect_rows=4):
+    """Score until the backend 'dies' after 4 candidates: leaves a checkpoint of ``expect_rows`` rows."""
     data.to_parquet(tmp_path / "triples.parquet")
     with pytest.raises(KeyboardInterrupt):
         score_file(
@@ -101,7 +106,8 @@ def interrupted_run(tmp_path, data=SIX, options=OPTIONS, key_extra=None):
             show_progress=False,
             key_extra=key_extra,
         )
-    assert len(read_parquet(tmp_path / "r.parquet.checkpoint" / "rewards.parquet")) == 4
+    if expect_rows is not None:
+        assert len(read_checkpoint(tmp_path / "r.parquet.checkpoint")[1]) == expect_rows
 
 
 def rerun(tmp_path, data=SIX, options=OPTIONS, key_extra=None):
@@ -151,30 +157,106 @@ def test_checkpoint_of_the_same_inputs_is_resumed(tmp_path):
     assert len(backend.calls) == 2 and (rewards.status == "ok").all()
 
 
+def older_layout(folder):
+    """The three separately written files of checkpoint format 4."""
+    (folder / CHECKPOINT_FILE).unlink()
+    (folder / "key.json").write_text('{"key": "x"}', encoding="utf-8")
+    write_parquet(SIX, folder / "rewards.parquet")
+
+
+def rewards_of_another_schema(folder):
+    with zipfile.ZipFile(folder / CHECKPOINT_FILE) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    buffer = io.BytesIO()
+    SIX.to_parquet(buffer)
+    members["rewards.parquet"] = buffer.getvalue()
+    with zipfile.ZipFile(folder / CHECKPOINT_FILE, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def truncate(folder):
+    data = (folder / CHECKPOINT_FILE).read_bytes()
+    (folder / CHECKPOINT_FILE).write_bytes(data[: len(data) // 2])
+
+
 DAMAGE = {
-    "no key file (older layout)": lambda d: (d / "key.json").unlink(),
-    "garbage key file": lambda d: (d / "key.json").write_text("{not json"),
-    "garbage rewards": lambda d: (d / "rewards.parquet").write_bytes(b"PAR1garbage"),
-    "rewards of another schema": lambda d: write_parquet(SIX, d / "rewards.parquet"),
+    "older layout (three files)": older_layout,
+    "garbage file": lambda d: (d / CHECKPOINT_FILE).write_bytes(b"PK\x03\x04garbage"),
+    "truncated file": truncate,
+    "rewards of another schema": rewards_of_another_schema,
 }
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_damaged_checkpoint_is_discarded(tmp_path, damage):
+def test_damaged_checkpoint_is_discarded(tmp_path, damage, caplog):
     interrupted_run(tmp_path)
     DAMAGE[damage](tmp_path / "r.parquet.checkpoint")
-    rewards, backend = rerun(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        rewards, backend = rerun(tmp_path)
     assert len(backend.calls) == 6 and (rewards.status == "ok").all()
     assert not (tmp_path / "r.parquet.checkpoint").exists()
+    assert "discarding checkpoint" in caplog.text
+
+
+def sorted_tables(frame):
+    return frame.sort_values(["candidate_id", "temperature_K", "phase"]).reset_index(drop=True)
+
+
+def reference_tables(data=SIX, options=OPTIONS):
+    return sorted_tables(score_triples(data, FakeBackend(), options)[1])
+
+
+def test_a_full_disk_between_rewards_and_tables_never_resumes_ok_rows_without_tables(tmp_path, monkeypatch):
+    """The disk fills while the 4th checkpoint is saved, after its rewards and before its phase
+    tables: a resume must not take the 4th candidate as done (ok with no phase-table rows)."""
+    real_write, phase_table_writes = pq.write_table, []
+
+    def full_disk_on_the_fourth_phase_tables(table, where, *args, **kwargs):
+        if "phase" in table.schema.names:
+            phase_table_writes.append(len(table))
+            if len(phase_table_writes) == 4:
+                raise OSError(28, "No space left on device")
+        return real_write(table, where, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", full_disk_on_the_fourth_phase_tables)
+    interrupted_run(tmp_path, expect_rows=None)
+    monkeypatch.setattr(pq, "write_table", real_write)
+    rewards, _ = rerun(tmp_path)
+    assert (rewards.status == "ok").all()
+    pd.testing.assert_frame_equal(sorted_tables(read_parquet(tmp_path / "t.parquet")), reference_tables())
+
+
+def test_a_checkpoint_whose_rewards_outrun_its_tables_is_discarded_with_the_reason(tmp_path, caplog):
+    key = job_key(SIX, FakeBackend(), OPTIONS)
+    rewards, tables = score_triples(SIX.iloc[:4], FakeBackend(), OPTIONS)
+    checkpoint.save_checkpoint(
+        tmp_path / "r.parquet.checkpoint", key, rewards.to_dict("records"), [tables[tables.candidate_id != "c3"]]
+    )
+    with caplog.at_level(logging.WARNING):
+        rewards, backend = rerun(tmp_path)
+    assert "'c3' is ok with no phase-table rows" in caplog.text
+    assert len(backend.calls) == 6
+    pd.testing.assert_frame_equal(sorted_tables(read_parquet(tmp_path / "t.parquet")), reference_tables())
+
+
+def test_parse_status_is_in_the_checkpoint_key(tmp_path):
+    """A sampler that re-parses its outputs (a parser fix) marks a row truncated: not a resumed ok row."""
+    parsed = SIX.assign(parse_status="ok", parse_reason="")
+    reparsed = parsed.assign(parse_status=["ok", "truncated", "ok", "ok", "ok", "ok"], parse_reason="cut")
+    assert job_key(parsed, FakeBackend(), OPTIONS) != job_key(reparsed, FakeBackend(), OPTIONS)
+    assert job_key(parsed, FakeBackend(), OPTIONS) == job_key(SIX, FakeBackend(), OPTIONS)  # no status: parsed
+    interrupted_run(tmp_path, data=parsed)
+    rewards, _ = rerun(tmp_path, data=reparsed)
+    row = rewards.set_index("candidate_id").loc["c1"]
+    assert (row.status, row.reason) == ("invalid", "truncated: cut")
 
 
 def test_checkpoint_write_failure_does_not_stop_scoring(tmp_path, monkeypatch, caplog):
-    def failing(frame, path, schema=None):
-        if ".checkpoint" in str(path):
-            raise OSError(28, "No space left on device")
-        write_parquet(frame, path, schema)
+    def failing(path, data):
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(checkpoint, "write_parquet", failing)
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", failing)
     with caplog.at_level(logging.WARNING):
         rewards, _ = rerun(tmp_path)
     assert (rewards.status == "ok").all() and "could not write checkpoint" in caplog.text

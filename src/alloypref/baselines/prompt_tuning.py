@@ -69,7 +69,7 @@ def tuned_prompt(settings: ApiSettings, base_prompt: str, elements: list[str], c
     }
     path = Path(cache_dir) / f"{settings.name}.tuned-{request_key(made_of)[:16]}.json"
     if path.is_file():
-        return json.loads(path.read_text())["prompt"]
+        return json.loads(path.read_text(encoding="utf-8"))["prompt"]
     dspy = require_dspy()
     lm = dspy.LM(
         f"openai/{settings.model}",
@@ -101,6 +101,6 @@ def tuned_prompt(settings: ApiSettings, base_prompt: str, elements: list[str], c
     if settings.api_key_env:  # the tuned text is model output: a server may have echoed the key into it
         prompt = prompt.replace(settings.api_key(), REDACTED)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"made_of": made_of, "prompt": prompt}, indent=2))
+    path.write_text(json.dumps({"made_of": made_of, "prompt": prompt}, indent=2), encoding="utf-8")
     log.info("%s: tuned prompt saved to %s", settings.name, path)
     return prompt

@@ -26,7 +26,7 @@ import pandas as pd
 @cache
 def template(name: str) -> str:
     """The text of ``alloypref/data/prompts/<name>.txt`` (trailing newline removed)."""
-    return resources.files("alloypref.data").joinpath("prompts", f"{name}.txt").read_text().rstrip("\n")
+    return resources.files("alloypref.data").joinpath("prompts", f"{name}.txt").read_text(encoding="utf-8").rstrip("\n")
 
 
 def format_triple(bcc: str, b2: str, b2_volume_percent: float) -> str:

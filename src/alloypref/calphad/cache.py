@@ -47,11 +47,17 @@ def _check_private(path: Path, what: str) -> None:
 
 
 def check_cache_dir(cache_dir: Path | str) -> None:
-    """Raise :class:`CacheTrustError` unless ``cache_dir`` (if it exists) and its sub-folders are private."""
+    """Raise :class:`CacheTrustError` unless ``cache_dir`` (if it exists) is a folder and it and its
+    sub-folders are private."""
     root = Path(cache_dir)
     if not root.exists():
         return
     _check_private(root, "folder")
+    if not root.is_dir():
+        raise CacheTrustError(
+            f"refusing to use the CALPHAD cache: {root} is a file, not a folder; point calphad.cache_dir "
+            "(or --cache-dir, or $ALLOYPREF_CACHE) at a folder"
+        )
     for child in root.iterdir():
         if child.is_dir() or child.is_symlink():
             _check_private(child, "folder")

@@ -46,14 +46,14 @@ _CM3_TO_A3 = 1e24  # 1 cm^3 = 1e24 Å^3
 @lru_cache(maxsize=1)
 def elemental_molar_volumes() -> dict[str, float]:
     """Element -> molar volume (cm^3/mol) at 298 K."""
-    text = resources.files("alloypref.data").joinpath("elemental_molar_volumes.csv").read_text()
+    text = resources.files("alloypref.data").joinpath("elemental_molar_volumes.csv").read_text(encoding="utf-8")
     return {row["element"]: float(row["molar_volume_cm3_per_mol"]) for row in csv.DictReader(text.splitlines())}
 
 
 @lru_cache(maxsize=1)
 def b2_compound_lattice_constants() -> dict[frozenset[str], float]:
     """Unordered element pair -> measured B2 lattice constant (Å)."""
-    text = resources.files("alloypref.data").joinpath("b2_lattice_constants.csv").read_text()
+    text = resources.files("alloypref.data").joinpath("b2_lattice_constants.csv").read_text(encoding="utf-8")
     constants = {}
     for row in csv.DictReader(text.splitlines()):
         elements = re.findall(r"[A-Z][a-z]?", row["compound"])

@@ -9,15 +9,21 @@ workers at once (one per core of a job), each taking whole element sets, so a sy
 loaded by one worker only.
 
 The worker is forked, so it inherits the backend with every database the parent has already loaded;
-a round trip costs a pickle of the phase table through a pipe (milliseconds).
+a round trip costs a pickle of the phase table through a pipe (milliseconds). A worker dies with its
+parent, however the parent ends (SIGTERM, SIGKILL from an out-of-memory killer): on Linux the kernel
+kills it (``PR_SET_PDEATHSIG``), elsewhere it notices within :data:`PARENT_CHECK_S` that it was
+orphaned and exits.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from multiprocessing.connection import wait
@@ -43,8 +49,41 @@ class WorkerDied(CalphadError):
     """The worker process ended without an answer (killed from outside, out of memory, a crash)."""
 
 
-def _serve(backend: CalphadBackend, connection) -> None:
+#: How often (s) a worker checks that its parent is alive where the kernel cannot be asked to kill it.
+PARENT_CHECK_S = 0.5
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent_pid: int, from_main_thread: bool) -> None:
+    """End this worker when the process ``parent_pid`` that forked it ends, however it ends.
+
+    A solve can run for minutes inside compiled code without reading its pipe, so an orphan would
+    go on solving (and holding memory) after its job was killed. On Linux the kernel sends SIGKILL
+    when the parent dies, asked only when the worker was forked ``from_main_thread`` (the kernel
+    watches the forking thread, and a helper thread's end is not the parent's: GRPO's scoring
+    threads); a daemon thread polling the parent id covers every other case.
+    """
+    if from_main_thread and sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the thread below still watches
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the kernel was told
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="alloypref-parent-watch", daemon=True).start()
+
+
+def _serve(backend: CalphadBackend, connection, parent_pid: int, from_main_thread: bool) -> None:
     """The worker's loop: (composition, temperatures, database) in, ("ok" | "calphad" | ...) out."""
+    _die_with_parent(parent_pid, from_main_thread)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the worker stops
     while True:
         try:
@@ -90,8 +129,12 @@ class SolverWorker:
 
     def _start(self) -> None:
         ours, theirs = self._context.Pipe()
+        from_main_thread = threading.current_thread() is threading.main_thread()
         process = self._context.Process(
-            target=_serve, args=(self.backend, theirs), daemon=True, name="alloypref-solver"
+            target=_serve,
+            args=(self.backend, theirs, os.getpid(), from_main_thread),
+            daemon=True,
+            name="alloypref-solver",
         )
         process.start()
         theirs.close()

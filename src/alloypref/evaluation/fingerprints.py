@@ -51,7 +51,7 @@ def _element(symbol: str):
 
 @lru_cache(maxsize=1)
 def scaler() -> tuple[np.ndarray, np.ndarray]:
-    data = json.loads(resources.files("alloypref.data").joinpath("magpie_mp20_scaler.json").read_text())
+    data = json.loads(resources.files("alloypref.data").joinpath("magpie_mp20_scaler.json").read_text(encoding="utf-8"))
     return np.asarray(data["means"], dtype=float), np.asarray(data["stds"], dtype=float)
 
 

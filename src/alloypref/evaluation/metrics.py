@@ -173,10 +173,10 @@ def _known_formulas() -> tuple[tuple[str, str], ...]:
     )
     with tarfile.open(archive) as tar:
         member = next(m for m in tar.getmembers() if m.name.endswith(".csv"))
-        table = pd.read_csv(tar.extractfile(member), usecols=["pretty_formula"])
+        table = pd.read_csv(tar.extractfile(member), usecols=["pretty_formula"], encoding="utf-8")
     known += [(f, "materials_project_transport_subset") for f in table["pretty_formula"].dropna().unique()]
     path = os.path.join(list(compatibility.__path__)[0], "exp_compounds.json.gz")
-    with gzip.open(path, "rt") as handle:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
         known += [(entry["formula"], "pymatgen_experimental") for entry in json.load(handle)]
     return tuple(known)
 

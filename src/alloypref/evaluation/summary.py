@@ -28,7 +28,7 @@ def render_summary(
     ``rule_change``, ``top_bcc`` and ``kl`` Parquet files; ``results_dir`` is where figures are cited;
     ``cross_database_md`` is the cross-database agreement section
     (:func:`alloypref.evaluation.cross_database.markdown`)."""
-    manifest = json.loads(Path(manifest_path).read_text())
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
     lines = [
         "# AlloyPref run summary",
         "",

@@ -26,7 +26,7 @@ from alloypref.scoring.checkpoint import job_key, load_checkpoint, save_checkpoi
 from alloypref.scoring.schemas import REWARDS_SCHEMA, SCORED_TABLES_SCHEMA, concat_tables
 from alloypref.scoring.settings import ScoringSettings
 from alloypref.scoring.solve import base_row, choose_database, record, solve_here
-from alloypref.scoring.triples import read_triples
+from alloypref.scoring.triples import read_triples, with_parse_status
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +110,13 @@ def _parse(
     answered: list[dict] = []
     pending: dict[tuple, list[dict]] = {}
     compositions: dict[tuple, dict[str, float]] = {}
-    for triple in triples.itertuples(index=False):
+    for triple in with_parse_status(triples).itertuples(index=False):
         if str(triple.candidate_id) in done_ids:
             continue
         row = base_row(triple, options)
-        parse_status = str(getattr(triple, "parse_status", "ok") or "ok")
-        if parse_status != "ok":
-            reason = str(getattr(triple, "parse_reason", "") or "")
-            row["reason"] = f"{parse_status}: {reason}" if reason else parse_status
+        if triple.parse_status != "ok":
+            reason = triple.parse_reason
+            row["reason"] = f"{triple.parse_status}: {reason}" if reason else triple.parse_status
             answered.append(row)
             tick(1)
             continue
@@ -228,7 +227,7 @@ def score_file(
 ) -> pd.DataFrame:
     """Score a triples file into the rewards and phase-table Parquet files, resuming a crashed run.
 
-    The checkpoint (``<rewards>.checkpoint/``) is keyed by
+    The checkpoint (``<rewards>.checkpoint/``, one file) is keyed by
     :func:`~alloypref.scoring.checkpoint.job_key` with ``key_extra`` (the rule's params); one made
     from anything else is discarded. With ``show_progress``, ``k/N done, ETA`` lines go to the log
     (:class:`alloypref.progress.ProgressLog`).

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from alloypref.composition import FormulaError, master_from_text
+from alloypref.config import MAX_SHARDS
 from alloypref.measured_rates import SHARD_CANDIDATE_COST_S, shard_cost_s
 
 
@@ -34,8 +35,8 @@ def balance_groups(costs: Mapping[str, float], n_bins: int) -> dict[str, int]:
     with the least cost so far (ties: the lowest index); deterministic, and within 4/3 of the best
     possible largest bin.
     """
-    if n_bins < 1:
-        raise ValueError(f"number of shards must be >= 1, got {n_bins}")
+    if not 1 <= n_bins <= MAX_SHARDS:
+        raise ValueError(f"number of shards must be from 1 to {MAX_SHARDS:,}, got {n_bins}")
     loads = [0.0] * n_bins
     assigned: dict[str, int] = {}
     for name in sorted(costs, key=lambda k: (-costs[k], k)):

@@ -41,8 +41,17 @@ def read_triples(path: str | Path) -> pd.DataFrame:
     if "parse_status" not in frame.columns:
         frame["parse_status"] = frame["status"] if "status" in frame.columns else "ok"
         frame["parse_reason"] = frame["reason"] if "reason" in frame.columns else ""
-    frame["parse_status"] = frame["parse_status"].fillna("ok").astype(str)
-    frame["parse_reason"] = frame.get("parse_reason", pd.Series("", index=frame.index)).fillna("").astype(str)
+    return with_parse_status(frame)
+
+
+def with_parse_status(triples: pd.DataFrame) -> pd.DataFrame:
+    """``triples`` with text ``parse_status`` and ``parse_reason`` columns: a missing or empty status
+    is ``ok`` (parsed), a missing reason "" (the one reading scoring and its checkpoint key share)."""
+    frame = triples.copy()
+    status = frame["parse_status"] if "parse_status" in frame.columns else pd.Series("ok", index=frame.index)
+    reason = frame["parse_reason"] if "parse_reason" in frame.columns else pd.Series("", index=frame.index)
+    frame["parse_status"] = status.fillna("ok").astype(str).replace("", "ok")
+    frame["parse_reason"] = reason.fillna("").astype(str)
     return frame
 
 
