@@ -150,7 +150,7 @@ def test_split_spreads_triples_without_a_solve():
 
 def test_balance_groups_is_longest_first_and_deterministic():
     assert balance_groups({"a": 5.0, "b": 4.0, "c": 3.0, "d": 3.0}, 2) == {"a": 0, "b": 1, "c": 1, "d": 0}
-    with pytest.raises(ValueError, match="shards must be from 1 to 10,000, got 0"):
+    with pytest.raises(ValueError, match="shards must be from 1 to 1,024, got 0"):
         balance_groups({"a": 1.0}, 0)
 
 

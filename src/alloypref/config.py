@@ -19,7 +19,7 @@ import yaml
 from alloypref.calphad.backend import DEFAULT_TEMPERATURES_K
 from alloypref.calphad.databases import B2Formers, DatabaseSettings
 from alloypref.calphad.trust import TrustSettings
-from alloypref.config_schema import config_schema
+from alloypref.config_schema import config_schema, schema_node
 from alloypref.reward import RewardSettings
 from alloypref.sources import SourceNameError, check_source_names
 
@@ -271,32 +271,16 @@ def check_values(config: Mapping[str, Any]) -> None:
         )
     if "results_dir" in config:
         check_results_dir(config["results_dir"])
-    for key in SHARD_KEYS:
-        check_shards(config, key)
     try:
         check_source_names(config)
     except SourceNameError as exc:
         raise ConfigError(str(exc)) from None
 
 
-#: The most jobs a config may cut one scoring or filter step into. Snakemake plans every shard
-#: before any job runs (a billion shards never finish planning) and a cluster array of more jobs
-#: than this waits in the queue longer than it computes; the paper's scale uses 32.
-MAX_SHARDS = 10_000
-
-#: The config keys that set a shard count.
-SHARD_KEYS = ("scoring.shards", "design_space.filter.shards")
-
-
-def check_shards(config: Mapping[str, Any], key: str) -> None:
-    """Raise :class:`ConfigError` naming ``key`` (dotted) when its shard count exceeds :data:`MAX_SHARDS`."""
-    value: Any = config
-    for part in key.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return
-        value = value[part]
-    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_SHARDS:
-        raise ConfigError(f"config key {key}: {value} shards; at most {MAX_SHARDS:,} (each is a job Snakemake plans)")
+#: The most jobs a config may cut one scoring or filter step into: the schema's maximum of every shard
+#: count (Snakemake plans every shard before any job runs, and a cluster array of more jobs waits in
+#: the queue longer than it computes; the paper's scale uses 32).
+MAX_SHARDS = schema_node("scoring.shards")["maximum"]
 
 
 #: The package's folder and the repository of this code (its root holds ``src/``, ``rules/`` and

@@ -28,6 +28,20 @@ def config_schema() -> dict:
     return copy.deepcopy(_schema())
 
 
+def schema_node(key: str) -> dict:
+    """The schema of the dotted config key ``key`` (a copy; ``*`` as in :func:`schema_default`).
+
+    Raises:
+        KeyError: naming the key, when the schema has no such key.
+    """
+    node = _schema()
+    for part in key.split("."):
+        node = node.get("additionalProperties") if part == "*" else node.get("properties", {}).get(part)
+        if not isinstance(node, dict):
+            raise KeyError(f"the config schema has no key {key}")
+    return copy.deepcopy(node)
+
+
 def schema_default(key: str) -> Any:
     """The schema's default of the dotted config key ``key`` (``reward.mismatch_cap``), a copy; ``*``
     stands for any name of a mapping of named entries (``models.*.threads``).
@@ -35,11 +49,7 @@ def schema_default(key: str) -> Any:
     Raises:
         KeyError: naming the key, when the schema has no such key or it has no default.
     """
-    node = _schema()
-    for part in key.split("."):
-        node = node.get("additionalProperties") if part == "*" else node.get("properties", {}).get(part)
-        if not isinstance(node, dict):
-            raise KeyError(f"the config schema has no key {key}")
+    node = schema_node(key)
     if "default" not in node:
         raise KeyError(f"config key {key} has no default in the config schema")
-    return copy.deepcopy(node["default"])
+    return node["default"]

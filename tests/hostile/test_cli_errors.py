@@ -35,10 +35,19 @@ COST_CASES = {
         lambda d: ["--config", write(d, "c.yaml", SHIPPED), "--design-space", garbage_run(d)],
         "curation.parquet: not a readable Parquet file",
     ),
-    "zero cores": (lambda d: ["--config", write(d, "c.yaml", SHIPPED), "--cores", "0"], "--cores: 0 cores"),
+    "zero cores": (
+        lambda d: ["--config", write(d, "c.yaml", SHIPPED), "--cores", "0"],
+        "--cores: 0 is not between 1 and 100000",
+    ),
     "negative cores": (lambda d: ["--config", write(d, "c.yaml", SHIPPED), "--cores", "16", "-4"], "--cores: -4"),
-    "fractional cores": (lambda d: ["--config", write(d, "c.yaml", SHIPPED), "--cores", "2.5"], "'2.5' is not a whole"),
-    "no GPUs": (lambda d: ["--config", write(d, "c.yaml", SHIPPED), "--gpus", "0"], "--gpus: 0 GPUs"),
+    "fractional cores": (
+        lambda d: ["--config", write(d, "c.yaml", SHIPPED), "--cores", "2.5"],
+        "'2.5' is not an integer",
+    ),
+    "negative GPUs": (
+        lambda d: ["--config", write(d, "c.yaml", SHIPPED), "--gpus", "-1"],
+        "--gpus: -1 is not between 0 and 1024",
+    ),
 }
 
 

@@ -25,16 +25,22 @@ HUGE = 10**9
     ],
 )
 def test_a_shard_count_beyond_the_bound_is_refused(override, key):
-    with pytest.raises(config_module.ConfigError, match=f"config key {key}: {HUGE} shards; at most 10,000"):
+    with pytest.raises(
+        config_module.ConfigError, match=f"config key {key}: {HUGE} is greater than the maximum of 1024"
+    ):
         config_module.load(None, override)
 
 
-def test_the_bound_itself_is_accepted():
-    assert config_module.load(None, {"scoring": {"shards": config_module.MAX_SHARDS}})["scoring"]["shards"] == 10_000
+def test_the_bound_itself_is_accepted_and_is_the_schemas_for_every_shard_count():
+    from alloypref.config_schema import schema_node
+
+    assert config_module.MAX_SHARDS == 1024
+    assert schema_node("design_space.filter.shards")["maximum"] == config_module.MAX_SHARDS
+    assert config_module.load(None, {"scoring": {"shards": 1024}})["scoring"]["shards"] == 1024
 
 
 def test_splitting_into_more_shards_than_the_bound_is_refused():
-    with pytest.raises(ValueError, match="number of shards must be from 1 to 10,000"):
+    with pytest.raises(ValueError, match="number of shards must be from 1 to 1,024"):
         split_triples(triples([("a", "Nb", "NiAl", 30.0)]), HUGE)
 
 
