@@ -323,3 +323,19 @@ def verdict(database, subsystem, failed=(), vouching=()):
         "verdict": "untrusted" if failed else "trusted",
         "reason": "",
     }
+
+
+def exemplar_rows(n: int) -> list[dict]:
+    """``n`` parsed SFT samples scored ``ok`` for the API baselines' exemplars: candidate i has
+    reward -i (so the best come first) and a BCC and volume of its own."""
+    return [
+        {
+            "candidate_id": f"m-sft-{i:05d}",
+            "bcc": f"Nb{50 + i}Mo{50 - i}",
+            "b2": "NiAl",
+            "b2_volume_percent": 20.0 + i,
+            "reward": -float(i),
+            "status": "ok",
+        }
+        for i in range(n)
+    ]

@@ -22,6 +22,8 @@ from alloypref.baselines.api_run import run_api_baseline
 from alloypref.completion.parsing import SAMPLES_SCHEMA
 from tests.openai_server import JUDGE_MARKER, ChatServer
 
+from .helpers import exemplar_rows
+
 REPO = Path(__file__).resolve().parents[1]
 ELEMENTS = ["Al", "Mo", "Nb", "Ni"]
 SECRET = "sk-test-secret-never-written-0123456789"
@@ -42,17 +44,7 @@ def api_key(monkeypatch):
 @pytest.fixture(scope="module")
 def exemplar_rewards() -> pd.DataFrame:
     """30 parsed SFT samples with rewards -0..-29 (candidate i has reward -i) and 3 unparsed ones."""
-    rows = [
-        {
-            "candidate_id": f"m-sft-{i:05d}",
-            "bcc": f"Nb{50 + i}Mo{50 - i}",
-            "b2": "NiAl",
-            "b2_volume_percent": 20.0 + i,
-            "reward": -float(i),
-            "status": "ok",
-        }
-        for i in range(30)
-    ]
+    rows = exemplar_rows(30)
     rows += [
         {
             "candidate_id": f"m-sft-9{i:04d}",

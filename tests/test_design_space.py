@@ -173,22 +173,8 @@ def test_sft_triples_need_both_lists():
 
 def test_filter_keeps_known_single_phase_compositions(reference_backend):
     """NiAl is >99 % B2 and Fe70Al30 is B2 at 773 K; Ni3Al is not B2; pure Fe is BCC at 773 K."""
-    from alloypref.composition import canonical_formula
 
-    rows = [("b2", "NiAl"), ("b2", "Ni3Al"), ("b2", "Fe7Al3"), ("bcc", "Fe"), ("bcc", "NiAl")]
-    candidates = pd.DataFrame(
-        [
-            {
-                "kind": k,
-                "formula": f,
-                "composition": canonical_formula(parse_formula(f)),
-                "elements": "-".join(sorted(parse_formula(f))),
-                "n_elements": len(parse_formula(f)),
-                "source": "test",
-            }
-            for k, f in rows
-        ]
-    )
+    candidates = _candidates(("b2", "NiAl"), ("b2", "Ni3Al"), ("b2", "Fe7Al3"), ("bcc", "Fe"), ("bcc", "NiAl"))
     # trust evidence that speaks of both databases and holds nothing against them: every candidate trusted
     nothing_against = TrustEvidence(
         pd.DataFrame([], columns=PHASE_CHECK_SCHEMA.names),

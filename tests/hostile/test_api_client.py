@@ -25,6 +25,7 @@ from alloypref.baselines.api_client import (
 from alloypref.baselines.api_config import ApiSettings
 from alloypref.baselines.api_run import run_api_baseline
 
+from ..helpers import exemplar_rows
 from ..openai_server import ChatServer
 
 ELEMENTS = ["Al", "Mo", "Nb", "Ni"]
@@ -230,16 +231,4 @@ def test_non_utf8_request_log_is_a_named_error(tmp_path):
 def _exemplar_rewards():
     import pandas as pd
 
-    return pd.DataFrame(
-        [
-            {
-                "candidate_id": f"m-sft-{i:05d}",
-                "bcc": f"Nb{50 + i}Mo{50 - i}",
-                "b2": "NiAl",
-                "b2_volume_percent": 20.0 + i,
-                "reward": -float(i),
-                "status": "ok",
-            }
-            for i in range(12)
-        ]
-    )
+    return pd.DataFrame(exemplar_rows(12))
