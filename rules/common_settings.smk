@@ -16,7 +16,7 @@ def _without(block, *keys):
 # between shipped and computed lists (it picks rules; the enumeration does not depend on it)
 _LATER_DESIGN_KEYS = ("filter", "volume", "prompt_template", "curated", "shipped")
 # calphad keys only the scorer reads (the design-space filter has its own temperatures and limit)
-_SCORING_CALPHAD_KEYS = ("temperatures_K", "timeout_s", "min_coverage", "trust")
+_SCORING_CALPHAD_KEYS = ("temperatures_K", "timeout_s", "min_coverage", "database_aggregate", "trust")
 # model keys of one stage each; the rest (source, path, size, LoRA, precision, threads) is shared
 _MODEL_STAGE_KEYS = ("sft", "dpo", "sampling")
 # evaluation keys of one rule each; the rest are Table 1 settings (rule metrics)

@@ -1,6 +1,7 @@
 """The config schema is the one home of defaults: every settings dataclass built without arguments
 equals the one the workflow builds from the validated empty config (the default run), key by key."""
 
+import copy
 import dataclasses
 
 import pytest
@@ -100,3 +101,10 @@ def test_schema_default_names_a_missing_key(key):
 def test_schema_defaults_are_copies():
     schema_default("report_card.structures")["mc_ni"]["X"] = "FCC"
     assert "X" not in schema_default("report_card.structures")["mc_ni"]
+
+
+def test_the_database_aggregate_reaches_the_scorer_from_the_calphad_block():
+    run = copy.deepcopy(DEFAULT_RUN)
+    assert ScoringSettings.from_settings(config_module.calphad_settings(run)).database_aggregate == "first"
+    run["calphad"]["database_aggregate"] = "min"
+    assert ScoringSettings.from_settings(config_module.calphad_settings(run)).database_aggregate == "min"

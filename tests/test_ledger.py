@@ -115,3 +115,19 @@ def test_budget_prefix_stops_at_the_budget_of_unique_calls():
     # a repeat and an unparsed row ride along for free; the third unique candidate is where it stops
     assert budget_prefix(pool, 2)["bcc"].tolist() == ["NbMo", "NbMo", "Xx", "Nb"]
     assert len(budget_prefix(pool, 10)) == len(pool)
+
+
+def test_a_new_candidate_costs_its_database_solves_and_an_old_table_one_call_each():
+    rows = _rows(
+        [
+            ("NbMo", "AlNi", 40.0, True, True),
+            ("MoNb", "NiAl", 40.0, True, True),  # the same triple: no further call
+            ("Nb", "AlNi", 30.0, False, True),
+            ("Nb", "RuAl", 30.0, False, True),  # no database held it: still one call, as before
+            ("garbage", "AlNi", 30.0, True, False),
+        ]
+    )
+    solved = rows.assign(databases_solved=[2, 2, 1, 0, 0])
+    assert ledger_rows([("s", solved)], "m")["calls"].tolist() == [4]
+    assert hit_curve(solved)["calls"].tolist() == [2, 3, 4]
+    assert ledger_rows([("s", rows)], "m")["calls"].tolist() == [3]

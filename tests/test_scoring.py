@@ -10,6 +10,7 @@ import pytest
 
 from alloypref.calphad.trust import TrustSettings
 from alloypref.io import read_parquet
+from alloypref.ledger import ledger_rows
 from alloypref.reward import RewardSettings
 from alloypref.scoring import (
     REWARDS_SCHEMA,
@@ -306,3 +307,81 @@ def test_thermocalc_is_trusted_only_by_evidence_made_for_its_database():
     assert choice(trust_evidence({}, databases=("TCHEA7",))) == ("TCHEA7", True, "")
     failing = trust_evidence({"TCHEA7": {"Al-Ni": ["f1"]}}, databases=("TCHEA7",))
     assert choice(failing)[:2] == ("TCHEA7", False) and "f1" in choice(failing)[2]
+
+
+MIN = dataclasses.replace(OPTIONS, database_aggregate="min")
+
+
+def test_first_scores_on_the_rankings_first_database_alone():
+    backend = TwoDatabaseBackend()
+    rewards, tables = score_triples(triples(NIAL), backend, OPTIONS, trust_evidence=trust_evidence({}))
+    row = rewards.iloc[0]
+    assert OPTIONS.database_aggregate == "first"
+    assert backend.databases_solved == ["mc_ni"]
+    assert (row.database, int(row.databases_solved), bool(row.all_rules)) == ("mc_ni", 1, True)
+
+
+def test_min_keeps_the_lower_reward_of_every_trusted_database():
+    both = trust_evidence({})
+    first_row = score_triples(triples(NIAL), TwoDatabaseBackend(), OPTIONS, trust_evidence=both)[0].iloc[0]
+    backend = TwoDatabaseBackend()
+    rewards, tables = score_triples(triples(NIAL), backend, MIN, trust_evidence=both)
+    row = rewards.iloc[0]
+    assert sorted(backend.databases_solved) == ["cost507", "mc_ni"]
+    # cost507 finds no B2: its reward is below mc_ni's, and its row and phase table are kept
+    assert (row.database, int(row.databases_solved), bool(row.trusted), row.status) == ("cost507", 2, True, "ok")
+    assert row.reward < first_row.reward and not row.bcc_b2_exist
+    assert set(tables.phase) == {"BCC_A2"}
+    isolated = dataclasses.replace(ISOLATED, database_aggregate="min", workers=2)
+    in_workers = score_triples(triples(NIAL), TwoDatabaseBackend(), isolated, trust_evidence=both)[0].iloc[0]
+    assert (in_workers.database, int(in_workers.databases_solved), in_workers.reward) == ("cost507", 2, row.reward)
+
+
+def test_min_solves_no_untrusted_database():
+    backend = TwoDatabaseBackend()
+    mc_ni_fails = trust_evidence({"mc_ni": {"Al-Ni": ["det-AlNi-liquid"]}})
+    row = score_triples(triples(NIAL), backend, MIN, trust_evidence=mc_ni_fails)[0].iloc[0]
+    assert backend.databases_solved == ["cost507"]
+    assert (row.database, int(row.databases_solved)) == ("cost507", 1)
+    # none trusted: the ranking's first (fewer reasons: mc_ni), as under first
+    none_trusted = trust_evidence({"mc_ni": {"Al-Ni": ["f1"]}, "cost507": {"Ni": ["f2"], "Al": ["f3"]}})
+    backend = TwoDatabaseBackend()
+    row = score_triples(triples(NIAL), backend, MIN, trust_evidence=none_trusted)[0].iloc[0]
+    assert backend.databases_solved == ["mc_ni"]
+    assert (row.database, int(row.databases_solved), bool(row.trusted)) == ("mc_ni", 1, False)
+
+
+def test_min_counts_each_database_solve_as_a_ledger_call_and_duplicates_cost_no_solve():
+    rows = [
+        {"candidate_id": "a", "bcc": "Ni", "b2": "NiAl", "b2_volume_percent": 40.0},
+        {"candidate_id": "a_again", "bcc": "Ni", "b2": "NiAl", "b2_volume_percent": 40.0},
+        {"candidate_id": "a_respelt", "bcc": "Ni1", "b2": "AlNi", "b2_volume_percent": 40.0},
+        # a new triple to the ledger (volume 40.01 %, not 40.00 %), of a's master composition to 1e-4
+        {"candidate_id": "twin", "bcc": "Ni", "b2": "NiAl", "b2_volume_percent": 40.006},
+        {"candidate_id": "bad", "bcc": "Xx2", "b2": "NiAl", "b2_volume_percent": 40.0},
+    ]
+    backend = TwoDatabaseBackend()
+    rewards = score_triples(triples(rows), backend, MIN, trust_evidence=trust_evidence({}))[0]
+    assert len(backend.databases_solved) == 2  # one composition, solved once on each database
+    assert rewards.set_index("candidate_id")["databases_solved"].to_dict() == {
+        "a": 2,
+        "a_again": 2,
+        "a_respelt": 2,
+        "twin": 2,
+        "bad": 0,
+    }
+    assert rewards["databases_solved"].dtype == "int64"
+    # "a_again" and "a_respelt" are triple "a" again; "twin" a new triple, counted as its own calls
+    # though solved with "a" (as under first): two triples, two solves each
+    assert ledger_rows([("round1", rewards)], "m")["calls"].tolist() == [4]
+    first = score_triples(triples(rows), TwoDatabaseBackend(), OPTIONS, trust_evidence=trust_evidence({}))[0]
+    assert ledger_rows([("round1", first)], "m")["calls"].tolist() == [2]
+
+
+def test_the_database_aggregate_is_in_the_checkpoint_key_and_checked():
+    data, evidence = triples(NIAL), trust_evidence({})
+    assert job_key(data, TwoDatabaseBackend(), OPTIONS, trust_evidence=evidence) != job_key(
+        data, TwoDatabaseBackend(), MIN, trust_evidence=evidence
+    )
+    with pytest.raises(ValueError, match="database_aggregate.*'mean'"):
+        dataclasses.replace(OPTIONS, database_aggregate="mean")

@@ -370,14 +370,15 @@ def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = N
 class CalphadSettings:
     """Everything the scorer needs, typed. A job that only builds the backend (the design-space
     enumeration and filter) is given the ``calphad`` block without the scoring keys
-    (``temperatures_K``, ``timeout_s``, ``min_coverage``, ``trust``) and no ``reward``: those fields
-    are None."""
+    (``temperatures_K``, ``timeout_s``, ``min_coverage``, ``database_aggregate``, ``trust``) and no
+    ``reward``: those fields are None."""
 
     backend: str
     temperatures_K: tuple[float, ...] | None
     databases: tuple[DatabaseSettings, ...]
     b2_formers: B2Formers
     min_coverage: float | None
+    database_aggregate: str | None
     trust: TrustSettings | None
     order_threshold: float
     timeout_s: float | None
@@ -414,6 +415,7 @@ def calphad_settings(config: Mapping[str, Any]) -> CalphadSettings:
             frozenset(roles["b2_a_site"]), frozenset(roles["b2_b_site"]), frozenset(roles["b2_either_site"])
         ),
         min_coverage=float(cal["min_coverage"]) if "min_coverage" in cal else None,
+        database_aggregate=cal.get("database_aggregate"),
         trust=TrustSettings.from_config(cal["trust"]) if "trust" in cal else None,
         order_threshold=float(cal["order_threshold"]),
         timeout_s=float(cal["timeout_s"]) if "timeout_s" in cal else None,

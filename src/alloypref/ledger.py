@@ -1,8 +1,11 @@
 """The simulator-call ledger: how many CALPHAD calls each method spent, and what they found.
 
-One *call* is one candidate triple (BCC formula, B2 formula, B2 volume %) whose master composition
-could be formed (the scorer sends it to the solver) and that is new to the method: a triple the
-method already had scored earlier in its history is answered by the cache and costs nothing. Triples
+One *call* is one database solve of a candidate triple (BCC formula, B2 formula, B2 volume %) whose
+master composition could be formed (the scorer sends it to the solver) and that is new to the
+method: a triple the method already had scored earlier in its history is answered by the cache and
+costs nothing. A new triple costs its ``databases_solved`` (the scorer's column: 1 under
+``calphad.database_aggregate: first``, every trusted database under ``min``) and at least one call
+(one no database holds counts one, as does every triple of a rewards table without the column). Triples
 are keyed by their canonical formulas (elements sorted, atomic percent to 2 decimals) and the volume
 rounded to 0.01 %, so ``NbMo`` and ``Mo1Nb1`` are the same candidate. Unparsed samples (no master
 composition) never reach the solver and cost no call.
@@ -22,7 +25,7 @@ column             dtype    meaning
 =================  =======  ==================================================================
 source             string   the method (a Table 1 source, e.g. ``tiny-dpo``, ``random``)
 step               string   the step that spent the calls (``sft_samples``, ``round1``, ...)
-calls              int64    new unique candidates scored in this step
+calls              int64    database solves of the new unique candidates of this step
 cumulative_calls   int64    calls of this and every earlier step
 hits               int64    new unique candidates meeting all four rules in this step
 cumulative_hits    int64    hits of this and every earlier step
@@ -132,6 +135,15 @@ def _trusted_hit_flags(rewards: pd.DataFrame) -> np.ndarray:
     return _hit_flags(rewards) & rewards["trusted"].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
+def _call_costs(rewards: pd.DataFrame) -> np.ndarray:
+    """CALPHAD calls each row costs when its candidate is new: its ``databases_solved``, at least 1
+    (1 for a table without the column, scored before the scorer counted its solves)."""
+    if "databases_solved" not in rewards.columns:
+        return np.ones(len(rewards), dtype=np.int64)
+    solves = pd.to_numeric(rewards["databases_solved"], errors="raise").fillna(0).to_numpy(dtype=np.int64)
+    return np.maximum(solves, 1)
+
+
 def pair_key(bcc: str, b2: str) -> str:
     """A (BCC, B2) pair's key: both formulas canonical (``NbMo`` and ``MoNb`` are one pair), any volume."""
     return f"{_formula_key(bcc)}|{_formula_key(b2)}"
@@ -159,8 +171,12 @@ def ledger_rows(steps: Sequence[tuple[str, pd.DataFrame]], source: str) -> pd.Da
             raise ValueError(f"ledger of {source}, step {name}: reward rows lack columns {missing}")
         calls = hits = 0
         pairs_before, systems_before = len(pairs_seen), len(systems_seen)
-        for row, key, hit, trusted_hit in zip(
-            rewards.itertuples(index=False), candidate_keys(rewards), _hit_flags(rewards), _trusted_hit_flags(rewards)
+        for row, key, hit, trusted_hit, cost in zip(
+            rewards.itertuples(index=False),
+            candidate_keys(rewards),
+            _hit_flags(rewards),
+            _trusted_hit_flags(rewards),
+            _call_costs(rewards),
         ):
             if key is None:
                 continue
@@ -170,7 +186,7 @@ def ledger_rows(steps: Sequence[tuple[str, pd.DataFrame]], source: str) -> pd.Da
             if key in seen:
                 continue
             seen.add(key)
-            calls += 1
+            calls += int(cost)
             hits += int(hit)
         total_calls += calls
         total_hits += hits
@@ -200,21 +216,27 @@ def hits_per_1000(ledger: pd.DataFrame, count: str = "hits") -> float:
 
 
 def hit_curve(rewards_in_order: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative calls and hits after each new candidate, in the order the rows were scored.
+    """Cumulative calls (as the ledger counts them) and hits after each new candidate, in the order
+    the rows were scored.
 
-    Columns ``calls`` and ``hits`` (int64), one row per call: the curve of hits against calls.
+    Columns ``calls`` and ``hits`` (int64), one row per new candidate: the curve of hits against calls.
     """
     keys = candidate_keys(rewards_in_order)
     hits = _hit_flags(rewards_in_order)
     seen: set[str] = set()
-    new_hits = []
-    for key, hit in zip(keys, hits):
+    new_hits, new_calls = [], []
+    for key, hit, cost in zip(keys, hits, _call_costs(rewards_in_order)):
         if key is None or key in seen:
             continue
         seen.add(key)
         new_hits.append(int(hit))
-    cumulative = np.cumsum(np.asarray(new_hits, dtype=np.int64))
-    return pd.DataFrame({"calls": np.arange(1, len(new_hits) + 1, dtype=np.int64), "hits": cumulative})
+        new_calls.append(int(cost))
+    return pd.DataFrame(
+        {
+            "calls": np.cumsum(np.asarray(new_calls, dtype=np.int64)),
+            "hits": np.cumsum(np.asarray(new_hits, dtype=np.int64)),
+        }
+    )
 
 
 def total_calls(ledger: pd.DataFrame) -> int:

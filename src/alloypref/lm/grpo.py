@@ -49,7 +49,7 @@ candidate_id        string   ``{model}-grpo-train-{index}``
 text                string   the completion
 ...                          every column of :data:`alloypref.scoring.REWARDS_SCHEMA` after it
 new_call            bool     True when this completion's master composition was solved here
-                             for the first time in the run (a CALPHAD call)
+                             for the first time in the run (``databases_solved`` CALPHAD calls)
 ==================  =======  ==============================================================
 """
 
@@ -259,7 +259,7 @@ class CompletionScorer:
                 row["seconds"] = 0.0
             elif new_call:
                 self._by_master[master] = row
-                self.calls += 1
+                self.calls += max(1, int(row["databases_solved"]))  # each database solve, as the ledger
             self._by_text[triple["text"]] = row
             self.records.append({"step": int(step), "text": triple["text"], **row, "new_call": new_call})
 

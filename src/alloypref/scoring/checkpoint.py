@@ -41,7 +41,7 @@ from alloypref.scoring.triples import with_parse_status
 log = logging.getLogger(__name__)
 
 #: Bump when the checkpoint layout or the key's contents change: part of the checkpoint key.
-CHECKPOINT_FORMAT = 5
+CHECKPOINT_FORMAT = 6
 
 #: The one file of a checkpoint folder; anything else there is from an older layout or a crash.
 CHECKPOINT_FILE = "checkpoint.zip"

@@ -1,8 +1,10 @@
 """Scoring a table of triples: parse, group by system, solve, record, checkpoint (the orchestration).
 
 * Candidates whose master compositions agree to 1e-4 in every atomic fraction are computed once.
-* Candidates are solved grouped by (database, element set), so each compiled system is built or
-  loaded once per shard; the costliest systems start first.
+* Each candidate is solved on the databases ``calphad.database_aggregate`` names (the trust
+  ranking's first, or every trusted one under ``min``, keeping the lowest reward).
+* Solves are grouped by (database, element set), so each compiled system is built or loaded once
+  per shard; the costliest systems start first.
 * A bad formula is an ``invalid`` row; a triple whose text the sampler could not parse cleanly
   (``parse_status`` other than ``ok``) is an ``invalid`` row whose reason starts with that status.
 """
@@ -25,7 +27,7 @@ from alloypref.measured_rates import shard_cost_s
 from alloypref.scoring.checkpoint import job_key, load_checkpoint, save_checkpoint
 from alloypref.scoring.schemas import REWARDS_SCHEMA, SCORED_TABLES_SCHEMA, concat_tables
 from alloypref.scoring.settings import ScoringSettings
-from alloypref.scoring.solve import base_row, choose_database, record, solve_here
+from alloypref.scoring.solve import base_row, choose_databases, record_lowest, solve_here
 from alloypref.scoring.triples import read_triples, with_parse_status
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,11 @@ def score_triples(
 
     Each candidate is scored on the first of ``backend.database_choices`` under ``trust_evidence``
     (trusted databases first, then fewer reasons, then coverage; none: every database untrusted, so
-    coverage decides), or on ``database`` when given; its row says whether that database is
-    ``trusted`` for it and, if not, why (``trust_reason``). A candidate no database (or not the
-    forced one) can compute, an element it lacks, is an ``invalid`` row.
+    coverage decides), or on ``database`` when given; under ``options.database_aggregate`` ``min`` it
+    is solved on every database trusted for it and keeps the lowest reward (see
+    :func:`~alloypref.scoring.solve.choose_databases`). Its row names the database kept, whether it
+    is ``trusted`` for it and, if not, why (``trust_reason``), and ``databases_solved``. A candidate
+    no database (or not the forced one) can compute, an element it lacks, is an ``invalid`` row.
 
     ``solver``: a running :class:`SolverWorker` of ``backend`` to solve in, one candidate after another
     (a caller that scores many small batches keeps one warm between calls); by default
@@ -74,10 +78,15 @@ def score_triples(
 
     # Parse every triple first: invalid ones are answered at once, the rest grouped by composition.
     new_rows, pending, compositions = _parse(triples, done_ids, options, tick)
-    choices = {k: choose_database(backend, compositions[k], trust_evidence, database) for k in pending}
+    choices = {
+        k: choose_databases(backend, compositions[k], trust_evidence, database, options.database_aggregate)
+        for k in pending
+    }
     new_rows += _answer_unsolvable(pending, compositions, choices, database, tick)
     groups = _solve_order(pending, choices)
-    requests = [[(compositions[k], options.temperatures_K, choices[k].database) for k in group] for group in groups]
+    requests = [
+        [(compositions[k], options.temperatures_K, choices[k][i].database) for k, i in group] for group in groups
+    ]
     if solver is not None:
         answers = solve_here(solver, requests)
     elif options.isolate:
@@ -87,9 +96,15 @@ def score_triples(
 
     new_tables: list[pd.DataFrame] = []
     since_checkpoint = 0
+    answered: dict[tuple, dict[int, tuple]] = {}  # composition -> choice index -> (answer, seconds)
     for g, r, answer, seconds in answers:
-        k = groups[g][r]
-        rows, tables = _record_duplicates(pending[k], choices[k], answer, seconds, options)
+        k, i = groups[g][r]
+        got = answered.setdefault(k, {})
+        got[i] = (answer, seconds)
+        if len(got) < len(choices[k]):
+            continue  # recorded once every database of the composition has answered
+        solved = [got.pop(i) for i in range(len(choices[k]))]
+        rows, tables = _record_duplicates(pending[k], choices[k], solved, options)
         new_rows += rows
         new_tables += tables
         tick(len(rows))
@@ -138,7 +153,7 @@ def _parse(
 def _answer_unsolvable(
     pending: dict[tuple, list[dict]],
     compositions: dict[tuple, dict[str, float]],
-    choices: Mapping[tuple, TrustedChoice | None],
+    choices: Mapping[tuple, list[TrustedChoice]],
     database: str | None,
     tick: Callable[[int], None],
 ) -> list[dict]:
@@ -146,7 +161,7 @@ def _answer_unsolvable(
     compute, and return their rows, ``invalid`` and untrusted with the reason (each ticked)."""
     holder = f"database {database!r} does not hold" if database else "no configured database holds"
     answered = []
-    for k in [k for k in pending if choices[k] is None]:
+    for k in [k for k in pending if not choices[k]]:
         for row in pending.pop(k):
             row["status"], row["reason"] = "invalid", f"{holder} all of {sorted(compositions[k])}"
             row["trust_reason"] = row["reason"]
@@ -155,23 +170,31 @@ def _answer_unsolvable(
     return answered
 
 
-def _solve_order(pending: Mapping[tuple, list[dict]], choices: Mapping[tuple, TrustedChoice]) -> list[list[tuple]]:
-    """The pending compositions grouped by (database, element set), each group going whole to one
-    worker (which builds or loads its compiled system once), the costliest groups first."""
-    by_system: dict[tuple, list[tuple]] = {}
-    for k in sorted(pending, key=lambda k: (choices[k].database, tuple(el for el, _ in k), k)):
-        by_system.setdefault((choices[k].database, tuple(el for el, _ in k)), []).append(k)
+def _solve_order(
+    pending: Mapping[tuple, list[dict]], choices: Mapping[tuple, list[TrustedChoice]]
+) -> list[list[tuple[tuple, int]]]:
+    """The solves of the pending compositions, (composition, index of its database choice), grouped by
+    (database, element set), each group going whole to one worker (which builds or loads its
+    compiled system once), the costliest groups first."""
+    solves = [(k, i) for k in pending for i in range(len(choices[k]))]
+    by_system: dict[tuple, list[tuple[tuple, int]]] = {}
+    for k, i in sorted(solves, key=lambda s: (choices[s[0]][s[1]].database, tuple(el for el, _ in s[0]), s)):
+        by_system.setdefault((choices[k][i].database, tuple(el for el, _ in k)), []).append((k, i))
     systems = sorted(by_system, key=lambda s: (-shard_cost_s(len(s[1]), len(by_system[s])), s))
     return [by_system[s] for s in systems]
 
 
 def _record_duplicates(
-    rows: list[dict], choice: TrustedChoice, answer, seconds: float, options: ScoringSettings
+    rows: list[dict], choices: list[TrustedChoice], solved: list[tuple], options: ScoringSettings
 ) -> tuple[list[dict], list[pd.DataFrame]]:
-    """Record one solver answer in the first of ``rows`` (candidates of one composition) and copy it
-    to the others; their rows and phase tables (one per candidate with a non-empty table)."""
+    """Record the solves of one composition (``solved``: (answer, seconds) on each of ``choices``) in
+    the first of ``rows`` (candidates of that composition) and copy it to the others; their rows and
+    phase tables (one per candidate with a non-empty table).
+
+    A copy keeps ``databases_solved``: the ledger counts each new triple as the solves its reward
+    rests on (:mod:`alloypref.ledger`), while ``seconds`` (0) shows it cost no solve here."""
     first = rows[0]
-    table = record(first, choice, answer, seconds, options)
+    table = record_lowest(first, choices, solved, options)
     tables: list[pd.DataFrame] = []
     for row in rows:
         if row is not first:

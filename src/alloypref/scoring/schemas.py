@@ -12,7 +12,7 @@ master_composition        string    canonical master composition (at.%, 2 decima
 elements                  string    elements of the master composition, "-"-joined
 status                    string    ``ok``, ``invalid`` (unusable input) or ``failed`` (solver)
 reason                    string    why not ok; "" when ok
-database                  string    database used; "" when none
+database                  string    database the reward is from; "" when none
 coverage                  float64   share of element pairs that database covers (0-1)
 low_coverage              bool      coverage below ``calphad.min_coverage``
 trusted                   bool      weakest-link trust of that database for the candidate
@@ -28,6 +28,10 @@ highest_bcc_K             float64   highest temperature with BCC present (K); Na
 highest_b2_K              float64   highest temperature with B2 present (K); NaN if none
 all_rules                 bool      the four rules hold
 seconds                   float64   wall time spent on this candidate (0 for a duplicate)
+databases_solved          int64     database solves the reward rests on (``calphad.database_aggregate``:
+                                    1 under ``first``, every trusted database under ``min``), each
+                                    one CALPHAD call in the ledger; a duplicate repeats the count of
+                                    the candidate it copies; 0 for ``invalid`` rows
 ========================  ========  ===========================================================
 
 Phase tables (:data:`SCORED_TABLES_SCHEMA`): ``candidate_id`` followed by the columns of
@@ -75,6 +79,7 @@ REWARDS_SCHEMA = pa.schema(
         ("highest_b2_K", pa.float64()),
         ("all_rules", pa.bool_()),
         ("seconds", pa.float64()),
+        ("databases_solved", pa.int64()),
     ]
 )
 

@@ -12,6 +12,11 @@ if TYPE_CHECKING:  # config imports the calphad package; only the annotation nee
     from alloypref.config import CalphadSettings
 
 
+#: How the rewards of several databases holding a candidate make its reward (config
+#: ``calphad.database_aggregate``, whose schema says why).
+DATABASE_AGGREGATES = ("first", "min")
+
+
 @dataclass(frozen=True)
 class ScoringSettings:
     """How a shard is scored (temperatures in K, times in s).
@@ -20,6 +25,9 @@ class ScoringSettings:
     it candidates are solved in this process and ``timeout_s`` is not enforced (debugging, or a
     backend that cannot be forked). ``workers``: solver processes run at once (isolated only), each
     taking whole element sets; each holds its own compiled systems, so memory grows with it.
+    ``database_aggregate``: the reward of a candidate several databases hold, one of
+    :data:`DATABASE_AGGREGATES` (config ``calphad.database_aggregate``; ``first``: the trust
+    ranking's first database; ``min``: the lowest reward over every database trusted for it).
     """
 
     temperatures_K: tuple[float, ...]
@@ -29,6 +37,13 @@ class ScoringSettings:
     checkpoint_every: int = int(schema_default("scoring.checkpoint_every"))
     isolate: bool = True
     workers: int = int(schema_default("scoring.workers"))
+    database_aggregate: str = str(schema_default("calphad.database_aggregate"))
+
+    def __post_init__(self):
+        if self.database_aggregate not in DATABASE_AGGREGATES:
+            raise ValueError(
+                f"calphad.database_aggregate: {self.database_aggregate!r} is none of {list(DATABASE_AGGREGATES)}"
+            )
 
     @classmethod
     def from_settings(cls, settings: CalphadSettings, **overrides: object) -> ScoringSettings:
@@ -42,5 +57,6 @@ class ScoringSettings:
             reward=settings.reward,
             min_coverage=settings.min_coverage,
             timeout_s=settings.timeout_s,
+            database_aggregate=settings.database_aggregate or cls.database_aggregate,
             **overrides,
         )

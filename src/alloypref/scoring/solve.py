@@ -1,4 +1,4 @@
-"""One candidate's part of scoring: its database, its solve, and its reward row.
+"""One candidate's part of scoring: its databases, its solves, and its reward row.
 
 Nothing kills a shard: a solver error or a timeout is a ``failed`` row with its reason and the worst
 reward; only an error that is not about the candidate (an untrusted cache, a broken database) stops
@@ -44,21 +44,29 @@ def base_row(triple, options: ScoringSettings) -> dict:
         "highest_b2_K": float("nan"),
         "all_rules": False,
         "seconds": 0.0,
+        "databases_solved": 0,
     }
 
 
-def choose_database(
+def choose_databases(
     backend: CalphadBackend,
     master: dict[str, float],
     trust_evidence: TrustEvidence | None,
     database: str | None,
-) -> TrustedChoice | None:
-    """The database a master composition is scored on, the first of the trust ranking (None: no
-    configured database, or not the forced ``database``, holds all its elements)."""
+    aggregate: str,
+) -> list[TrustedChoice]:
+    """The databases a master composition is solved on, in trust-ranking order (empty: no configured
+    database, or not the forced ``database``, holds all its elements).
+
+    ``aggregate`` (:data:`~alloypref.scoring.settings.DATABASE_AGGREGATES`): ``first``, the ranking's
+    first; ``min``, every database trusted for it, or the ranking's first when none is.
+    """
     choices = backend.database_choices(master, trust_evidence)
     if database is not None:
         choices = [choice for choice in choices if choice.database == database]
-    return choices[0] if choices else None
+    if aggregate == "min":
+        return [choice for choice in choices if choice.verdict.trusted] or choices[:1]
+    return choices[:1]
 
 
 def solve_here(backend: CalphadBackend, groups: list[list[tuple]]):
@@ -101,3 +109,20 @@ def record(row: dict, choice: TrustedChoice, answer, seconds: float, options: Sc
     row.update(breakdown.as_dict())
     row["status"], row["reason"] = "ok", ""
     return answer
+
+
+def record_lowest(row: dict, choices: list[TrustedChoice], answers: list[tuple], options: ScoringSettings):
+    """Fill ``row`` from the solves of one candidate on each of ``choices`` (``answers``: (answer,
+    seconds) in the same order) as :func:`record` does, keeping the lowest reward (ties: the earlier
+    choice, the trust ranking's order); ``seconds`` is their sum and ``databases_solved`` their
+    count. Returns the kept database's phase table (None when nothing was computed)."""
+    best, best_table = None, None
+    for choice, (answer, seconds) in zip(choices, answers, strict=True):
+        candidate = dict(row)
+        table = record(candidate, choice, answer, seconds, options)
+        if best is None or candidate["reward"] < best["reward"]:
+            best, best_table = candidate, table
+    row.update(best)
+    row["seconds"] = float(sum(seconds for _, seconds in answers))
+    row["databases_solved"] = len(choices)
+    return best_table
