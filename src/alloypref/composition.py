@@ -39,13 +39,19 @@ class FormulaError(ValueError):
     """A formula or a triple that cannot be used; the message names the offending input."""
 
 
+#: The longest formula read (characters; a five-element formula is ~20). Longer text is refused
+#: unread, so no crafted formula costs the parser more than this much.
+MAX_FORMULA_CHARS = 256
+
+
 def parse_formula(formula: str, allowed_elements: Iterable[str] | None = None) -> Fractions:
     """Parse a formula such as ``Ti2Nb2Mo``, ``Nb67Mo33`` or ``Al0.5Ni0.5`` into atomic fractions.
 
     Amounts are relative; the result is normalised to sum to 1, sorted by element symbol.
 
     Raises:
-        FormulaError: empty text, characters that are not part of a formula, an unknown element,
+        FormulaError: empty text, text longer than :data:`MAX_FORMULA_CHARS`, characters that are
+            not part of a formula, an unknown element,
             a zero or negative amount, or an element outside ``allowed_elements`` (when given).
     """
     from pymatgen.core import Composition  # pymatgen import is slow; only pay it when parsing
@@ -53,6 +59,8 @@ def parse_formula(formula: str, allowed_elements: Iterable[str] | None = None) -
     text = formula.strip() if isinstance(formula, str) else ""
     if not text:
         raise FormulaError(f"empty formula: {formula!r}")
+    if len(text) > MAX_FORMULA_CHARS:
+        raise FormulaError(f"formula {text[:24]!r}... is longer than {MAX_FORMULA_CHARS} characters")
     if not _FORMULA_CHARS.match(text) or re.search(r"(^|[^0-9])-", text):
         raise FormulaError(f"formula {formula!r} contains characters that are not element symbols or amounts")
     if re.search(r"(?<![0-9.])0+(\.0*)?(?![0-9.])", text):

@@ -22,11 +22,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
-OPEN_TAGS = ("<BCC>", "<B2>", "<B2 Volume>")
 TAGS = ("<BCC>", "</BCC>", "<B2>", "</B2>", "<B2 Volume>", "</B2 Volume>")
 GRAMMAR = "<BCC>…</BCC><B2>…</B2><B2 Volume>…</B2 Volume>"
 
-_TAGGED = re.compile(r"^\s*<BCC>(.*?)</BCC>\s*<B2>(.*?)</B2>\s*<B2 Volume>(.*?)</B2 Volume>\s*$", re.DOTALL)
+#: The longest completion read (characters); a generated triple is well under 100. Longer text is
+#: unparseable unread, so no input, however crafted, costs more than reading this much.
+MAX_COMPLETION_CHARS = 2_000
 
 #: One term of a formula in the training data's notation: an element symbol and its integer count.
 _TERM = re.compile(r"([A-Z][a-z]?)([0-9]*)")
@@ -39,11 +40,20 @@ def completion_text(bcc: str, b2: str, b2_volume_percent: float) -> str:
 
 
 def split_completion(text: str | None) -> tuple[str, str, str] | None:
-    """(bcc, b2, volume text), stripped, when ``text`` holds each tag once in order; else None."""
-    match = _TAGGED.match(text or "")
-    if not match or any(text.count(tag) != 1 for tag in OPEN_TAGS):
+    """(bcc, b2, volume text), stripped, when ``text`` holds each of :data:`TAGS` once, in order, with
+    only whitespace outside them; else None. One pass per tag (no regular expression, so no
+    backtracking): linear in the length of ``text``."""
+    text = text or ""
+    if any(text.count(tag) != 1 for tag in TAGS):
         return None
-    return tuple(part.strip() for part in match.groups())
+    positions = [text.index(tag) for tag in TAGS]
+    if positions != sorted(positions):
+        return None
+    ends = [position + len(tag) for position, tag in zip(positions, TAGS)]
+    outside = (text[: positions[0]], text[ends[1] : positions[2]], text[ends[3] : positions[4]], text[ends[5] :])
+    if any(part.strip() for part in outside):
+        return None
+    return tuple(text[ends[i] : positions[i + 1]].strip() for i in (0, 2, 4))
 
 
 def formula_text(fractions: Mapping[str, float | Fraction], order: Sequence[str] | None = None) -> str:

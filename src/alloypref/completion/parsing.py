@@ -36,7 +36,12 @@ from collections.abc import Iterable
 import pandas as pd
 import pyarrow as pa
 
-from alloypref.completion.grammar import GRAMMAR, notation_error, split_completion
+from alloypref.completion.grammar import (
+    GRAMMAR,
+    MAX_COMPLETION_CHARS,
+    notation_error,
+    split_completion,
+)
 
 SAMPLES_SCHEMA = pa.schema(
     [
@@ -53,15 +58,20 @@ SAMPLES_SCHEMA = pa.schema(
     ]
 )
 
-_FORMULA_SHAPE = re.compile(r"^(?:[A-Z][a-z]?(?:[0-9]*\.?[0-9]+)?)+$")
+# one way to split each amount (digits, optionally a dot and digits, or a dot and digits), so a
+# failed match never backtracks through the ways of splitting a run of digits
+_FORMULA_SHAPE = re.compile(r"^(?:[A-Z][a-z]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)?)+$")
 _VOLUME = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
 def parse_generation(text: str, allowed_elements: Iterable[str] | None = None) -> dict:
     """(bcc, b2, b2_volume_percent, status, reason) of one generated text."""
-    from alloypref.composition import FormulaError, parse_formula
+    from alloypref.composition import MAX_FORMULA_CHARS, FormulaError, parse_formula
 
     result = {"bcc": "", "b2": "", "b2_volume_percent": math.nan, "status": "ok", "reason": ""}
+    if len(text or "") > MAX_COMPLETION_CHARS:
+        result.update(status="unparseable", reason=f"longer than {MAX_COMPLETION_CHARS:,} characters")
+        return result
     parts = split_completion(text)
     if parts is None:
         result.update(status="unparseable", reason=f"expected {GRAMMAR} once each")
@@ -75,6 +85,9 @@ def parse_generation(text: str, allowed_elements: Iterable[str] | None = None) -
     result.update(bcc=bcc, b2=b2, b2_volume_percent=volume)
     allowed = set(allowed_elements) if allowed_elements is not None else None
     for formula in (bcc, b2):
+        if len(formula) > MAX_FORMULA_CHARS:
+            result.update(status="invalid_formula", reason=f"formula longer than {MAX_FORMULA_CHARS} characters")
+            return result
         try:
             fractions = parse_formula(formula)
         except FormulaError as exc:
