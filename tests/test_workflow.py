@@ -354,8 +354,16 @@ CONFIG_EDITS = {
     "models.tiny.sampling.n": (30, model_jobs("tiny") - {"sft[tiny]", "grpo[tiny]"} | {"random_pool[tiny]"} | TAIL),
     "reward.weight_b2_room_temp": (20, after_scoring() | TAIL),
     "calphad.temperatures_K": ([373.15, 1273.15, 1873.15], after_scoring() | TAIL),
-    # trust thresholds rescore, but neither the phase inventory nor the report card runs again
-    "calphad.trust.min_competing_fraction": (0.2, after_scoring() | TAIL),
+    # trust thresholds curate again (the filter keeps trusted candidates only) and rescore, but neither
+    # the phase inventory nor the report card runs again
+    "calphad.trust.min_competing_fraction": (
+        0.2,
+        {"filter_candidates", "curate", "enumerate_triples"}
+        | model_jobs("tiny")
+        | model_jobs("mini")
+        | after_scoring()
+        | TAIL,
+    ),
     "pairs.k": (3, after_dpo("tiny") | after_dpo("mini") | TAIL),
     "iterative_dpo.min_unique": (
         0.95,
@@ -537,7 +545,8 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
         "summary",
     } <= names
     assert not names & {"score", "filter_candidates", "sft", "dpo_round", "sample", "kl", "metrics", "compare"}
-    assert names - {"all", "import_external", "shipped_design_space"} <= {
+    # replicates runs only with replicates.seeds
+    assert names - {"all", "import_external", "shipped_design_space", "replicates"} <= {
         block.split()[1].rstrip(":") for block in dry_run_blocks(text) if block.startswith("rule ")
     }
     assert all(f"model={model}" in text for model in models)
