@@ -25,11 +25,8 @@ def creditable(status: pd.Series, low_coverage: pd.Series, trusted: pd.Series) -
 
 
 def creditable_row(row: Mapping) -> bool:
-    """:func:`creditable` of one scored row (a mapping with the rewards table's columns)."""
-    return bool(
-        creditable(
-            pd.Series([row.get("status")], dtype=object),
-            pd.Series([row.get("low_coverage")], dtype=object),
-            pd.Series([row.get("trusted")], dtype=object),
-        ).iloc[0]
-    )
+    """:func:`creditable` of one scored row (a mapping with the rewards table's columns), without
+    building a table: GRPO asks this once per completion."""
+    low_coverage, trusted = row.get("low_coverage"), row.get("trusted")
+    known = not (pd.isna(low_coverage) or pd.isna(trusted))
+    return bool(row.get("status") == "ok" and known and not low_coverage and trusted)
