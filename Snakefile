@@ -105,6 +105,7 @@ rule all:
         expand(results_path("rounds/{model}/r{round}.json"), model=MODELS, round=ROUNDS),
         expand(results_path("ledger/{source}.parquet"), source=EVAL_SOURCES),
         results_path("metrics/headline.parquet"),
+        results_path("metrics/matched_calls.parquet"),
         expand(results_path("databases/{name}.parquet"), name=["report_card", "pair_summary", "phase_inventory"]),
         results_path("databases/cross_database_agreement.parquet"),
         expand(results_path("models/{model}/grpo"), model=GRPO_MODELS),

@@ -130,6 +130,27 @@ def ledger_steps(source):
     return [(name, results_path(f"scores/{scored}/rewards.parquet")) for name, scored in steps]
 
 
+def call_steps(source):
+    """(step name, rewards file) of every scored step that spent a method's CALPHAD calls, in order:
+    the ledger's steps, and for GRPO its training scores before its samples (rule grpo_ledger)."""
+    model, _, stage = source.rpartition("-")
+    if model in GRPO_MODELS and stage == source_registry.GRPO:
+        return [
+            ("grpo_train", results_path(f"models/{model}/grpo_train_scores.parquet")),
+            ("final_samples", results_path(f"scores/{source}/rewards.parquet")),
+        ]
+    return ledger_steps(source)
+
+
+def matched_call_steps():
+    """{source: [[step name, rewards file], ...]} of every source compared at matched calls."""
+    return {
+        source: [list(step) for step in call_steps(source)]
+        for model in MODELS
+        for source in matched_calls.compared_sources(model, EVAL_SOURCES)
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # Language models behind an endpoint (rules/baselines.smk).
 

@@ -1,6 +1,7 @@
 # Names of the workflow (no rules here): the results root, models, stages, rounds and the scored
 # sources (named by alloypref.sources, the one registry of source names), wildcards and scatters.
 from alloypref import sources as source_registry
+from alloypref.evaluation import matched_calls
 from alloypref.replicates import replicate_models
 
 RESULTS = config["results_dir"].rstrip("/")

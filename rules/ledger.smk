@@ -62,3 +62,28 @@ rule headline:
         seed=config["seed"],
     script:
         "../workflow_scripts/headline.py"
+
+
+rule matched_calls:
+    input:
+        lambda wildcards: [path for steps in matched_call_steps().values() for _, path in steps],
+    output:
+        table=results_path("metrics/matched_calls.parquet"),
+        markdown=report(
+            results_path("metrics/matched_calls.md"), caption="../report/matched_calls.rst", category="Table 1"
+        ),
+    log:
+        results_path("logs/matched_calls.log"),
+    benchmark:
+        results_path("benchmarks/matched_calls.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=code_version("matched_calls.py"),
+        steps=matched_call_steps(),
+        models=MODELS,
+    script:
+        "../workflow_scripts/matched_calls.py"

@@ -7,6 +7,7 @@ rule replicates:
     input:
         table1=results_path("metrics/table1.parquet"),
         headline=results_path("metrics/headline.parquet"),
+        matched=results_path("metrics/matched_calls.parquet"),
     output:
         table=results_path("metrics/replicates.parquet"),
         markdown=results_path("metrics/replicates.md"),

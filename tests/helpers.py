@@ -4,6 +4,7 @@ data, hand-made phase tables, and running Snakemake on a copy of the workflow.""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -339,3 +340,22 @@ def exemplar_rows(n: int) -> list[dict]:
         }
         for i in range(n)
     ]
+
+
+def ledger_reward_rows(triples, trusted=True):
+    """Reward rows of (bcc, b2, volume, all_rules, parsed) tuples, all ``trusted`` or all not."""
+    return pd.DataFrame(
+        [
+            {
+                "bcc": bcc,
+                "b2": b2,
+                "b2_volume_percent": volume,
+                "master_composition": "x" if parsed else "",
+                "elements": "-".join(sorted(set(re.findall(r"[A-Z][a-z]?", bcc + b2)))) if parsed else "",
+                "status": "ok" if parsed else "invalid",
+                "all_rules": hit,
+                "trusted": trusted and parsed,
+            }
+            for bcc, b2, volume, hit, parsed in triples
+        ]
+    )

@@ -1,30 +1,11 @@
 """The simulator-call ledger: calls are new unique candidates, hits those meeting all four rules."""
 
-import re
-
 import pandas as pd
 import pytest
 
 from alloypref.ledger import LEDGER_SCHEMA, budget_prefix, hit_curve, hits_per_1000, ledger_rows
 
-
-def _rows(triples, trusted=True):
-    """Reward rows of (bcc, b2, volume, all_rules, parsed) tuples, all ``trusted`` or all not."""
-    return pd.DataFrame(
-        [
-            {
-                "bcc": bcc,
-                "b2": b2,
-                "b2_volume_percent": volume,
-                "master_composition": "x" if parsed else "",
-                "elements": "-".join(sorted(set(re.findall(r"[A-Z][a-z]?", bcc + b2)))) if parsed else "",
-                "status": "ok" if parsed else "invalid",
-                "all_rules": hit,
-                "trusted": trusted and parsed,
-            }
-            for bcc, b2, volume, hit, parsed in triples
-        ]
-    )
+from .helpers import ledger_reward_rows as _rows
 
 
 def test_repeats_within_and_across_steps_cost_no_call():

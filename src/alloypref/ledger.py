@@ -239,6 +239,52 @@ def hit_curve(rewards_in_order: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+#: Columns of :func:`discovery_curve`.
+CURVE_COLUMNS = ("calls", "hits", "trusted_pairs", "trusted_systems")
+
+
+def discovery_curve(steps: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """What a method had found after each scored row that reached the solver, in the order its steps
+    (as :func:`ledger_rows` takes them) and their rows ran: cumulative calls, hits, trusted pairs and
+    trusted systems, counted as the ledger counts them (a repeated candidate costs no call and is no
+    new hit). The last row equals the ledger's totals. Columns :data:`CURVE_COLUMNS` (int64)."""
+    seen: set[str] = set()
+    pairs_seen: set[str] = set()
+    systems_seen: set[str] = set()
+    calls = hits = 0
+    points = []
+    for _, rewards in steps:
+        for row, key, hit, trusted_hit, cost in zip(
+            rewards.itertuples(index=False),
+            candidate_keys(rewards),
+            _hit_flags(rewards),
+            _trusted_hit_flags(rewards),
+            _call_costs(rewards),
+        ):
+            if key is None:
+                continue
+            if trusted_hit:
+                pairs_seen.add(pair_key(row.bcc, row.b2))
+                systems_seen.add(str(row.elements))
+            if key not in seen:
+                seen.add(key)
+                calls += int(cost)
+                hits += int(hit)
+            points.append((calls, hits, len(pairs_seen), len(systems_seen)))
+    return pd.DataFrame(points, columns=list(CURVE_COLUMNS), dtype="int64")
+
+
+def at_calls(curve: pd.DataFrame, budget: int) -> dict[str, int]:
+    """The counts of a :func:`discovery_curve` when the method had spent at most ``budget`` calls: its
+    last row within the budget (all zero before the first call)."""
+    if budget < 0:
+        raise ValueError(f"a call budget cannot be negative, got {budget}")
+    within = curve[curve["calls"] <= budget]
+    if within.empty:
+        return dict.fromkeys(CURVE_COLUMNS, 0)
+    return {column: int(within[column].iloc[-1]) for column in CURVE_COLUMNS}
+
+
 def total_calls(ledger: pd.DataFrame) -> int:
     """All calls of a ledger."""
     return int(ledger["calls"].sum())

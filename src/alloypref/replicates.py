@@ -175,7 +175,14 @@ def markdown(pooled: pd.DataFrame, digits: int = 3) -> str:
     """One Markdown table per pooled table: method, metric, seeds, mean [95 % t-interval], sd."""
     lines = []
     for table, part in pooled.groupby("table", sort=False):
-        lines += [f"### {table}", "", "| method | metric | seeds | mean [95 % interval over seeds] | sd | per seed |"]
+        lines += [f"### {table}", ""]
+        if table == "targets":  # alloypref.evaluation.matched_calls.targets
+            lines += [
+                "Ratios per seed, pooled as a geometric mean with the t-interval of the mean log ratio; "
+                "sd is the log ratios'; per seed: numerator/denominator.",
+                "",
+            ]
+        lines += ["| method | metric | seeds | mean [95 % interval over seeds] | sd | per seed |"]
         lines.append("|---|---|---|---|---|---|")
         for row in part.itertuples(index=False):
             cell = "–" if np.isnan(row.mean) else f"{row.mean:.{digits}g}"
