@@ -70,7 +70,7 @@ class ElementRoles:
     bcc_formers: tuple[str, ...]
     b2_a_site: tuple[str, ...]
     b2_b_site: tuple[str, ...]
-    b2_either_site: tuple[str, ...] = ()
+    b2_either_site: tuple[str, ...]  # no default here: the schema holds it (element_roles.b2_either_site)
 
     @classmethod
     def from_config(cls, roles: Mapping[str, Sequence[str]]) -> ElementRoles:
