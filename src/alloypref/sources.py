@@ -25,7 +25,8 @@ ROUND_PREFIX = "dpo_r"
 GRPO = "grpo"
 MODEL_STAGES = (SFT, DPO)
 # Budget-matched baselines of each model, {model}-{kind} (config iterative_dpo.budget_baselines).
-BUDGET_KINDS = ("bestofn", "random")
+BESTOFN = "bestofn"
+BUDGET_KINDS = (BESTOFN, "random")
 # Sources named without a model: the random search (baselines.random) and the example triples
 # (scoring.triples). Names chosen in the config (baselines.external, baselines.api) may not take them.
 RANDOM = "random"

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from alloypref import sources as source_registry
 from alloypref.calphad.backend import CalphadBackend
 from alloypref.calphad.trust import TrustEvidence
 from alloypref.composition import master_from_text
@@ -248,11 +249,13 @@ def dpo_gain(cross: Mapping[str, pd.DataFrame], models: Sequence[str], worst_rew
     """Per model, the DPO-minus-SFT gain on the chosen and on the other database (module doc)."""
     rows = []
     for model in models:
-        sft, dpo = (_views(cross[f"{model}-{stage}"], worst_reward) for stage in ("sft", "dpo"))
+        sft, dpo = (
+            _views(cross[f"{model}-{stage}"], worst_reward) for stage in (source_registry.SFT, source_registry.DPO)
+        )
         row: dict = {"model": model, "n_sft": len(sft["chosen"]), "n_dpo": len(dpo["chosen"])}
         for measure, column in (("mean_reward", "reward"), ("all_rules", "all_rules")):
             for view in ("chosen", "other"):
-                for stage, views in (("sft", sft), ("dpo", dpo)):
+                for stage, views in ((source_registry.SFT, sft), (source_registry.DPO, dpo)):
                     values = views[view][column].astype(float)
                     row[f"{measure}_{stage}_{view}"] = float(values.mean()) if len(values) else float("nan")
         for measure, prefix in (("mean_reward", "reward"), ("all_rules", "all_rules")):

@@ -53,7 +53,7 @@ MATCHED_CALLS_SCHEMA = pa.schema(
 
 #: The stages of a model compared at matched calls: the preference methods, then the baselines.
 PREFERENCE_STAGES = (source_registry.DPO, source_registry.GRPO)
-BASELINE_STAGE = "bestofn"
+BASELINE_STAGE = source_registry.BESTOFN
 COMPARED_STAGES = (*PREFERENCE_STAGES, *source_registry.BUDGET_KINDS)
 
 
