@@ -71,7 +71,7 @@ for source, table in rewards.items():
 headline = pd.DataFrame(rows, columns=HEADLINE_SCHEMA.names)
 write_parquet(headline, snakemake.output.table, HEADLINE_SCHEMA)
 ledger_rows = headline[headline["source"].isin(params.ledger_sources)]
-shown = wide(ledger_rows)
+shown = wide(ledger_rows, labels=True)
 legend = interval_legend(ledger_rows)
 atomic_write_text(snakemake.output.markdown, markdown(shown) + "\n" + legend + "\n")
 atomic_write_text(snakemake.output.html, shown.to_html(index=False) + f"<p>{legend}</p>")

@@ -15,6 +15,14 @@ import numpy as np
 import pandas as pd
 
 RULES = ("bcc_b2_exist", "bcc_forms_first", "b2_room_temp", "others_ok", "all_rules")
+#: A reader's name of each rule (``alloypref.reward``): figure ticks and summary rows.
+RULE_LABELS = {
+    "bcc_b2_exist": "1: BCC + B2 coexist",
+    "bcc_forms_first": "2: BCC forms first",
+    "b2_room_temp": "3: B2 at the lowest T",
+    "others_ok": "4: other solids <= 10 %",
+    "all_rules": "all 4 rules",
+}
 
 
 def _elements(formula: str) -> list[str]:
