@@ -53,7 +53,7 @@ FRESH_SOURCES = (
 # verdict first, then the headline table, Table 1 and the rest in reading order.
 CATEGORY = {
     "verdict": "1 Verdict",
-    "headline": "2 Headline: hits per CALPHAD call",
+    "headline": "2 Headline",
     "table1": "3 Table 1",
     "dpo": "4 DPO vs SFT",
     "training": "5 Training curves",

@@ -1,4 +1,9 @@
-"""Figures of the evaluation (PNG, matplotlib's Agg backend)."""
+"""Figures of the evaluation (PNG at 120 dpi, matplotlib's Agg backend). Every drawing function
+writes its file and returns the closed figure, whose axes tests and callers can still read.
+
+Every series stays visible: lines have their own markers and styles (:func:`series_style`), lines
+that run along each other are drawn as small multiples (:func:`hits_against_calls`), and many
+panels go in a grid (:func:`grid_shape`) titled with the reader's metric names and units."""
 
 from __future__ import annotations
 
@@ -55,12 +60,14 @@ def _grid(panels: int, max_columns: int = 4, width: float = 3.6, height: float =
     return fig, list(axes.flat[:panels])
 
 
-def _save(fig, path: Path, tight: bool = True) -> None:
+def _save(fig, path: Path, tight: bool = True):
+    """Write ``fig`` as a PNG (120 dpi) and close it; returns it (closed, its axes still readable)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     if tight:
         fig.tight_layout()
     fig.savefig(path, dpi=120)
     _plt().close(fig)
+    return fig
 
 
 def draw_intervals(ax, x, low, high, color="black", capsize: float = 3.0) -> None:
@@ -76,9 +83,7 @@ def draw_intervals(ax, x, low, high, color="black", capsize: float = 3.0) -> Non
         ax.plot(x[shown], bound[shown], "_", color=color, markersize=2 * capsize)
 
 
-def bars_with_intervals(
-    frame: pd.DataFrame, label: str, path: Path, title: str, ylabel: str = "share (fraction 0-1)"
-) -> None:
+def bars_with_intervals(frame: pd.DataFrame, label: str, path: Path, title: str, ylabel: str = "share (fraction 0-1)"):
     """One bar per row of ``frame`` (columns label, share, low, high)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(max(5.5, 1.4 * len(frame) + 2), 3.6))
@@ -88,7 +93,7 @@ def bars_with_intervals(
     ax.set_xticks(x, frame[label], rotation=20, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    _save(fig, path)
+    return _save(fig, path)
 
 
 def grouped_bars(
@@ -99,7 +104,7 @@ def grouped_bars(
     title: str,
     with_intervals: bool = True,
     ylabel: str = "share (fraction 0-1)",
-) -> None:
+):
     """Bars of ``share`` for each ``group`` (x axis) and ``series`` (colours and hatches), with 95 %
     intervals."""
     plt = _plt()
@@ -117,10 +122,10 @@ def grouped_bars(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    _save(fig, path)
+    return _save(fig, path)
 
 
-def coverage_curves(curves: pd.DataFrame, path: Path) -> None:
+def coverage_curves(curves: pd.DataFrame, path: Path):
     """COV-R and COV-P against the cutoff, one line per source, each with its own marker and line
     style (:func:`series_style`): sources that reach full coverage together stay visible."""
     plt = _plt()
@@ -136,10 +141,10 @@ def coverage_curves(curves: pd.DataFrame, path: Path) -> None:
         ax.set_ylim(-0.02, 1.05)
     fig.legend(loc="lower center", ncol=min(4, curves["source"].nunique()), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
-    _save(fig, path, tight=False)
+    return _save(fig, path, tight=False)
 
 
-def kl_bars(kl: pd.DataFrame, path: Path, title: str) -> None:
+def kl_bars(kl: pd.DataFrame, path: Path, title: str):
     """Mean per-token KL (nats) by element symbol, stray symbol (a letter outside the design space in a
     malformed sample, hatched grey) and for numbers; token counts on the bars."""
     plt = _plt()
@@ -159,10 +164,10 @@ def kl_bars(kl: pd.DataFrame, path: Path, title: str) -> None:
     names = [k.replace("_", " ") for k in kinds if k in set(part["token_kind"])]
     ax.legend(handles, names, fontsize=7)
     ax.set_title(title)
-    _save(fig, path)
+    return _save(fig, path)
 
 
-def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, title: str) -> None:
+def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, title: str):
     """Mole fraction of BCC, B2, liquid and other phases against temperature, one panel per candidate."""
     fig, axes = _grid(max(1, len(rewards)), max_columns=3, width=4.0, height=3.4)
     colours = {"BCC": "#4c72b0", "B2": "#c44e52", "LIQUID": "#8c8c8c", "OTHER": "#55a868"}
@@ -192,10 +197,10 @@ def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, tit
         ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=6)
     fig.suptitle(title)
-    _save(fig, path)
+    return _save(fig, path)
 
 
-def hits_against_calls(ledgers: dict, path: Path) -> None:
+def hits_against_calls(ledgers: dict, path: Path):
     """Cumulative all-rules hits against cumulative CALPHAD calls, small multiples: one panel per
     method (its ledger steps, in colour with markers) over every other method in grey, so a method
     whose line runs along another's (SFT's is the DPO pipeline's first step) is seen whole."""
@@ -222,14 +227,14 @@ def hits_against_calls(ledgers: dict, path: Path) -> None:
         ax.set_ylabel("hits (unique triples, all 4 rules)", fontsize=8)
     if axes:
         axes[0].figure.suptitle("Hits against CALPHAD calls (grey: the other methods)", fontsize=10)
-    _save(fig, path)
+    return _save(fig, path)
 
 
 #: Round metrics that are shares (fractions 0-1): their panels span 0-1.
 _SHARE_METRICS = ("all_rules", "unique_at_100", "element_tv")
 
 
-def round_trajectories(rounds: pd.DataFrame, path: Path) -> None:
+def round_trajectories(rounds: pd.DataFrame, path: Path):
     """One panel per metric against the round (0 = SFT) in a grid, titled with the metric's name and
     unit, a line per model with 95 % intervals; rejected rounds drawn as open markers."""
     plt = _plt()
@@ -263,4 +268,4 @@ def round_trajectories(rounds: pd.DataFrame, path: Path) -> None:
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
         fig.suptitle("Iterative DPO per round (bars: 95 % intervals)", fontsize=10)
         fig.tight_layout(rect=(0, 0.05, 1, 1))
-    _save(fig, path, tight=False)
+    return _save(fig, path, tight=False)

@@ -30,7 +30,10 @@ KL_KINDS = ("element", "stray_symbol", "number")
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_markdown(index=False, floatfmt=".3f") if not frame.empty else "_(empty)_"
+    """A Markdown table; a missing number shows as "–" (tabulate writes NaN as "nan", None as missing)."""
+    if frame.empty:
+        return "_(empty)_"
+    return frame.astype(object).where(frame.notna(), None).to_markdown(index=False, floatfmt=".3f", missingval="–")
 
 
 def _interval(low: float, high: float, missing: str) -> str:
