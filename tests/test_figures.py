@@ -7,7 +7,8 @@ import pytest
 from matplotlib.image import imread
 
 from alloypref.evaluation import figures
-from alloypref.evaluation.headline import metric_label
+from alloypref.evaluation.labels import metric_label
+from alloypref.sources import source_label
 
 ROUND_METRICS = [
     "all_rules",
@@ -64,7 +65,7 @@ def test_hits_against_calls_draws_each_method_in_its_own_panel(tmp_path):
         "tiny-dpo": ledger([79, 79, 64], [36, 59, 60]),
         "tiny-bestofn": ledger([222], [103]),
     }
-    fig = figures.hits_against_calls(ledgers, tmp_path / "hits.png")
+    fig = figures.hits_against_calls(ledgers, tmp_path / "hits.png", {s: source_label(s) for s in ledgers})
     axes = visible_axes(fig)
     assert [ax.get_title() for ax in axes] == ["tiny SFT", "tiny DPO", "tiny best-of-N (DPO's budget)"]
     for ax, frame in zip(axes, ledgers.values()):
@@ -84,7 +85,7 @@ def test_coverage_lines_each_have_their_own_marker_and_style(tmp_path):
             for c in (1.0, 2.0)
         ]
     )
-    fig = figures.coverage_curves(curves, tmp_path / "coverage.png")
+    fig = figures.coverage_curves(curves, tmp_path / "coverage.png", {s: source_label(s) for s in sources})
     lines = fig.axes[0].get_lines()
     assert len(lines) == len(sources)
     styles = {(line.get_marker(), line.get_linestyle(), line.get_markersize()) for line in lines}

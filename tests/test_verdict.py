@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from alloypref.evaluation import verdict as v
-from alloypref.evaluation.headline import HEADLINE_METRICS, metric_label, sample_rows_of, wide
+from alloypref.evaluation.headline import HEADLINE_METRICS, sample_rows_of, wide
+from alloypref.evaluation.labels import metric_label
 from alloypref.evaluation.set_metrics import FRESH, SUBSAMPLE
 from alloypref.evaluation.summary import render_summary
 

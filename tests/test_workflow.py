@@ -278,7 +278,7 @@ def dry_run_jobs(work: Path, configfile: str, *extra: str) -> set[str]:
     return parse_jobs(result.stdout + result.stderr)
 
 
-TAIL = {"metrics", "headline", "summary", "manifest", "all"}
+TAIL = {"metrics", "headline", "verdict", "summary", "manifest", "all"}
 SCORED = ("prepare_triples", "split_for_scoring", "score", "gather_scores")
 ROUNDS = ("dpo_r1", "dpo_r2")  # iterative_dpo.rounds defaults to 2
 

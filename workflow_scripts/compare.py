@@ -6,7 +6,6 @@ from _common import setup_logging
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.evaluation import comparisons as cmp
 from alloypref.evaluation.figures import bars_with_intervals, grouped_bars
-from alloypref.evaluation.summary import OUTCOME_LABELS
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.scoring import REWARDS_SCHEMA
 
@@ -34,7 +33,7 @@ for frame, path in (
     write_parquet(frame, path)
 outcomes = wdl[wdl["outcome"].isin(["win", "draw", "loss"])]
 bars_with_intervals(
-    outcomes.assign(outcome=outcomes["outcome"].map(OUTCOME_LABELS)),
+    outcomes.assign(outcome=outcomes["outcome"].map(cmp.OUTCOME_LABELS)),
     "outcome",
     out.wdl_figure,
     f"DPO vs SFT, {model}: all {len(dpo)} x {len(sft)} pairs of samples",

@@ -28,6 +28,7 @@ from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.ledger import LEDGER_SCHEMA
 from alloypref.lm.iterative import RoundDecision
 from alloypref.scoring import REWARDS_SCHEMA
+from alloypref.sources import source_label
 
 log = setup_logging(snakemake)  # injected by Snakemake
 params, inputs = snakemake.params, snakemake.input
@@ -78,6 +79,6 @@ atomic_write_text(snakemake.output.html, shown.to_html(index=False) + f"<p>{lege
 accepted = {key: decision.accepted for key, decision in decisions.items()}
 rounds = round_table(headline, ledgers, params.models, accepted)
 write_parquet(rounds, snakemake.output.rounds, ROUNDS_SCHEMA)
-hits_against_calls(ledgers, snakemake.output.hits_figure)
+hits_against_calls(ledgers, snakemake.output.hits_figure, {s: source_label(s) for s in ledgers})
 round_trajectories(rounds, snakemake.output.rounds_figure)
 log.info("headline metrics (95 %% intervals):\n%s\n%s", markdown(shown), legend)

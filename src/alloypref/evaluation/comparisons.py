@@ -67,6 +67,15 @@ def pair_shares(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return (float(win), float(draw), float(1.0 - win - draw))
 
 
+#: A reader's name of each row of :func:`win_draw_loss` (summary rows, figure ticks).
+OUTCOME_LABELS = {
+    "win": "win: DPO reward higher",
+    "draw": "draw: equal to 1e-6",
+    "loss": "loss: SFT reward higher",
+    "win - loss": "win − loss (the test)",
+}
+
+
 def win_draw_loss(sft: pd.DataFrame, dpo: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """DPO against SFT over all pairs: every DPO sample's reward against every SFT sample's (draw if
     equal to 1e-6; the two sets are independent draws, so pairing them by index would be arbitrary).

@@ -7,13 +7,13 @@ panels go in a grid (:func:`grid_shape`) titled with the reader's metric names a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from alloypref.evaluation.headline import metric_label
-from alloypref.sources import source_label
+from alloypref.evaluation.labels import metric_label
 
 
 def _plt():
@@ -125,14 +125,15 @@ def grouped_bars(
     return _save(fig, path)
 
 
-def coverage_curves(curves: pd.DataFrame, path: Path):
+def coverage_curves(curves: pd.DataFrame, path: Path, labels: Mapping[str, str] | None = None):
     """COV-R and COV-P against the cutoff, one line per source, each with its own marker and line
-    style (:func:`series_style`): sources that reach full coverage together stay visible."""
+    style (:func:`series_style`): sources that reach full coverage together stay visible. ``labels``:
+    the reader's name of each source (``alloypref.sources.source_label``), else the source's own."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
     for k, (source, part) in enumerate(curves.groupby("source", sort=False)):
         style = series_style(k) | {"markerfacecolor": "none" if k % 2 else None}
-        axes[0].plot(part["cutoff"], part["coverage_recall"], label=source_label(source), **style)
+        axes[0].plot(part["cutoff"], part["coverage_recall"], label=(labels or {}).get(source, source), **style)
         axes[1].plot(part["cutoff"], part["coverage_precision"], **style)
     for ax, name in zip(axes, ("COV-R: reference points covered", "COV-P: parsed samples near a reference")):
         ax.set_xlabel("cutoff (standardised Magpie distance)")
@@ -200,10 +201,11 @@ def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, tit
     return _save(fig, path)
 
 
-def hits_against_calls(ledgers: dict, path: Path):
+def hits_against_calls(ledgers: Mapping[str, pd.DataFrame], path: Path, labels: Mapping[str, str] | None = None):
     """Cumulative all-rules hits against cumulative CALPHAD calls, small multiples: one panel per
     method (its ledger steps, in colour with markers) over every other method in grey, so a method
-    whose line runs along another's (SFT's is the DPO pipeline's first step) is seen whole."""
+    whose line runs along another's (SFT's is the DPO pipeline's first step) is seen whole.
+    ``labels``: the reader's name of each source, else the source's own."""
     fig, axes = _grid(max(1, len(ledgers)), max_columns=3, width=3.8, height=3.2, sharex=True, sharey=True)
     lines = {
         source: (np.r_[0, ledger["cumulative_calls"].to_numpy()], np.r_[0, ledger["cumulative_hits"].to_numpy()])
@@ -222,7 +224,7 @@ def hits_against_calls(ledgers: dict, path: Path):
             textcoords="offset points",
             ha="right",
         )
-        ax.set_title(source_label(source), fontsize=9)
+        ax.set_title((labels or {}).get(source, source), fontsize=9)
         ax.set_xlabel("CALPHAD calls (unique candidates scored)", fontsize=8)
         ax.set_ylabel("hits (unique triples, all 4 rules)", fontsize=8)
     if axes:

@@ -14,16 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from alloypref.evaluation.comparisons import RULE_LABELS, verdict
+from alloypref.evaluation.comparisons import OUTCOME_LABELS, RULE_LABELS, verdict
 from alloypref.sources import source_label
-
-#: How the summary names the rows of a win/draw/loss table (``comparisons.win_draw_loss``).
-OUTCOME_LABELS = {
-    "win": "win: DPO reward higher",
-    "draw": "draw: equal to 1e-6",
-    "loss": "loss: SFT reward higher",
-    "win - loss": "win − loss (the test)",
-}
 
 #: Why a KL token group is shown: elements, stray symbols and numbers (``evaluation.kl``).
 KL_KINDS = ("element", "stray_symbol", "number")

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from alloypref.evaluation.headline import metric_label
+from alloypref.evaluation.labels import metric_label
 from alloypref.evaluation.set_metrics import FRESH
 from alloypref.sources import BUDGET_KINDS, DPO, GRPO, ROUND_PREFIX, SFT, model_source, source_label
 
