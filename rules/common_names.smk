@@ -50,6 +50,19 @@ FRESH_SOURCES = (
     else []
 )
 
+# Categories of `snakemake --report`, numbered because the report lists them in sort order: the
+# verdict first, then the headline table, Table 1 and the rest in reading order.
+CATEGORY = {
+    "verdict": "1 Verdict",
+    "headline": "2 Headline",
+    "table1": "3 Table 1",
+    "dpo": "4 DPO vs SFT",
+    "training": "5 Training curves",
+    "top": "6 Top candidates",
+    "databases": "7 Databases",
+    "replicates": "8 Replicates",
+}
+
 
 wildcard_constraints:
     model="[A-Za-z0-9_]+",

@@ -39,7 +39,7 @@ rule cross_database_summary:
         html=report(
             results_path("databases/cross_database.html"),
             caption="../report/cross_database.rst",
-            category="Databases",
+            category=CATEGORY["databases"],
         ),
     log:
         results_path("logs/cross_database_summary.log"),

@@ -14,12 +14,14 @@ rule database_report_card:
         verdicts=results_path("databases/subsystem_verdicts.parquet"),
         databases=results_path("databases/database_summary.parquet"),
         html=report(
-            results_path("databases/report_card.html"), caption="../report/report_card.rst", category="Databases"
+            results_path("databases/report_card.html"),
+            caption="../report/report_card.rst",
+            category=CATEGORY["databases"],
         ),
         figure=report(
             results_path("figures/databases/agreement.png"),
             caption="../report/report_card_heat_map.rst",
-            category="Databases",
+            category=CATEGORY["databases"],
         ),
     log:
         results_path("logs/database_report_card.log"),
@@ -52,7 +54,7 @@ rule phase_inventory:
         html=report(
             results_path("databases/phase_inventory.html"),
             caption="../report/phase_inventory.rst",
-            category="Databases",
+            category=CATEGORY["databases"],
         ),
     log:
         results_path("logs/phase_inventory.log"),

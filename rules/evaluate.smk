@@ -11,10 +11,12 @@ rule metrics:
     output:
         table=results_path("metrics/table1.parquet"),
         markdown=results_path("metrics/table1.md"),
-        html=report(results_path("metrics/table1.html"), caption="../report/table1.rst", category="Table 1"),
+        html=report(results_path("metrics/table1.html"), caption="../report/table1.rst", category=CATEGORY["table1"]),
         curves=results_path("metrics/coverage_curves.parquet"),
         figure=report(
-            results_path("figures/coverage_curves.png"), caption="../report/coverage_curves.rst", category="Table 1"
+            results_path("figures/coverage_curves.png"),
+            caption="../report/coverage_curves.rst",
+            category=CATEGORY["table1"],
         ),
     log:
         results_path("logs/metrics.log"),
@@ -48,31 +50,31 @@ rule compare:
         tables=report(
             results_path("metrics/{model}/comparison.html"),
             caption="../report/comparison.rst",
-            category="DPO vs SFT",
+            category=CATEGORY["dpo"],
             subcategory="{model}",
         ),
         wdl_figure=report(
             results_path("figures/{model}/win_draw_loss.png"),
             caption="../report/win_draw_loss.rst",
-            category="DPO vs SFT",
+            category=CATEGORY["dpo"],
             subcategory="{model}",
         ),
         rules_figure=report(
             results_path("figures/{model}/rules.png"),
             caption="../report/rules.rst",
-            category="DPO vs SFT",
+            category=CATEGORY["dpo"],
             subcategory="{model}",
         ),
         elements_figure=report(
             results_path("figures/{model}/element_frequency.png"),
             caption="../report/element_frequency.rst",
-            category="DPO vs SFT",
+            category=CATEGORY["dpo"],
             subcategory="{model}",
         ),
         top_bcc_figure=report(
             results_path("figures/{model}/top_bcc.png"),
             caption="../report/top_bcc.rst",
-            category="DPO vs SFT",
+            category=CATEGORY["dpo"],
             subcategory="{model}",
         ),
     log:
@@ -97,12 +99,13 @@ rule kl:
         sft=results_path("models/{model}/sft"),
         dpo=results_path("models/{model}/dpo"),
         samples=results_path("samples/{model}/sft.parquet"),
+        enumeration=results_path("design_space/enumeration_counts.json"),
     output:
         table=results_path("metrics/{model}/kl.parquet"),
         figure=report(
             results_path("figures/{model}/kl.png"),
             caption="../report/kl.rst",
-            category="DPO vs SFT",
+            category=CATEGORY["dpo"],
             subcategory="{model}",
         ),
     log:
@@ -132,7 +135,7 @@ rule top_candidates:
         report(
             results_path("figures/top/{source}.png"),
             caption="../report/top_candidates.rst",
-            category="Top candidates",
+            category=CATEGORY["top"],
             subcategory="{source}",
         ),
     log:
@@ -151,10 +154,39 @@ rule top_candidates:
         "../workflow_scripts/top_candidates.py"
 
 
+rule verdict:
+    input:
+        headline=results_path("metrics/headline.parquet"),
+        rounds=results_path("metrics/rounds.parquet"),
+        comparisons=expand(results_path("metrics/{model}/win_draw_loss.parquet"), model=MODELS),
+    output:
+        table=results_path("metrics/verdict.parquet"),
+        markdown=results_path("metrics/verdict.md"),
+        html=report(results_path("metrics/verdict.html"), caption="../report/verdict.rst", category=CATEGORY["verdict"]),
+    log:
+        results_path("logs/verdict.log"),
+    benchmark:
+        results_path("benchmarks/verdict.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=code_version("verdict.py"),
+        models=MODELS,
+        bootstrap=config["evaluation"]["bootstrap"],
+        seed=config["seed"],
+    script:
+        "../workflow_scripts/verdict.py"
+
+
 rule summary:
     input:
         table=results_path("metrics/table1.md"),
         headline=results_path("metrics/headline.md"),
+        verdict=results_path("metrics/verdict.parquet"),
+        rounds=results_path("metrics/rounds.parquet"),
         comparisons=expand(results_path("metrics/{model}/win_draw_loss.parquet"), model=MODELS),
         rules=expand(results_path("metrics/{model}/rule_change.parquet"), model=MODELS),
         top_bcc=expand(results_path("metrics/{model}/top_bcc.parquet"), model=MODELS),
@@ -178,5 +210,6 @@ rule summary:
         results=lambda wildcards: RESULTS,
         models=MODELS,
         sources=EVAL_SOURCES,
+        round_sources=ROUND_SOURCES,
     script:
         "../workflow_scripts/summary.py"

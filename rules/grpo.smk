@@ -16,7 +16,7 @@ rule grpo:
         figure=report(
             results_path("models/{model}/grpo_curves.png"),
             caption="../report/grpo_curves.rst",
-            category="Training curves",
+            category=CATEGORY["training"],
             subcategory="{model}",
         ),
     log:

@@ -40,7 +40,7 @@ rule dpo_round:
         figure=report(
             results_path("models/{model}/dpo_r{round}_curves.png"),
             caption="../report/dpo_curves.rst",
-            category="Training curves",
+            category=CATEGORY["training"],
             subcategory="{model}",
         ),
     log:
@@ -97,7 +97,7 @@ rule final_dpo_policy:
         figure=report(
             results_path("models/{model}/dpo_curves.png"),
             caption="../report/dpo_curves.rst",
-            category="Training curves",
+            category=CATEGORY["training"],
             subcategory="{model}",
         ),
         samples=results_path("samples/{model}/dpo.parquet"),

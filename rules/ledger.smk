@@ -35,12 +35,18 @@ rule headline:
     output:
         table=results_path("metrics/headline.parquet"),
         markdown=results_path("metrics/headline.md"),
-        html=report(results_path("metrics/headline.html"), caption="../report/headline.rst", category="Table 1"),
+        html=report(
+            results_path("metrics/headline.html"), caption="../report/headline.rst", category=CATEGORY["headline"]
+        ),
         rounds=results_path("metrics/rounds.parquet"),
         hits_figure=report(
-            results_path("figures/hits_per_call.png"), caption="../report/hits_per_call.rst", category="Table 1"
+            results_path("figures/hits_per_call.png"),
+            caption="../report/hits_per_call.rst",
+            category=CATEGORY["headline"],
         ),
-        rounds_figure=report(results_path("figures/rounds.png"), caption="../report/rounds.rst", category="DPO vs SFT"),
+        rounds_figure=report(
+            results_path("figures/rounds.png"), caption="../report/rounds.rst", category=CATEGORY["headline"]
+        ),
     log:
         results_path("logs/headline.log"),
     benchmark:

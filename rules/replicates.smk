@@ -11,7 +11,11 @@ rule replicates:
     output:
         table=results_path("metrics/replicates.parquet"),
         markdown=results_path("metrics/replicates.md"),
-        html=report(results_path("metrics/replicates.html"), caption="../report/replicates.rst", category="Replicates"),
+        html=report(
+            results_path("metrics/replicates.html"),
+            caption="../report/replicates.rst",
+            category=CATEGORY["replicates"],
+        ),
     log:
         results_path("logs/replicates.log"),
     benchmark:

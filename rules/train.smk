@@ -11,7 +11,7 @@ rule sft:
         figure=report(
             results_path("models/{model}/sft_curves.png"),
             caption="../report/sft_curves.rst",
-            category="Training curves",
+            category=CATEGORY["training"],
             subcategory="{model}",
         ),
     log:

@@ -290,3 +290,22 @@ def test_verdict_says_beats_only_when_the_interval_excludes_zero():
     held = cmp.verdict(-0.05, 0.2, "DPO", "SFT")
     assert "not distinguishable" in held and "beats" not in held
     assert "not distinguishable" in cmp.verdict(float("nan"), float("nan"), "DPO", "SFT")
+
+
+def test_kl_groups_a_letter_outside_the_design_space_as_a_stray_symbol():
+    """A malformed sample's stray capital (``H`` in ``Nb6H``) is not hydrogen: with the design space's
+    elements it is its own kind, not an element."""
+    import torch
+
+    from alloypref.evaluation.kl import per_token_kl
+    from alloypref.lm.tokenizer import build_formula_tokenizer
+
+    tokenizer = build_formula_tokenizer(["Suggest <BCC>Nb6H<BCC>Ti</BCC>"], 80)
+    vocab = len(tokenizer)
+    model = RecordingUniformModel(torch.zeros(vocab))
+    text = ["<BCC>Nb6H<BCC>Ti</BCC>"]
+    kinds = per_token_kl(model, model, tokenizer, "Suggest ", text, elements=["Nb", "Ti"]).set_index("group")
+    assert kinds.loc["H", "token_kind"] == "stray_symbol"
+    assert kinds.loc["Nb", "token_kind"] == "element" and kinds.loc["Ti", "token_kind"] == "element"
+    unknown = per_token_kl(model, model, tokenizer, "Suggest ", text).set_index("group")
+    assert unknown.loc["H", "token_kind"] == "element"  # without the design space every symbol counts

@@ -107,6 +107,6 @@ def test_interval_legend_names_each_metrics_method_and_its_sources():
         ]
     )
     legend = interval_legend(table)
-    assert "cov_r@2: fresh batches (a), none (b)" in legend
-    assert "unique_at_100: fresh batches (a), subsamples (narrower than fresh batches) (b)" in legend
-    assert "all_rules: bootstrap of samples" in legend and "best_reward" not in legend
+    assert "COV-R (share, cutoff 2): fresh batches (a), none (b)" in legend
+    assert "Unique pairs @100 (share): fresh batches (a), subsamples (narrower than fresh batches) (b)" in legend
+    assert "All 4 rules (share): bootstrap of samples" in legend and "Best reward" not in legend

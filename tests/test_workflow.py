@@ -144,11 +144,18 @@ def test_tiny_end_to_end_run_and_resume(tiny_run):
     # one database: nothing to compare, but every evaluated source has its (empty) cross-database table
     assert "## Cross-database agreement" in (work / "results/summary.md").read_text()
     assert pd.read_parquet(work / "results/databases/cross_database/random.parquet").empty
-    assert "hits_per_1000_calls" in (work / "results/summary.md").read_text()
+    summary = (work / "results/summary.md").read_text()
+    # the summary opens with the verdict, then the headline table by its reader's names, then Table 1
+    assert summary.index("## Verdict") < summary.index("## Headline") < summary.index("## Table 1")
+    assert "Hits / 1,000 calls" in summary and "hits_per_1000_calls" not in summary
+    verdict = pd.read_parquet(work / "results/metrics/verdict.parquet")
+    assert {"tiny-dpo", "tiny-grpo", "mini-dpo"} <= set(verdict.method)
+    assert set(verdict.outcome) <= {"beats", "trails", "not distinguishable", "not tested"}
     assert json.loads((work / "results/manifest.json").read_text())["config"]["seed"] == 42
     run(["--report", "results/report.html", "--configfile", "tiny.yaml"], cwd=work)
     html = (work / "results/report.html").read_text()
     assert "coverage_curves.png" in html and "Table 1 of the paper" in html
+    assert "verdict.html" in html and "1 Verdict" in html
     assert "cross_database.html" in html
     assert "AlloyPref run report" in html  # the workflow description
     assert "sft_curves.png" in html and "dpo_curves.png" in html and "grpo_curves.png" in html
@@ -271,7 +278,7 @@ def dry_run_jobs(work: Path, configfile: str, *extra: str) -> set[str]:
     return parse_jobs(result.stdout + result.stderr)
 
 
-TAIL = {"metrics", "headline", "summary", "manifest", "all"}
+TAIL = {"metrics", "headline", "verdict", "summary", "manifest", "all"}
 SCORED = ("prepare_triples", "split_for_scoring", "score", "gather_scores")
 ROUNDS = ("dpo_r1", "dpo_r2")  # iterative_dpo.rounds defaults to 2
 

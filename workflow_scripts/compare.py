@@ -31,16 +31,39 @@ for frame, path in (
     (elements, out.elements),
 ):
     write_parquet(frame, path)
+outcomes = wdl[wdl["outcome"].isin(["win", "draw", "loss"])]
 bars_with_intervals(
-    wdl[wdl["outcome"].isin(["win", "draw", "loss"])],
+    outcomes.assign(outcome=outcomes["outcome"].map(cmp.OUTCOME_LABELS)),
     "outcome",
     out.wdl_figure,
-    f"DPO vs SFT, {model}: all {len(dpo)} x {len(sft)} pairs",
+    f"DPO vs SFT, {model}: all {len(dpo)} x {len(sft)} pairs of samples",
+    ylabel="share of pairs (fraction 0-1)",
 )
-grouped_bars(rules, "rule", "source", out.rules_figure, f"Rule satisfaction, {model}")
-grouped_bars(elements, "element", "source", out.elements_figure, f"Element frequency, {model}", with_intervals=False)
 grouped_bars(
-    top, "bcc_elements", "source", out.top_bcc_figure, f"Top-5 BCC element sets, {model}", with_intervals=False
+    rules.assign(rule=rules["rule"].map(cmp.RULE_LABELS)),
+    "rule",
+    "source",
+    out.rules_figure,
+    f"Rule satisfaction, {model}",
+    ylabel="share of samples meeting the rule",
+)
+grouped_bars(
+    elements,
+    "element",
+    "source",
+    out.elements_figure,
+    f"Element frequency, {model}",
+    with_intervals=False,
+    ylabel="share of parsed triples holding it",
+)
+grouped_bars(
+    top,
+    "bcc_elements",
+    "source",
+    out.top_bcc_figure,
+    f"Top-5 BCC element sets, {model}",
+    with_intervals=False,
+    ylabel="share of parsed triples",
 )
 html = "".join(
     f"<h3>{title}</h3>" + frame.to_html(index=False, float_format="%.3f")

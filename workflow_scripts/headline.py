@@ -28,6 +28,7 @@ from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.ledger import LEDGER_SCHEMA
 from alloypref.lm.iterative import RoundDecision
 from alloypref.scoring import REWARDS_SCHEMA
+from alloypref.sources import source_label
 
 log = setup_logging(snakemake)  # injected by Snakemake
 params, inputs = snakemake.params, snakemake.input
@@ -71,13 +72,13 @@ for source, table in rewards.items():
 headline = pd.DataFrame(rows, columns=HEADLINE_SCHEMA.names)
 write_parquet(headline, snakemake.output.table, HEADLINE_SCHEMA)
 ledger_rows = headline[headline["source"].isin(params.ledger_sources)]
-shown = wide(ledger_rows)
+shown = wide(ledger_rows, labels=True)
 legend = interval_legend(ledger_rows)
 atomic_write_text(snakemake.output.markdown, markdown(shown) + "\n" + legend + "\n")
 atomic_write_text(snakemake.output.html, shown.to_html(index=False) + f"<p>{legend}</p>")
 accepted = {key: decision.accepted for key, decision in decisions.items()}
 rounds = round_table(headline, ledgers, params.models, accepted)
 write_parquet(rounds, snakemake.output.rounds, ROUNDS_SCHEMA)
-hits_against_calls(ledgers, snakemake.output.hits_figure)
+hits_against_calls(ledgers, snakemake.output.hits_figure, {s: source_label(s) for s in ledgers})
 round_trajectories(rounds, snakemake.output.rounds_figure)
 log.info("headline metrics (95 %% intervals):\n%s\n%s", markdown(shown), legend)

@@ -20,6 +20,7 @@ from alloypref.evaluation.metrics import (
 )
 from alloypref.io import atomic_write_text, read_parquet, write_parquet
 from alloypref.scoring import REWARDS_SCHEMA
+from alloypref.sources import source_label
 
 log = setup_logging(snakemake)  # injected by Snakemake
 settings = snakemake.params.evaluation
@@ -47,5 +48,5 @@ atomic_write_text(snakemake.output.markdown, markdown)
 atomic_write_text(snakemake.output.html, table.rename(columns=TABLE1_COLUMNS).to_html(index=False, float_format="%.3f"))
 curve_table = pd.concat(curves, ignore_index=True)
 write_parquet(curve_table, snakemake.output.curves)
-coverage_curves(curve_table, snakemake.output.figure)
+coverage_curves(curve_table, snakemake.output.figure, {s: source_label(s) for s in snakemake.params.sources})
 log.info("Table 1:\n%s", markdown)

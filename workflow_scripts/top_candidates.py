@@ -5,6 +5,7 @@ from _common import setup_logging
 from alloypref.evaluation.figures import phase_fractions
 from alloypref.io import read_parquet
 from alloypref.scoring import REWARDS_SCHEMA, SCORED_TABLES_SCHEMA
+from alloypref.sources import source_label
 
 log = setup_logging(snakemake)  # injected by Snakemake
 rewards = read_parquet(snakemake.input.rewards, REWARDS_SCHEMA)
@@ -15,7 +16,8 @@ best = (
     .sort_values("reward", ascending=False)
     .head(snakemake.params.k)
 )
-phase_fractions(tables, best, snakemake.output[0], f"Top {len(best)} of {snakemake.wildcards.source}")
+title = f"Top {len(best)} of {source_label(snakemake.wildcards.source)}: phase mole fractions against temperature"
+phase_fractions(tables, best, snakemake.output[0], title)
 log.info(
     "top candidates of %s:\n%s",
     snakemake.wildcards.source,

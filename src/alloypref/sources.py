@@ -167,3 +167,20 @@ def source_sizes(config: Mapping) -> dict[str, int | None]:
         sizes[name] = None
     sizes[EXAMPLE] = None
     return sizes
+
+
+def source_label(source: str) -> str:
+    """A reader's name for a source: ``tiny-dpo_r2`` -> "tiny DPO round 2", ``tiny-bestofn`` ->
+    "tiny best-of-N (DPO's budget)", ``random`` -> "random search"; a name of no known form (an
+    external or API source) is returned as it is."""
+    if source == RANDOM:
+        return "random search"
+    model, dash, stage = source.rpartition("-")
+    if not dash:
+        return source
+    if stage.startswith(ROUND_PREFIX) and stage[len(ROUND_PREFIX) :].isdigit():
+        return f"{model} DPO round {stage[len(ROUND_PREFIX) :]}"
+    names = {SFT: "SFT", DPO: "DPO", GRPO: "GRPO"} | dict(
+        zip(BUDGET_KINDS, ("best-of-N (DPO's budget)", "random search (DPO's budget)"))
+    )
+    return f"{model} {names[stage]}" if stage in names else source

@@ -15,6 +15,14 @@ import numpy as np
 import pandas as pd
 
 RULES = ("bcc_b2_exist", "bcc_forms_first", "b2_room_temp", "others_ok", "all_rules")
+#: A reader's name of each rule (``alloypref.reward``): figure ticks and summary rows.
+RULE_LABELS = {
+    "bcc_b2_exist": "1: BCC + B2 coexist",
+    "bcc_forms_first": "2: BCC forms first",
+    "b2_room_temp": "3: B2 at the lowest T",
+    "others_ok": "4: other solids <= 10 %",
+    "all_rules": "all 4 rules",
+}
 
 
 def _elements(formula: str) -> list[str]:
@@ -57,6 +65,15 @@ def pair_shares(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     win = below.sum() / pairs
     draw = (not_above - below).sum() / pairs
     return (float(win), float(draw), float(1.0 - win - draw))
+
+
+#: A reader's name of each row of :func:`win_draw_loss` (summary rows, figure ticks).
+OUTCOME_LABELS = {
+    "win": "win: DPO reward higher",
+    "draw": "draw: equal to 1e-6",
+    "loss": "loss: SFT reward higher",
+    "win - loss": "win − loss (the test)",
+}
 
 
 def win_draw_loss(sft: pd.DataFrame, dpo: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:

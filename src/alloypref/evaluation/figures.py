@@ -1,11 +1,19 @@
-"""Figures of the evaluation (PNG, matplotlib's Agg backend)."""
+"""Figures of the evaluation (PNG at 120 dpi, matplotlib's Agg backend). Every drawing function
+writes its file and returns the closed figure, whose axes tests and callers can still read.
+
+Every series stays visible: lines have their own markers and styles (:func:`series_style`), lines
+that run along each other are drawn as small multiples (:func:`hits_against_calls`), and many
+panels go in a grid (:func:`grid_shape`) titled with the reader's metric names and units."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from alloypref.evaluation.labels import metric_label
 
 
 def _plt():
@@ -17,11 +25,49 @@ def _plt():
     return plt
 
 
-def _save(fig, path: Path) -> None:
+#: Marker shapes and line styles cycled over series, so a series is told apart without colour.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", "-.", ":")
+
+
+def series_style(index: int) -> dict:
+    """Plot keywords of the ``index``-th series of a line chart: its own marker and line style, and
+    markers and lines that shrink with the index while the z-order grows, so a series drawn first
+    still shows round one drawn later on the same points (the SFT samples are the DPO pipeline's
+    first ledger step)."""
+    return {
+        "marker": MARKERS[index % len(MARKERS)],
+        "linestyle": LINESTYLES[index % len(LINESTYLES)],
+        "markersize": max(4.0, 11.0 - 1.5 * index),
+        "linewidth": max(1.0, 3.0 - 0.4 * index),
+        "zorder": 2 + index,
+    }
+
+
+def grid_shape(panels: int, max_columns: int = 4) -> tuple[int, int]:
+    """(rows, columns) of a grid holding ``panels`` panels, at most ``max_columns`` a row."""
+    columns = min(max(1, panels), max_columns)
+    return -(-max(1, panels) // columns), columns
+
+
+def _grid(panels: int, max_columns: int = 4, width: float = 3.6, height: float = 3.0, **kwargs):
+    """A figure of ``panels`` axes in a grid (:func:`grid_shape`); axes past the last panel are hidden."""
+    plt = _plt()
+    rows, columns = grid_shape(panels, max_columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False, **kwargs)
+    for ax in axes.flat[panels:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:panels])
+
+
+def _save(fig, path: Path, tight: bool = True):
+    """Write ``fig`` as a PNG (120 dpi) and close it; returns it (closed, its axes still readable)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     fig.savefig(path, dpi=120)
     _plt().close(fig)
+    return fig
 
 
 def draw_intervals(ax, x, low, high, color="black", capsize: float = 3.0) -> None:
@@ -37,23 +83,30 @@ def draw_intervals(ax, x, low, high, color="black", capsize: float = 3.0) -> Non
         ax.plot(x[shown], bound[shown], "_", color=color, markersize=2 * capsize)
 
 
-def bars_with_intervals(frame: pd.DataFrame, label: str, path: Path, title: str, ylabel: str = "share") -> None:
+def bars_with_intervals(frame: pd.DataFrame, label: str, path: Path, title: str, ylabel: str = "share (fraction 0-1)"):
     """One bar per row of ``frame`` (columns label, share, low, high)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(frame) + 2), 3.4))
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.4 * len(frame) + 2), 3.6))
     x = np.arange(len(frame))
     ax.bar(x, frame["share"], color="#4c72b0")
     draw_intervals(ax, x, frame["low"], frame["high"], capsize=4)
     ax.set_xticks(x, frame[label], rotation=20, ha="right")
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    _save(fig, path)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
 
 
 def grouped_bars(
-    frame: pd.DataFrame, group: str, series: str, path: Path, title: str, with_intervals: bool = True
-) -> None:
-    """Bars of ``share`` for each ``group`` (x axis) and ``series`` (colours), with 95 % intervals."""
+    frame: pd.DataFrame,
+    group: str,
+    series: str,
+    path: Path,
+    title: str,
+    with_intervals: bool = True,
+    ylabel: str = "share (fraction 0-1)",
+):
+    """Bars of ``share`` for each ``group`` (x axis) and ``series`` (colours and hatches), with 95 %
+    intervals."""
     plt = _plt()
     groups = list(dict.fromkeys(frame[group]))
     names = list(dict.fromkeys(frame[series]))
@@ -62,51 +115,65 @@ def grouped_bars(
     for k, name in enumerate(names):
         part = frame[frame[series] == name].set_index(group).reindex(groups)
         x = np.arange(len(groups)) + k * width
-        ax.bar(x, part["share"].fillna(0), width, label=name)
+        ax.bar(x, part["share"].fillna(0), width, label=name, hatch=("", "//", "..", "xx")[k % 4], edgecolor="white")
         if with_intervals and {"low", "high"} <= set(part.columns):
             draw_intervals(ax, x, part["low"], part["high"])
     ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups, rotation=20, ha="right")
-    ax.set_ylabel("share")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    _save(fig, path)
+    return _save(fig, path)
 
 
-def coverage_curves(curves: pd.DataFrame, path: Path) -> None:
-    """COV-R and COV-P against the cutoff, one line per source."""
+def coverage_curves(curves: pd.DataFrame, path: Path, labels: Mapping[str, str] | None = None):
+    """COV-R and COV-P against the cutoff, one line per source, each with its own marker and line
+    style (:func:`series_style`): sources that reach full coverage together stay visible. ``labels``:
+    the reader's name of each source (``alloypref.sources.source_label``), else the source's own."""
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for source, part in curves.groupby("source"):
-        axes[0].plot(part["cutoff"], part["coverage_recall"], marker="o", label=source)
-        axes[1].plot(part["cutoff"], part["coverage_precision"], marker="o", label=source)
-    for ax, name in zip(axes, ("COV-R", "COV-P")):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+    for k, (source, part) in enumerate(curves.groupby("source", sort=False)):
+        style = series_style(k) | {"markerfacecolor": "none" if k % 2 else None}
+        axes[0].plot(part["cutoff"], part["coverage_recall"], label=(labels or {}).get(source, source), **style)
+        axes[1].plot(part["cutoff"], part["coverage_precision"], **style)
+    for ax, name in zip(axes, ("COV-R: reference points covered", "COV-P: parsed samples near a reference")):
         ax.set_xlabel("cutoff (standardised Magpie distance)")
-        ax.set_ylabel(name)
-        ax.set_ylim(-0.02, 1.02)
-    axes[1].legend(fontsize=8)
-    _save(fig, path)
+        ax.set_ylabel("share (fraction 0-1)")
+        ax.set_title(name, fontsize=10)
+        ax.set_ylim(-0.02, 1.05)
+    fig.legend(loc="lower center", ncol=min(4, curves["source"].nunique()), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return _save(fig, path, tight=False)
 
 
-def kl_bars(kl: pd.DataFrame, path: Path, title: str) -> None:
-    """Mean per-token KL by element symbol and for numbers."""
+def kl_bars(kl: pd.DataFrame, path: Path, title: str):
+    """Mean per-token KL (nats) by element symbol, stray symbol (a letter outside the design space in a
+    malformed sample, hatched grey) and for numbers; token counts on the bars."""
     plt = _plt()
-    part = kl[kl["token_kind"].isin(["element", "number"])].sort_values("count", ascending=False)
-    fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(part) + 2), 3.2))
-    ax.bar(part["group"], part["mean_kl"], color="#dd8452")
-    for x, (value, count) in enumerate(zip(part["mean_kl"], part["count"])):
-        ax.text(x, value, str(count), ha="center", va="bottom", fontsize=7)
-    ax.set_ylabel("mean KL(DPO || SFT) per token")
+    kinds = {"element": "#dd8452", "number": "#4c72b0", "stray_symbol": "#b0b0b0"}
+    part = kl[kl["token_kind"].isin(kinds)].sort_values("count", ascending=False)
+    fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(part) + 2), 3.4))
+    x = np.arange(len(part))
+    colours = [kinds[k] for k in part["token_kind"]]
+    hatches = ["//" if k == "stray_symbol" else "" for k in part["token_kind"]]
+    ax.bar(x, part["mean_kl"], color=colours, hatch=hatches, edgecolor="white")
+    for xi, (value, count) in enumerate(zip(part["mean_kl"], part["count"])):
+        ax.text(xi, value, str(count), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(x, part["group"])
+    ax.set_xlabel("token group (number on a bar: its tokens)")
+    ax.set_ylabel("mean KL(DPO || SFT) (nats / token)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for k, c in kinds.items() if k in set(part["token_kind"])]
+    names = [k.replace("_", " ") for k in kinds if k in set(part["token_kind"])]
+    ax.legend(handles, names, fontsize=7)
     ax.set_title(title)
-    _save(fig, path)
+    return _save(fig, path)
 
 
-def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, title: str) -> None:
+def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, title: str):
     """Mole fraction of BCC, B2, liquid and other phases against temperature, one panel per candidate."""
-    plt = _plt()
-    n = max(1, len(rewards))
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.2), squeeze=False)
+    fig, axes = _grid(max(1, len(rewards)), max_columns=3, width=4.0, height=3.4)
     colours = {"BCC": "#4c72b0", "B2": "#c44e52", "LIQUID": "#8c8c8c", "OTHER": "#55a868"}
-    for ax, row in zip(axes[0], rewards.itertuples(index=False)):
+    markers = {"BCC": "o", "B2": "s", "LIQUID": "^", "OTHER": "D"}
+    for ax, row in zip(axes, rewards.itertuples(index=False)):
         table = tables[tables["candidate_id"] == row.candidate_id]
         # composition-set numbers are not stable across temperatures: sum by structure instead
         totals = table.pivot_table(
@@ -114,45 +181,93 @@ def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, tit
         ).fillna(0.0)
         for structure in ("BCC", "B2", "LIQUID", "OTHER"):
             if structure in totals:
-                ax.plot(totals.index, totals[structure], marker=".", color=colours[structure], label=structure)
+                ax.plot(
+                    totals.index,
+                    totals[structure],
+                    marker=markers[structure],
+                    markersize=3,
+                    color=colours[structure],
+                    label=structure,
+                )
         ax.set_title(
-            f"{row.bcc} + {row.b2} @ {row.b2_volume_percent:g} %\nreward {row.reward:.3f} ({row.database})", fontsize=8
+            f"{row.bcc} + {row.b2}, B2 {row.b2_volume_percent:g} vol%\nreward {row.reward:.3f} ({row.database})",
+            fontsize=9,
         )
         ax.set_xlabel("T (K)")
         ax.set_ylabel("mole fraction")
         ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=6)
     fig.suptitle(title)
-    _save(fig, path)
+    return _save(fig, path)
 
 
-def hits_against_calls(ledgers: dict, path: Path) -> None:
-    """Cumulative all-rules hits against cumulative CALPHAD calls, one line per method (its ledger steps)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for source, ledger in ledgers.items():
-        calls = np.r_[0, ledger["cumulative_calls"].to_numpy()]
-        hits = np.r_[0, ledger["cumulative_hits"].to_numpy()]
-        ax.plot(calls, hits, marker="o", label=source)
-    ax.set_xlabel("CALPHAD calls (unique candidates scored)")
-    ax.set_ylabel("unique candidates meeting all four rules")
-    ax.legend(fontsize=7)
-    _save(fig, path)
+def hits_against_calls(ledgers: Mapping[str, pd.DataFrame], path: Path, labels: Mapping[str, str] | None = None):
+    """Cumulative all-rules hits against cumulative CALPHAD calls, small multiples: one panel per
+    method (its ledger steps, in colour with markers) over every other method in grey, so a method
+    whose line runs along another's (SFT's is the DPO pipeline's first step) is seen whole.
+    ``labels``: the reader's name of each source, else the source's own."""
+    fig, axes = _grid(max(1, len(ledgers)), max_columns=3, width=3.8, height=3.2, sharex=True, sharey=True)
+    lines = {
+        source: (np.r_[0, ledger["cumulative_calls"].to_numpy()], np.r_[0, ledger["cumulative_hits"].to_numpy()])
+        for source, ledger in ledgers.items()
+    }
+    for k, (ax, (source, (calls, hits))) in enumerate(zip(axes, lines.items())):
+        for other, (x, y) in lines.items():
+            if other != source:
+                ax.plot(x, y, color="#c8c8c8", linewidth=1.0, zorder=1)
+        ax.plot(calls, hits, color=f"C{k}", marker="o", linewidth=2.0, zorder=3)
+        ax.annotate(
+            f"{hits[-1]:.0f} hits / {calls[-1]:.0f} calls",
+            (calls[-1], hits[-1]),
+            fontsize=7,
+            xytext=(-4, 6),
+            textcoords="offset points",
+            ha="right",
+        )
+        ax.set_title((labels or {}).get(source, source), fontsize=9)
+        ax.set_xlabel("CALPHAD calls (unique candidates scored)", fontsize=8)
+        ax.set_ylabel("hits (unique triples, all 4 rules)", fontsize=8)
+    if axes:
+        axes[0].figure.suptitle("Hits against CALPHAD calls (grey: the other methods)", fontsize=10)
+    return _save(fig, path)
 
 
-def round_trajectories(rounds: pd.DataFrame, path: Path) -> None:
-    """One panel per metric against the round (0 = SFT), a line per model with 95 % intervals;
-    rejected rounds drawn as open markers."""
+#: Round metrics that are shares (fractions 0-1): their panels span 0-1.
+_SHARE_METRICS = ("all_rules", "unique_at_100", "element_tv")
+
+
+def round_trajectories(rounds: pd.DataFrame, path: Path):
+    """One panel per metric against the round (0 = SFT) in a grid, titled with the metric's name and
+    unit, a line per model with 95 % intervals; rejected rounds drawn as open markers."""
     plt = _plt()
     metrics = list(dict.fromkeys(rounds["metric"]))
-    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(3.2 * max(1, len(metrics)), 3.2), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        for model, part in rounds[rounds["metric"] == metric].groupby("model"):
-            line = ax.plot(part["round"], part["value"], marker="o", label=model)
+    fig, axes = _grid(max(1, len(metrics)), max_columns=4, width=3.4, height=2.9)
+    for ax, metric in zip(axes, metrics):
+        for k, (model, part) in enumerate(rounds[rounds["metric"] == metric].groupby("model")):
+            style = series_style(k)
+            line = ax.plot(part["round"], part["value"], label=model, **style)
             draw_intervals(ax, part["round"], part["low"], part["high"], color=line[0].get_color())
             rejected = part[~part["accepted"].astype(bool)]
-            ax.plot(rejected["round"], rejected["value"], "o", mfc="white", color=line[0].get_color())
-        ax.set_xlabel("round (0 = SFT)")
-        ax.set_title(metric, fontsize=9)
-    axes[0][0].legend(fontsize=7)
-    _save(fig, path)
+            ax.plot(
+                rejected["round"],
+                rejected["value"],
+                linestyle="none",
+                marker=style["marker"],
+                markersize=style["markersize"],
+                mfc="white",
+                color=line[0].get_color(),
+                zorder=style["zorder"] + 1,
+            )
+        if metric in _SHARE_METRICS or metric.startswith(("cov_r@", "cov_p@")):
+            ax.set_ylim(-0.03, 1.05)
+        ax.set_xticks(sorted(rounds["round"].unique()))
+        ax.set_xlabel("round (0 = SFT)", fontsize=8)
+        ax.set_title(metric_label(metric), fontsize=9)
+    if axes:
+        handles, labels = axes[0].get_legend_handles_labels()
+        handles.append(plt.Line2D([], [], linestyle="none", marker="o", mfc="white", color="black"))
+        labels.append("rejected round")
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+        fig.suptitle("Iterative DPO per round (bars: 95 % intervals)", fontsize=10)
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return _save(fig, path, tight=False)

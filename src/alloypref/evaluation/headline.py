@@ -22,6 +22,8 @@ interval   string   how the interval was made: ``bootstrap of samples``, ``boots
 * ``hits_per_1000_calls``: unique candidate triples meeting all four rules (trusted or not; a new
   volume % is a new hit) per 1,000 CALPHAD calls; the interval resamples the called candidates.
 * ``calls``, ``hits``, ``trusted_pairs``, ``trusted_systems``: the ledger's totals (no interval).
+* ``samples``: the number of the source's samples (rows of its rewards table), the denominator of
+  ``all_rules`` and ``mean_reward`` (:mod:`alloypref.evaluation.verdict` tests differences with it).
 * ``all_rules``, ``mean_reward``: as in Table 1, intervals resample samples.
 * ``unique_at_100``, ``cov_r@c`` (COV-R at fingerprint cutoff c): set-valued, so never a bootstrap
   of samples: over the model's fresh batches when ``evaluation.fresh_batches`` > 0, else over
@@ -42,6 +44,7 @@ import pyarrow as pa
 
 from alloypref.evaluation.comparisons import bootstrap_interval
 from alloypref.evaluation.drift import element_shares, total_variation
+from alloypref.evaluation.labels import metric_label
 from alloypref.evaluation.metrics import master_fractions, nearest_distances
 from alloypref.evaluation.set_metrics import (
     BOOTSTRAP,
@@ -75,6 +78,7 @@ HEADLINE_METRICS = (
     "hits",
     "trusted_pairs",
     "trusted_systems",
+    "samples",
     "all_rules",
     "mean_reward",
     "unique_at_100",
@@ -135,7 +139,7 @@ def sample_rows_of(
     model's fresh batches, each as (pair key codes, fingerprints) of its parsed samples
     (:func:`fresh_batch`); with them unique@100 and COV-R take their intervals over batches,
     without them over subsamples (unique@100) or none (COV-R): :mod:`alloypref.evaluation.set_metrics`."""
-    rows = []
+    rows = [_row(source, "samples", float(len(rewards)))]
     hits = hit_flags(rewards)
     reward = scored_rewards(rewards, worst)
     for name, values in (("all_rules", hits), ("mean_reward", reward)):
@@ -189,8 +193,11 @@ def split_batches(fresh: pd.DataFrame) -> list[pd.DataFrame]:
     return [part for _, part in fresh.groupby("batch", sort=True)]
 
 
-def wide(table: pd.DataFrame, metrics: Sequence[str] | None = None, digits: int = 3) -> pd.DataFrame:
-    """One row per source, one ``value [low, high]`` text cell per metric (for Markdown and HTML)."""
+def wide(
+    table: pd.DataFrame, metrics: Sequence[str] | None = None, digits: int = 3, labels: bool = False
+) -> pd.DataFrame:
+    """One row per source, one ``value [low, high]`` text cell per metric (for Markdown and HTML);
+    with ``labels`` the columns carry the reader's names and units (:func:`metric_label`)."""
     metrics = list(metrics or dict.fromkeys(table["metric"]))
     rows = []
     for source, part in table.groupby("source", sort=False):
@@ -206,23 +213,28 @@ def wide(table: pd.DataFrame, metrics: Sequence[str] | None = None, digits: int 
                 text += f" [{low:.{digits}g}, {high:.{digits}g}]"
             row[metric] = text
         rows.append(row)
-    return pd.DataFrame(rows, columns=["source", *metrics])
+    frame = pd.DataFrame(rows, columns=["source", *metrics])
+    if labels:
+        frame = frame.rename(columns={"source": "Source", **{m: metric_label(m) for m in metrics}})
+    return frame
 
 
 def interval_legend(table: pd.DataFrame) -> str:
     """One sentence naming how each metric's interval was made (the table's ``interval`` column),
     with the sources of each method where a metric's sources differ; metrics with no interval for
-    any source are left out. Example: "Intervals (95 %): all_rules: bootstrap of samples; unique_at_100: fresh
-    batches (tiny-sft), subsamples (...) (random)."."""
+    any source are left out; metrics by the reader's names (:func:`metric_label`). Example: "Intervals
+    (95 %): All 4 rules (share): bootstrap of samples; Unique pairs @100 (share): fresh batches
+    (tiny-sft), subsamples (...) (random)."."""
     parts = []
     for metric, part in table.groupby("metric", sort=False):
         if (part["interval"] == NONE).all():
             continue
         by_method = part.groupby("interval", sort=False)["source"].apply(list)
+        name = metric_label(metric)
         if len(by_method) == 1:
-            parts.append(f"{metric}: {by_method.index[0]}")
+            parts.append(f"{name}: {by_method.index[0]}")
         else:
-            parts.append(f"{metric}: " + ", ".join(f"{m} ({', '.join(s)})" for m, s in by_method.items()))
+            parts.append(f"{name}: " + ", ".join(f"{m} ({', '.join(s)})" for m, s in by_method.items()))
     return "Intervals (95 %): " + ("; ".join(parts) if parts else "none") + "."
 
 

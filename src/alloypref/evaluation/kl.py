@@ -5,12 +5,18 @@ as in training and sampling (with the tokenizer's special tokens, e.g. a BOS), t
 position the KL divergence sum_v p_DPO(v) (log p_DPO(v) - log p_SFT(v)) over the vocabulary is taken,
 and positions are grouped by what their token is part of: an element symbol (counted per element),
 a multi-digit number, or anything else. Both models must share a tokenizer (DPO continues from SFT).
+
+The samples are read as written, malformed ones included, so a capital letter that a model wrote
+where no formula belongs (``H`` in ``<BCC>Nb6H<BCC>Ti``, ``Su`` where it began the prompt's
+"Suggest" again) looks like an element symbol. Given the design space's elements, a symbol outside
+them is grouped as what it is, token kind ``stray_symbol``: a letter of a malformed sample, not an
+element the model was taught (``H`` there is not hydrogen).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,8 +43,17 @@ def token_kinds(text: str, offsets: Sequence[tuple[int, int]]) -> list[str]:
     return kinds
 
 
-def per_token_kl(dpo_model, sft_model, tokenizer, prompt: str, continuations: Sequence[str]) -> pd.DataFrame:
-    """Rows (group, token_kind, count, mean_kl): per element symbol, ``number`` and ``other``."""
+def per_token_kl(
+    dpo_model,
+    sft_model,
+    tokenizer,
+    prompt: str,
+    continuations: Sequence[str],
+    elements: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """Rows (group, token_kind, count, mean_kl), KL in nats per token: per element symbol (token kind
+    ``element``; with ``elements``, the design space's, a symbol outside them is ``stray_symbol``),
+    ``number``, ``tag``, ``eos`` and ``other``."""
     import torch
 
     from alloypref.lm.sampling import prompt_ids as encode_prompt
@@ -68,6 +83,8 @@ def per_token_kl(dpo_model, sft_model, tokenizer, prompt: str, continuations: Se
             records.setdefault(kind, []).append(float(kl[position]))
     rows = []
     for kind, values in sorted(records.items()):
-        token_kind = "element" if element_pattern.match(kind) else kind
+        token_kind = kind
+        if element_pattern.match(kind):
+            token_kind = "element" if elements is None or kind in elements else "stray_symbol"
         rows.append({"group": kind, "token_kind": token_kind, "count": len(values), "mean_kl": float(np.mean(values))})
     return pd.DataFrame(rows, columns=KL_SCHEMA_COLUMNS)

@@ -39,8 +39,28 @@ def curves_from_log_history(log_history: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CURVES_SCHEMA.names)
 
 
+#: A reader's title (with its unit) of each logged metric a figure draws; the logged name stays the
+#: panel's y label.
+CURVE_LABELS = {
+    "loss": "training loss",
+    "rewards/margins": "implicit reward margin, chosen − rejected",
+    "rewards/accuracies": "pairs whose chosen completion wins (share)",
+    "reward": "shaped reward (weighted sum of components)",
+    "rewards/bcc_b2_exist/mean": "rule 1: BCC + B2 coexist (mean, 0-1)",
+    "rewards/bcc_forms_first/mean": "rule 2: BCC forms first (mean, 0-1)",
+    "rewards/b2_room_temp/mean": "rule 3: B2 at the lowest T (mean, 0-1)",
+    "rewards/others_within_10/mean": "rule 4: other solids <= 10 % (mean, 0-1)",
+    "rewards/mismatch/mean": "lattice-mismatch component (mean, 0-1)",
+    "calphad/all_rules": "scored batch: all 4 rules (share)",
+    "calphad/unique_masters": "scored batch: distinct compositions (share)",
+    "kl": "KL from the SFT model (nats / token)",
+    "completions/mean_length": "completion length (tokens)",
+}
+
+
 def plot_curves(curves: pd.DataFrame, metrics: list[str], path: Path, title: str) -> None:
-    """One panel per metric, train and eval lines against step."""
+    """One panel per metric in a grid of up to four a row, titled by :data:`CURVE_LABELS`: the train
+    line with markers (a short run logs few steps) and the eval points against the optimizer step."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,13 +73,14 @@ def plot_curves(curves: pd.DataFrame, metrics: list[str], path: Path, title: str
     for ax in axes.flat[len(present) :]:
         ax.set_visible(len(present) == 0 and ax is axes[0][0])
     for ax, metric in zip(axes.flat, present):
-        for split, style in (("train", "-"), ("eval", "o--")):
+        for split, style in (("train", "o-"), ("eval", "s--")):
             data = curves[(curves["metric"] == metric) & (curves["split"] == split)]
             if not data.empty:
-                ax.plot(data["step"], data["value"], style, label=split)
-        ax.set_xlabel("step")
-        ax.set_ylabel(metric)
-        ax.legend()
+                ax.plot(data["step"], data["value"], style, markersize=4, label=split)
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel(metric, fontsize=7)
+        ax.set_title(CURVE_LABELS.get(metric, metric), fontsize=9)
+        ax.legend(fontsize=7)
     if not present:
         axes[0][0].text(0.5, 0.5, "no logged values", ha="center")
     fig.suptitle(title)
