@@ -185,6 +185,7 @@ rule summary:
     input:
         table=results_path("metrics/table1.md"),
         headline=results_path("metrics/headline.md"),
+        matched_calls=results_path("metrics/matched_calls.md"),
         verdict=results_path("metrics/verdict.parquet"),
         rounds=results_path("metrics/rounds.parquet"),
         comparisons=expand(results_path("metrics/{model}/win_draw_loss.parquet"), model=MODELS),

@@ -76,7 +76,9 @@ rule matched_calls:
     output:
         table=results_path("metrics/matched_calls.parquet"),
         markdown=report(
-            results_path("metrics/matched_calls.md"), caption="../report/matched_calls.rst", category="Table 1"
+            results_path("metrics/matched_calls.md"),
+            caption="../report/matched_calls.rst",
+            category=CATEGORY["headline"],
         ),
     log:
         results_path("logs/matched_calls.log"),

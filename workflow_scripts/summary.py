@@ -27,6 +27,7 @@ text = render_summary(
     results_dir=params.results,
     cross_database_md=Path(inputs.cross_database).read_text(encoding="utf-8"),
     round_sources=params.round_sources,
+    matched_calls_md=Path(inputs.matched_calls).read_text(encoding="utf-8"),
 )
 atomic_write_text(snakemake.output[0], text)
 log.info("summary written to %s", snakemake.output[0])

@@ -108,13 +108,16 @@ def render_summary(
     results_dir: str = "results",
     cross_database_md: str | None = None,
     round_sources: Sequence[str] = (),
+    matched_calls_md: str | None = None,
 ) -> str:
     """The summary Markdown. ``verdict_md``, ``headline_md``, ``table1_md``: the contents of
     ``metrics/verdict.md``, ``metrics/headline.md`` and ``metrics/table1.md``; ``model_tables[model]``
     names that model's ``win_draw_loss``, ``rule_change``, ``top_bcc`` and ``kl`` Parquet files;
     ``sources`` and ``round_sources``: the evaluated sources and the DPO rounds' (their methods are
     named first); ``results_dir`` is where figures are cited; ``cross_database_md`` is the
-    cross-database agreement section (:func:`alloypref.evaluation.cross_database.markdown`)."""
+    cross-database agreement section (:func:`alloypref.evaluation.cross_database.markdown`);
+    ``matched_calls_md`` the methods at matched CALPHAD calls
+    (:func:`alloypref.evaluation.matched_calls.markdown`)."""
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
     figures = f"{results_dir}/figures"
     lines = [
@@ -141,6 +144,20 @@ def render_summary(
         f"Figures: `{figures}/hits_per_call.png` (hits against calls), `{figures}/rounds.png` "
         "(per-round trajectories).",
         "",
+        *(
+            [
+                "## At matched CALPHAD calls",
+                "",
+                "Distinct finds saturate as calls grow, so each method of a model is read off at the fewest "
+                "calls any of them spent (one run: counts, no interval; config/replicates.yaml pools them "
+                "over seeds).",
+                "",
+                matched_calls_md.rstrip(),
+                "",
+            ]
+            if matched_calls_md
+            else []
+        ),
         "## Table 1",
         "",
         table1_md.rstrip(),
