@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alloypref.evaluation.phase_curves import PhaseCurves, phase_curves
+
 
 def _plt():
     import matplotlib
@@ -100,28 +102,55 @@ def kl_bars(kl: pd.DataFrame, path: Path, title: str) -> None:
     _save(fig, path)
 
 
+#: Line colours of the structures in phase-fraction charts (the explorer's are the same).
+STRUCTURE_COLOURS = {"BCC": "#4c72b0", "B2": "#c44e52", "LIQUID": "#8c8c8c", "OTHER": "#55a868"}
+# Curves of one structure are told apart by line style (several BCC composition sets, several others).
+_LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def draw_phase_curves(ax, curves: PhaseCurves) -> None:
+    """One line per curve of ``curves`` on ``ax``: mole fraction (0-1) against temperature (K),
+    coloured by structure, with axis labels and a legend."""
+    seen: dict[str, int] = {}
+    for curve in curves.curves:
+        k = seen.get(curve.structure, 0)
+        seen[curve.structure] = k + 1
+        ax.plot(
+            curves.temperatures_K,
+            curve.fractions,
+            marker=".",
+            linestyle=_LINE_STYLES[k % len(_LINE_STYLES)],
+            color=STRUCTURE_COLOURS.get(curve.structure, "black"),
+            label=curve.label,
+        )
+    ax.set_xlabel("temperature (K)")
+    ax.set_ylabel("phase fraction (mole fraction of atoms)")
+    ax.set_ylim(-0.02, 1.02)
+    if curves.curves:
+        ax.legend(fontsize=7)
+
+
+def phase_fraction_chart(curves: PhaseCurves, path: Path, title: str) -> None:
+    """The paper's Fig. 9 as a chart for one candidate: each phase's mole fraction against
+    temperature (K), written as a PNG to ``path``."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    draw_phase_curves(ax, curves)
+    ax.set_title(title, fontsize=9)
+    _save(fig, path)
+
+
 def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, title: str) -> None:
-    """Mole fraction of BCC, B2, liquid and other phases against temperature, one panel per candidate."""
+    """Mole fraction of BCC, B2, liquid and other phases against temperature, one panel per candidate
+    (composition sets summed per structure)."""
     plt = _plt()
     n = max(1, len(rewards))
     fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.2), squeeze=False)
-    colours = {"BCC": "#4c72b0", "B2": "#c44e52", "LIQUID": "#8c8c8c", "OTHER": "#55a868"}
     for ax, row in zip(axes[0], rewards.itertuples(index=False)):
-        table = tables[tables["candidate_id"] == row.candidate_id]
-        # composition-set numbers are not stable across temperatures: sum by structure instead
-        totals = table.pivot_table(
-            index="temperature_K", columns="structure", values="mole_fraction", aggfunc="sum"
-        ).fillna(0.0)
-        for structure in ("BCC", "B2", "LIQUID", "OTHER"):
-            if structure in totals:
-                ax.plot(totals.index, totals[structure], marker=".", color=colours[structure], label=structure)
+        draw_phase_curves(ax, phase_curves(tables[tables["candidate_id"] == row.candidate_id], per="structure"))
         ax.set_title(
             f"{row.bcc} + {row.b2} @ {row.b2_volume_percent:g} %\nreward {row.reward:.3f} ({row.database})", fontsize=8
         )
-        ax.set_xlabel("T (K)")
-        ax.set_ylabel("mole fraction")
-        ax.set_ylim(-0.02, 1.02)
-        ax.legend(fontsize=6)
     fig.suptitle(title)
     _save(fig, path)
 
