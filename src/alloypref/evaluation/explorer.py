@@ -92,7 +92,9 @@ def select_candidates(rewards: Mapping[str, pd.DataFrame], max_candidates: int) 
     ranked = []
     for order, (source, table) in enumerate(rewards.items()):
         best_first = table.sort_values(["reward", "candidate_id"], ascending=[False, True], kind="stable")
-        ranked.append(pd.DataFrame({"source": source, "order": order, "rank": range(len(best_first))}, index=best_first.index))
+        ranked.append(
+            pd.DataFrame({"source": source, "order": order, "rank": range(len(best_first))}, index=best_first.index)
+        )
     turns = pd.concat(ranked).sort_values(["rank", "order"], kind="stable").head(max_candidates)
     return {source: table.loc[turns.index[turns["source"] == source]] for source, table in rewards.items()}
 
@@ -178,7 +180,9 @@ def explorer_data(
                     grids.append(list(grid))
                 entry = {
                     "g": g,
-                    "c": [[c.phase, c.structure, [round(f, _FRACTION_DIGITS) for f in c.fractions]] for c in found.curves],
+                    "c": [
+                        [c.phase, c.structure, [round(f, _FRACTION_DIGITS) for f in c.fractions]] for c in found.curves
+                    ],
                 }
                 key = json.dumps(entry, sort_keys=True)
                 curve = curve_index.setdefault(key, len(curves))
@@ -198,7 +202,7 @@ def explorer_data(
     return {
         "note": note,
         "footer": f"alloypref {__version__}. Phase fractions are CALPHAD equilibria on the open database named "
-        "for each candidate; rewards follow the paper's Eq. 1 (README: the reward).",
+        "for each candidate; rewards follow the paper's Eq. 1.",
         "limit": max_candidates,
         "total": total,
         "shown": shown,
@@ -231,6 +235,29 @@ def render_explorer(data: dict, title: str) -> str:
             raise ValueError(f"package data {_ASSETS}/{name} holds a closing script or style tag")
     values = {"TITLE": html.escape(title), "DATA": script_json(data), "CSS": css, "JS": js}
     return _PLACEHOLDER.sub(lambda m: values[m.group(1) or m.group(2)], _asset("explorer.html"))
+
+
+def read_scored(
+    sources: list[str], rewards_paths: list[Path], tables_paths: list[Path], max_candidates: int
+) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Each source's (rewards, phase tables) from its Parquet files (in ``sources`` order), the
+    phase tables cut to the candidates :func:`select_candidates` embeds as each is read, so at most
+    one source's whole table is in memory (a paper-scale run's are hundreds of MB together)."""
+    from alloypref.io import read_parquet
+    from alloypref.scoring import REWARDS_SCHEMA, SCORED_TABLES_SCHEMA
+
+    if not len(sources) == len(rewards_paths) == len(tables_paths):
+        raise ValueError(
+            f"{len(sources)} sources, {len(rewards_paths)} rewards and {len(tables_paths)} phase-table files"
+        )
+    rewards = {source: read_parquet(path, REWARDS_SCHEMA) for source, path in zip(sources, rewards_paths)}
+    chosen = select_candidates(rewards, max_candidates)
+    scored = {}
+    for source, path in zip(sources, tables_paths):
+        tables = read_parquet(path, SCORED_TABLES_SCHEMA)
+        kept = tables[tables["candidate_id"].isin(set(chosen[source]["candidate_id"]))]
+        scored[source] = (rewards[source], kept.reset_index(drop=True))
+    return scored
 
 
 def write_explorer(

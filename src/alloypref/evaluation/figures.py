@@ -130,14 +130,21 @@ def draw_phase_curves(ax, curves: PhaseCurves) -> None:
         ax.legend(fontsize=7)
 
 
-def phase_fraction_chart(curves: PhaseCurves, path: Path, title: str) -> None:
+def phase_fraction_figure(curves: PhaseCurves, title: str):
     """The paper's Fig. 9 as a chart for one candidate: each phase's mole fraction against
-    temperature (K), written as a PNG to ``path``."""
+    temperature (K), its legend beside the axes. Returns the matplotlib figure (not saved)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
     draw_phase_curves(ax, curves)
+    if curves.curves:  # beside the axes: a legend inside would hide a curve
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(title, fontsize=9)
-    _save(fig, path)
+    return fig
+
+
+def phase_fraction_chart(curves: PhaseCurves, path: Path, title: str) -> None:
+    """:func:`phase_fraction_figure` written as a PNG to ``path``."""
+    _save(phase_fraction_figure(curves, title), path)
 
 
 def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, title: str) -> None:
