@@ -67,18 +67,19 @@ def phase_curves(table: pd.DataFrame, per: str = "phase") -> PhaseCurves:
         raise ValueError(f"a phase table needs column(s) {missing}; it has {list(table.columns)}")
     if table.empty:
         return PhaseCurves((), ())
-    frame = table[["temperature_K", "phase", "structure", "mole_fraction"]].astype(
-        {"temperature_K": "float64", "phase": "object", "structure": "object", "mole_fraction": "float64"}
-    )
-    if per == "structure":
-        frame = frame.assign(phase=frame["structure"])
-    wide = frame.pivot_table(
-        index="temperature_K", columns=["phase", "structure"], values="mole_fraction", aggfunc="sum", fill_value=0.0
-    ).sort_index()
+    temperatures = table["temperature_K"].to_numpy(dtype=float)
+    structures = table["structure"].astype(str).to_numpy()
+    phases = structures if per == "structure" else table["phase"].astype(str).to_numpy()
+    fractions = table["mole_fraction"].to_numpy(dtype=float)
+    grid = np.unique(temperatures)  # ascending
+    at = np.searchsorted(grid, temperatures)
+    # plain numpy: pandas' pivot costs ~10 ms a candidate, and the explorer draws thousands
+    summed: dict[tuple[str, str], np.ndarray] = {}
+    for key, k, fraction in zip(zip(phases, structures), at, fractions):
+        summed.setdefault(key, np.zeros(len(grid)))[k] += fraction
     rank = {structure: k for k, structure in enumerate(STRUCTURE_ORDER)}
-    keys = sorted(wide.columns, key=lambda key: (rank.get(key[1], len(rank)), key[0]))
+    keys = sorted(summed, key=lambda key: (rank.get(key[1], len(rank)), key[0]))
     curves = tuple(
-        PhaseCurve(str(phase), str(structure), tuple(float(v) for v in np.asarray(wide[(phase, structure)])))
-        for phase, structure in keys
+        PhaseCurve(phase, structure, tuple(summed[(phase, structure)].tolist())) for phase, structure in keys
     )
-    return PhaseCurves(tuple(float(t) for t in wide.index), curves)
+    return PhaseCurves(tuple(grid.tolist()), curves)
