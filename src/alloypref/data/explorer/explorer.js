@@ -281,6 +281,8 @@
       return;
     }
     drawChart(chart, DATA.grids[DATA.curves[curve].g], DATA.curves[curve].c);
+    // on a narrow screen the panel sits below the table: bring it into view
+    if (detail.getBoundingClientRect().top > window.innerHeight) detail.scrollIntoView();
   }
 
   function niceStep(span, count) {
