@@ -95,6 +95,7 @@ rule all:
         results_path("summary.md"),
         results_path("metrics/table1.parquet"),
         results_path("manifest.json"),
+        results_path("explorer.html"),
         expand(results_path("scores/{source}/{table}.parquet"), source=SOURCES, table=["rewards", "phase_tables"]),
         expand(results_path("design_space/{name}.parquet"), name=["candidates", "curation", "bcc", "b2", "sft_triples"]),
         expand(results_path("models/{model}/{stage}"), model=MODELS, stage=STAGES),

@@ -32,3 +32,5 @@ def package_version():
 
 # The prompt wording is package data, not a .py file, so code_version() would not see it change.
 API_PROMPTS = _CODE_VERSIONS.data_version("data/prompts", "*.txt")
+# The explorer's page template, script and style sheet are package data too (rule explorer).
+EXPLORER_ASSETS = _CODE_VERSIONS.data_version("data/explorer")

@@ -61,6 +61,7 @@ CATEGORY = {
     "top": "6 Top candidates",
     "databases": "7 Databases",
     "replicates": "8 Replicates",
+    "explorer": "9 Explorer",
 }
 
 

@@ -181,6 +181,31 @@ rule verdict:
         "../workflow_scripts/verdict.py"
 
 
+rule explorer:
+    input:
+        rewards=expand(results_path("scores/{source}/rewards.parquet"), source=SOURCES),
+        tables=expand(results_path("scores/{source}/phase_tables.parquet"), source=SOURCES),
+    output:
+        report(results_path("explorer.html"), caption="../report/explorer.rst", category=CATEGORY["explorer"]),
+    log:
+        results_path("logs/explorer.log"),
+    benchmark:
+        results_path("benchmarks/explorer.tsv")
+    conda:
+        "../envs/alloypref.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        code=code_version("explorer.py"),
+        assets=EXPLORER_ASSETS,
+        sources=SOURCES,
+        max_candidates=config["evaluation"]["explorer_max_candidates"],
+        mismatch=config["reward"]["mismatch"],
+    script:
+        "../workflow_scripts/explorer.py"
+
+
 rule summary:
     input:
         table=results_path("metrics/table1.md"),

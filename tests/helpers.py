@@ -24,7 +24,7 @@ from alloypref.calphad.trust import TrustedChoice, TrustEvidence, TrustVerdict, 
 from alloypref.design_space import completion_text, prompt_text
 from alloypref.lm.registry import ModelSettings, TinyModelSettings, TrainSettings
 from alloypref.reward import RewardSettings
-from alloypref.scoring import ScoringSettings
+from alloypref.scoring import REWARDS_SCHEMA, SCORED_TABLES_SCHEMA, ScoringSettings
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
@@ -358,4 +358,74 @@ def ledger_reward_rows(triples, trusted=True):
             }
             for bcc, b2, volume, hit, parsed in triples
         ]
+    )
+
+
+# Scored sources for the results explorer (tests/test_explorer*.py)
+
+
+def explorer_reward_row(candidate_id, reward, status="ok", **changes):
+    """A rewards-table row (every column of REWARDS_SCHEMA) of a scored, trusted candidate."""
+    row = {
+        "candidate_id": candidate_id,
+        "bcc": "Cr",
+        "b2": "AlNi",
+        "b2_volume_percent": 40.0,
+        "master_composition": "Al20Cr60Ni20",
+        "elements": "Al-Cr-Ni",
+        "status": status,
+        "reason": "" if status == "ok" else "malformed",
+        "database": "mc_ni",
+        "coverage": 1.0,
+        "low_coverage": False,
+        "trusted": True,
+        "trust_reason": "",
+        "reward": float(reward),
+        "bcc_b2_exist": status == "ok",
+        "bcc_forms_first": status == "ok",
+        "b2_room_temp": status == "ok",
+        "others_exceed_10": status != "ok",
+        "min_lattice_mismatch_A": 0.01 if status == "ok" else 10.0,
+        "highest_bcc_K": 1773.15 if status == "ok" else float("nan"),
+        "highest_b2_K": 1273.15 if status == "ok" else float("nan"),
+        "all_rules": status == "ok",
+        "seconds": 1.0,
+        "databases_solved": 1,
+    }
+    row.update(changes)
+    return row
+
+
+def explorer_phase_rows(candidate_id):
+    """A scored phase table: BCC_B2#1 disordered at both temperatures, ordered (B2) as #2 at the lower
+    only, liquid at the higher only."""
+    rows = [
+        (373.15, "BCC_B2#1", "BCC", 0.6),
+        (373.15, "BCC_B2#2", "B2", 0.4),
+        (1773.15, "BCC_B2#1", "BCC", 0.3),
+        (1773.15, "LIQUID#1", "LIQUID", 0.7),
+    ]
+    return [
+        {
+            "candidate_id": candidate_id,
+            "temperature_K": t,
+            "phase": phase,
+            "structure": structure,
+            "mole_fraction": fraction,
+            "is_ordered": structure == "B2",
+            "order_parameter": float("nan"),
+            "lattice_parameter_A": 2.9,
+            "status": "ok",
+        }
+        for t, phase, structure, fraction in rows
+    ]
+
+
+def explorer_source(prefix, rewards, with_tables=True):
+    """(rewards, phase tables) of a source whose candidates are ``prefix-k`` with rewards ``rewards``."""
+    rows = [explorer_reward_row(f"{prefix}-{k}", r) for k, r in enumerate(rewards)]
+    tables = [row for r in rows for row in explorer_phase_rows(r["candidate_id"])] if with_tables else []
+    return (
+        pd.DataFrame(rows, columns=REWARDS_SCHEMA.names),
+        pd.DataFrame(tables, columns=SCORED_TABLES_SCHEMA.names),
     )

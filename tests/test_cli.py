@@ -131,3 +131,31 @@ def test_score_prints_every_trust_reason_from_trust_evidence(tmp_path):
     assert record["trust"]["trusted"] is False and record["result"]["trusted"] is False
     missing = cli([*args[:-1], str(tmp_path / "nowhere")], tmp_path)
     assert missing.returncode == 2 and "nowhere" in missing.stderr and "subsystem_verdicts.parquet" in missing.stderr
+
+
+def test_score_plot_draws_one_line_per_phase_of_the_candidate(tmp_path):
+    import pandas as pd
+
+    from alloypref.evaluation.figures import phase_fraction_figure
+    from alloypref.evaluation.phase_curves import phase_curves
+
+    config = NIAL_CONFIG.replace("[373.15, 1273.15]", "[373.15, 1273.15, 1873.15]")
+    (tmp_path / "nial.yaml").write_text(config)
+    plot = tmp_path / "plots" / "nial.png"
+    args = ["score", "Ni", "NiAl", "60", "--config", str(tmp_path / "nial.yaml"), "--json", "--plot", str(plot)]
+    result = cli(args, tmp_path, {"ALLOYPREF_CACHE": str(tmp_path / "cache")})
+    assert result.returncode in (0, 1), result.stderr
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"wrote {plot}" in result.stderr
+    # the chart the command drew, from the phase table it printed: a line per (phase, structure) present
+    table = pd.DataFrame(json.loads(result.stdout)["phase_table"])
+    present = {(row.phase, row.structure) for row in table.itertuples()}
+    ax = phase_fraction_figure(phase_curves(table), "t").axes[0]
+    assert sorted(line.get_label() for line in ax.get_lines()) == sorted(f"{p} ({s})" for p, s in present)
+    assert ax.get_xlabel() == "temperature (K)" and "fraction" in ax.get_ylabel()
+    # nothing to draw for a candidate no database computes: said, no file
+    missing = cli(
+        ["score", "Ni", "NiW", "60", "--config", str(tmp_path / "nial.yaml"), "--plot", str(tmp_path / "w.png")],
+        tmp_path,
+        {"ALLOYPREF_CACHE": str(tmp_path / "cache")},
+    )
+    assert "no phase table to plot" in missing.stderr and not (tmp_path / "w.png").exists()

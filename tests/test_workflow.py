@@ -340,8 +340,10 @@ def after_scoring() -> set[str]:
 
 
 def with_cross_summary(jobs: set[str]) -> set[str]:
-    """A rerun cross-database check of any source reruns their summary table."""
-    return jobs | ({"cross_database_summary"} if any(job.startswith("cross_database[") for job in jobs) else set())
+    """The jobs that read every source follow: a rerun cross-database check of any source reruns their
+    summary table, a rescored source the explorer page (and rule all, which asks for it)."""
+    jobs = jobs | ({"cross_database_summary"} if any(job.startswith("cross_database[") for job in jobs) else set())
+    return jobs | ({"explorer", "all"} if any(job.startswith("gather_scores[") for job in jobs) else set())
 
 
 EVALUATED = [

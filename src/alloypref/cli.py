@@ -1,4 +1,5 @@
-"""Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table, reward and trust;
+"""Command line: `alloypref score BCC B2 VOLUME` prints one candidate's phase table, reward and trust
+(``--plot FILE``: and draws its phase fractions against temperature);
 `alloypref ship-design-space RESULTS --config CONFIG --out DIR` packages a curation run as shipped data;
 `alloypref ship-trust --out DIR` computes the trust evidence the command line ships with."""
 
@@ -136,6 +137,8 @@ def _score(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     verdict = evidence.judge(master, row["database"]) if row["database"] else None
+    if args.plot:
+        _plot(args, row, table)
     if args.json:
         record = {
             "triple": {"bcc": args.bcc, "b2": args.b2, "b2_volume_percent": args.volume},
@@ -171,6 +174,27 @@ def _score(args: argparse.Namespace) -> int:
         print(f"{'min_lattice_mismatch':<22} {row['min_lattice_mismatch_A']:.4f} Å")
         print(f"{'reward':<22} {row['reward']:.4f}")
     return 0 if row["status"] == "ok" else 1
+
+
+def _plot(args: argparse.Namespace, row: dict, table: pd.DataFrame) -> None:
+    """Draw ``--plot``: the candidate's phase fractions against temperature (PNG), or say on stderr
+    why there is nothing to draw (no database could compute it)."""
+    from alloypref.evaluation.figures import phase_fraction_chart
+    from alloypref.evaluation.phase_curves import phase_curves
+
+    if table.empty:
+        print(
+            f"no phase table to plot ({row['status']}: {row['reason'] or 'nothing computed'}); {args.plot} not written",
+            file=sys.stderr,
+        )
+        return
+    trust = "trusted" if row["trusted"] else "NOT TRUSTED"
+    title = (
+        f"{args.bcc} + {args.b2} @ {args.volume:g} % B2  (master {row['master_composition']})\n"
+        f"{row['database']}, {trust}, status {row['status']}, reward {row['reward']:.4f}"
+    )
+    phase_fraction_chart(phase_curves(table), Path(args.plot).expanduser(), title)
+    print(f"wrote {args.plot}", file=sys.stderr)
 
 
 def _ship_design_space(args: argparse.Namespace) -> int:
@@ -328,6 +352,13 @@ def main(argv: list[str] | None = None) -> int:
         "package for the shipped databases",
     )
     score.add_argument("--json", action="store_true", help="print the result row and the phase table as JSON")
+    score.add_argument(
+        "--plot",
+        default=None,
+        metavar="FILE",
+        help="also draw the phase fractions against temperature, one line per phase (the paper's Fig. 9), "
+        "as a PNG to FILE",
+    )
     score.add_argument("-v", "--verbose", action="store_true")
     ship = sub.add_parser(
         "ship-design-space",

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from alloypref.evaluation.labels import metric_label
+from alloypref.evaluation.phase_curves import PhaseCurves, phase_curves
 
 
 def _plt():
@@ -168,35 +169,61 @@ def kl_bars(kl: pd.DataFrame, path: Path, title: str):
     return _save(fig, path)
 
 
+#: Line colours of the structures in phase-fraction charts (the explorer's are the same).
+STRUCTURE_COLOURS = {"BCC": "#4c72b0", "B2": "#c44e52", "LIQUID": "#8c8c8c", "OTHER": "#55a868"}
+# Curves of one structure are told apart by line style (several BCC composition sets, several others).
+_LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def draw_phase_curves(ax, curves: PhaseCurves) -> None:
+    """One line per curve of ``curves`` on ``ax``: mole fraction (0-1) against temperature (K),
+    coloured by structure, with axis labels and a legend."""
+    seen: dict[str, int] = {}
+    for curve in curves.curves:
+        k = seen.get(curve.structure, 0)
+        seen[curve.structure] = k + 1
+        ax.plot(
+            curves.temperatures_K,
+            curve.fractions,
+            marker=".",
+            linestyle=_LINE_STYLES[k % len(_LINE_STYLES)],
+            color=STRUCTURE_COLOURS.get(curve.structure, "black"),
+            label=curve.label,
+        )
+    ax.set_xlabel("temperature (K)")
+    ax.set_ylabel("phase fraction (mole fraction of atoms)")
+    ax.set_ylim(-0.02, 1.02)
+    if curves.curves:
+        ax.legend(fontsize=7)
+
+
+def phase_fraction_figure(curves: PhaseCurves, title: str):
+    """The paper's Fig. 9 as a chart for one candidate: each phase's mole fraction against
+    temperature (K), its legend beside the axes. Returns the matplotlib figure (not saved)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    draw_phase_curves(ax, curves)
+    if curves.curves:  # beside the axes: a legend inside would hide a curve
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def phase_fraction_chart(curves: PhaseCurves, path: Path, title: str) -> None:
+    """:func:`phase_fraction_figure` written as a PNG to ``path``."""
+    _save(phase_fraction_figure(curves, title), path)
+
+
 def phase_fractions(tables: pd.DataFrame, rewards: pd.DataFrame, path: Path, title: str):
-    """Mole fraction of BCC, B2, liquid and other phases against temperature, one panel per candidate."""
+    """Mole fraction of BCC, B2, liquid and other phases against temperature, one panel per candidate
+    in a grid (composition sets summed per structure: their numbers are not stable across temperatures)."""
     fig, axes = _grid(max(1, len(rewards)), max_columns=3, width=4.0, height=3.4)
-    colours = {"BCC": "#4c72b0", "B2": "#c44e52", "LIQUID": "#8c8c8c", "OTHER": "#55a868"}
-    markers = {"BCC": "o", "B2": "s", "LIQUID": "^", "OTHER": "D"}
     for ax, row in zip(axes, rewards.itertuples(index=False)):
-        table = tables[tables["candidate_id"] == row.candidate_id]
-        # composition-set numbers are not stable across temperatures: sum by structure instead
-        totals = table.pivot_table(
-            index="temperature_K", columns="structure", values="mole_fraction", aggfunc="sum"
-        ).fillna(0.0)
-        for structure in ("BCC", "B2", "LIQUID", "OTHER"):
-            if structure in totals:
-                ax.plot(
-                    totals.index,
-                    totals[structure],
-                    marker=markers[structure],
-                    markersize=3,
-                    color=colours[structure],
-                    label=structure,
-                )
+        draw_phase_curves(ax, phase_curves(tables[tables["candidate_id"] == row.candidate_id], per="structure"))
         ax.set_title(
             f"{row.bcc} + {row.b2}, B2 {row.b2_volume_percent:g} vol%\nreward {row.reward:.3f} ({row.database})",
             fontsize=9,
         )
-        ax.set_xlabel("T (K)")
-        ax.set_ylabel("mole fraction")
-        ax.set_ylim(-0.02, 1.02)
-        ax.legend(fontsize=6)
     fig.suptitle(title)
     return _save(fig, path)
 
