@@ -97,6 +97,7 @@ rule kl:
         sft=results_path("models/{model}/sft"),
         dpo=results_path("models/{model}/dpo"),
         samples=results_path("samples/{model}/sft.parquet"),
+        base=base_model_folder,
     output:
         table=results_path("metrics/{model}/kl.parquet"),
         figure=report(

@@ -6,7 +6,7 @@ from alloypref.completion.parsing import SAMPLES_SCHEMA
 from alloypref.evaluation.figures import kl_bars
 from alloypref.evaluation.kl import per_token_kl
 from alloypref.io import read_parquet, write_parquet
-from alloypref.lm.registry import ModelSettings, load_trained
+from alloypref.lm.registry import ModelSettings, load_trained, model_prompt
 
 log = setup_logging(snakemake)  # injected by Snakemake
 model = snakemake.wildcards.model
@@ -14,7 +14,8 @@ spec = ModelSettings.from_config(model, snakemake.params.model)
 samples = read_parquet(snakemake.input.samples, SAMPLES_SCHEMA).head(snakemake.params.n)
 tokenizer, sft_model = load_trained(spec, snakemake.input.sft)
 _, dpo_model = load_trained(spec, snakemake.input.dpo)
-kl = per_token_kl(dpo_model, sft_model, tokenizer, samples["prompt"].iloc[0], list(samples["text"]))
+prompt = model_prompt(spec, tokenizer, samples["prompt"].iloc[0])
+kl = per_token_kl(dpo_model, sft_model, tokenizer, prompt, list(samples["text"]))
 write_parquet(kl, snakemake.output.table)
 kl_bars(kl, snakemake.output.figure, f"KL(DPO || SFT) per token, {model}")
 log.info("KL by token group:\n%s", kl.to_string(index=False))
