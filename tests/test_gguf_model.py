@@ -224,7 +224,10 @@ def test_smol_config_plans_a_base_model_stage_and_its_model_runs_on_cpu():
         ["q_proj", "v_proj"],
     )
     done = subprocess.run(
-        [*SNAKEMAKE, "-n", "--cores", "2", "--configfile", "config/smol.yaml"], cwd=REPO, capture_output=True, text=True
+        [*SNAKEMAKE, "-n", "--forceall", "--cores", "2", "--configfile", "config/smol.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", done.stdout, flags=re.M)}
