@@ -236,3 +236,34 @@ def test_smol_config_plans_a_base_model_stage_and_its_model_runs_on_cpu():
     assert (
         "rule sft:\n    input: results/smol/design_space/sft_triples.parquet, results/smol/base_models/" in done.stdout
     )
+
+
+def test_a_gguf_model_trains_on_its_chat_prompt_and_samples_from_it(materialised, tmp_path):
+    """SFT (LoRA, shared prompt) on the materialised folder sees the instruction as the chat template's
+    user turn; sampling continues that same text through the shared-prompt sampler."""
+    from alloypref.lm.registry import LoraSettings, ModelSettings, TrainSettings, load_trained, model_prompt
+    from alloypref.lm.sampling import generate_texts
+    from alloypref.lm.sft import make_sft_trainer, train_sft
+
+    from .helpers import PROMPT, sft_frame
+
+    folder, _ = materialised
+    spec = ModelSettings(
+        "smol",
+        "gguf",
+        path=str(folder),
+        pretrained="smollm2_135m_instruct",
+        chat_template=True,
+        lora=LoraSettings(r=4, alpha=16, dropout=0.0, target_modules=("q_proj", "v_proj")),
+        sft=TrainSettings(epochs=1, learning_rate=1e-3, batch_size=5, logging_steps=1, max_length=256),
+    )
+    trainer = make_sft_trainer(spec, sft_frame(1), tmp_path / "work", seed=0, eval_fraction=0.0)
+    first = trainer.train_dataset[0]["input_ids"]
+    expected = f"<|im_start|>user\n{PROMPT}<|im_end|>\n<|im_start|>assistant\n"
+    assert trainer.processing_class.decode(first).startswith(expected)
+    train_sft(spec, sft_frame(1), tmp_path / "sft", tmp_path / "work", seed=0, eval_fraction=0.0)
+    assert (tmp_path / "sft" / "adapter_config.json").is_file()
+    tokenizer, model = load_trained(spec, tmp_path / "sft")
+    stats = {}
+    texts = generate_texts(model, tokenizer, model_prompt(spec, tokenizer, PROMPT), 4, max_new_tokens=5, stats=stats)
+    assert len(texts) == 4 and stats["backend"] == "shared_prompt"
