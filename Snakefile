@@ -51,6 +51,7 @@ include: "rules/common_settings.smk"
 include: "rules/common_resources.smk"
 include: "rules/common.smk"
 include: "rules/design_space.smk"
+include: "rules/base_model.smk"
 include: "rules/train.smk"
 include: "rules/grpo.smk"
 include: "rules/sample.smk"
@@ -85,6 +86,7 @@ localrules:
     summary,
     manifest,
     replicates,
+    base_model,
 
 
 # rule all asks for every artifact a user reads, not only the last ones: Snakemake does not rerun a

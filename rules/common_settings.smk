@@ -1,5 +1,6 @@
 # Config providers (no rules here): the slice of the config each stage depends on; and the check,
-# at DAG build, that local models' folders exist (check_local_models, called by the Snakefile).
+# at DAG build, that local models' folders exist (check_local_models, called by the Snakefile); the
+# materialised folder of gguf models (rule base_model).
 #
 # Every config value a job uses reaches it through its rule's `params:` (the providers below), so
 # Snakemake's params trigger reruns exactly the jobs a config change affects; scripts never read
@@ -50,9 +51,39 @@ def model_settings(*stages):
 
     def params(wildcards):
         entry = config["models"][wildcards.model]
-        return _without(entry, "gpu", *[key for key in _MODEL_STAGE_KEYS if key not in stages])
+        settings = _without(entry, "gpu", "gguf_path", *[key for key in _MODEL_STAGE_KEYS if key not in stages])
+        if entry["source"] == "gguf":  # loaded from the folder rule base_model materialises
+            settings["path"] = base_model_path(entry["pretrained"])
+        return settings
 
     return params
+
+
+def base_model_path(pretrained):
+    """The folder rule base_model materialises a pinned pretrained model in."""
+    return results_path(f"base_models/{pretrained}")
+
+
+def base_model_folder(wildcards):
+    """Input of a model's training, sampling and KL jobs: its materialised base model (gguf models), or
+    nothing."""
+    entry = config["models"][wildcards.model]
+    return [base_model_path(entry["pretrained"])] if entry["source"] == "gguf" else []
+
+
+def pretrained_gguf_path(wildcards):
+    """A GGUF file on disk for a pinned model (models.<name>.gguf_path of a model that uses it), else None:
+    rule base_model downloads it."""
+    paths = {
+        entry.get("gguf_path")
+        for entry in config["models"].values()
+        if entry["source"] == "gguf" and entry["pretrained"] == wildcards.pretrained and entry.get("gguf_path")
+    }
+    if len(paths) > 1:
+        raise WorkflowError(
+            f"models of pretrained {wildcards.pretrained!r} set different gguf_path values: {sorted(paths)}"
+        )
+    return paths.pop() if paths else None
 
 
 def _round_of(stage):

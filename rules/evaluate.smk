@@ -100,6 +100,7 @@ rule kl:
         dpo=results_path("models/{model}/dpo"),
         samples=results_path("samples/{model}/sft.parquet"),
         enumeration=results_path("design_space/enumeration_counts.json"),
+        base=base_model_folder,
     output:
         table=results_path("metrics/{model}/kl.parquet"),
         figure=report(

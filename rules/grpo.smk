@@ -9,6 +9,7 @@ rule grpo:
         enumeration=results_path("design_space/enumeration_counts.json"),
         phase_checks=results_path("databases/phase_inventory_phases.parquet"),
         verdicts=results_path("databases/subsystem_verdicts.parquet"),
+        base=base_model_folder,
     output:
         model=directory(results_path("models/{model}/grpo")),
         curves=results_path("models/{model}/grpo_curves.parquet"),

@@ -34,6 +34,7 @@ rule pairs:
 rule dpo_round:
     input:
         unpack(dpo_round_inputs),
+        base=base_model_folder,
     output:
         model=directory(results_path("models/{model}/dpo_r{round}")),
         curves=results_path("models/{model}/dpo_r{round}_curves.parquet"),

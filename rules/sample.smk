@@ -9,6 +9,7 @@ rule sample:
         model=model_for_stage,
         triples=results_path("design_space/sft_triples.parquet"),
         enumeration=results_path("design_space/enumeration_counts.json"),
+        base=base_model_folder,
     output:
         results_path("samples/{model}/{stage}.parquet"),
     log:
@@ -39,6 +40,7 @@ rule fresh_samples:
         model=model_for_stage,
         triples=results_path("design_space/sft_triples.parquet"),
         enumeration=results_path("design_space/enumeration_counts.json"),
+        base=base_model_folder,
     output:
         results_path("samples/{model}/fresh/{stage}.parquet"),
     log:

@@ -5,6 +5,7 @@
 rule sft:
     input:
         triples=results_path("design_space/sft_triples.parquet"),
+        base=base_model_folder,
     output:
         model=directory(results_path("models/{model}/sft")),
         curves=results_path("models/{model}/sft_curves.parquet"),

@@ -55,9 +55,10 @@ def field_disagreements(default, from_config):
 def test_settings_defaults_are_the_default_runs(block, default, from_config):
     assert field_disagreements(default, from_config) == {}
     # every key of the block with a default is a field, so none is left to a second home; not
-    # report_card.facts (a file the job reads) nor models.*.gpu (read by the rules' resources)
+    # report_card.facts (a file the job reads), models.*.gpu (read by the rules' resources) nor
+    # models.*.gguf_path (read by rule base_model only)
     fields = {field.name for field in dataclasses.fields(default)}
-    keys = {key.split(".")[0] for key in schema_keys_with_defaults(block)} - {"facts", "gpu"}
+    keys = {key.split(".")[0] for key in schema_keys_with_defaults(block)} - {"facts", "gpu", "gguf_path"}
     assert keys - fields == set()
 
 

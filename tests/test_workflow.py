@@ -212,7 +212,7 @@ def test_a_finished_run_moved_copied_or_beside_a_fresh_checkout_plans_no_job(tin
     assert_nothing_to_do(clone)
 
 
-@pytest.mark.parametrize("name", ["config", "medium", "paper", "tests"])
+@pytest.mark.parametrize("name", ["config", "medium", "paper", "smol", "tests"])
 def test_no_job_reads_a_file_of_this_checkout_by_its_absolute_path(tmp_path, name):
     """An input under the workflow folder recorded by its absolute path reruns the job when the folder
     moves (the default config's report card read the package's phase facts that way)."""
@@ -220,6 +220,7 @@ def test_no_job_reads_a_file_of_this_checkout_by_its_absolute_path(tmp_path, nam
         "config": REPO / "config/config.yaml",
         "medium": REPO / "config/medium.yaml",  # the shipped design space
         "paper": paper_config_with_model_folders(tmp_path),
+        "smol": REPO / "config/smol.yaml",  # the base-model stage's folder is an input of every model job
         "tests": REPO / "tests/config/config.yaml",
     }[name]
     text = run(["-n", "--forceall", "--configfile", str(configfile)]).stdout

@@ -8,7 +8,7 @@ from _common import setup_logging
 from alloypref.completion.parsing import SAMPLES_SCHEMA, parse_samples
 from alloypref.design_space import SFT_SCHEMA
 from alloypref.io import read_parquet, write_parquet
-from alloypref.lm.registry import ModelSettings, load_trained
+from alloypref.lm.registry import ModelSettings, load_trained, model_prompt
 from alloypref.lm.sampling import generate_texts
 from alloypref.progress import ProgressLog
 
@@ -30,6 +30,7 @@ torch.set_num_threads(spec.threads)
 tokenizer, lm = load_trained(spec, snakemake.input.model)
 s = spec.sampling
 stats = {}
+model_text = model_prompt(spec, tokenizer, prompt)  # the samples table keeps the instruction itself
 if s.backend == "vllm":
     import tempfile
 
@@ -38,13 +39,13 @@ if s.backend == "vllm":
     with tempfile.TemporaryDirectory() as folder:  # vLLM reads a plain folder: merge a LoRA adapter first
         (lm.merge_and_unload() if hasattr(lm, "merge_and_unload") else lm).save_pretrained(folder)
         tokenizer.save_pretrained(folder)
-        texts = generate_texts_vllm(folder, prompt, s.n, s.temperature, s.top_p, s.max_new_tokens, seed, stats)
+        texts = generate_texts_vllm(folder, model_text, s.n, s.temperature, s.top_p, s.max_new_tokens, seed, stats)
 else:
     progress = ProgressLog(s.n, f"sampling {model}-{stage}", log, unit="samples")
     texts = generate_texts(
         lm,
         tokenizer,
-        prompt,
+        model_text,
         s.n,
         s.temperature,
         s.top_p,

@@ -263,6 +263,7 @@ def check_values(config: Mapping[str, Any]) -> None:
     unknown = [m for m in (config.get("grpo") or {}).get("models", []) if m not in (config.get("models") or {})]
     if unknown:
         raise ConfigError(f"config key grpo.models: {unknown} are not models (keys of models:)")
+    _check_gguf_models(config.get("models") or {})
     grid = (config.get("calphad") or {}).get("temperatures_K")
     if grid is not None and len(set(grid)) < 2:
         raise ConfigError(
@@ -275,6 +276,25 @@ def check_values(config: Mapping[str, Any]) -> None:
         check_source_names(config)
     except SourceNameError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _check_gguf_models(models: Mapping[str, Any]) -> None:
+    """A ``source: gguf`` model names a pinned pretrained model, and only such a model sets ``pretrained``
+    or ``gguf_path``."""
+    from alloypref.lm.gguf_model import PINNED
+
+    for name, entry in models.items():
+        if entry.get("source") != "gguf":
+            for key in ("pretrained", "gguf_path"):
+                if entry.get(key) is not None:
+                    raise ConfigError(f"config key models.{name}.{key}: only a model of source gguf has one")
+            continue
+        pretrained = entry.get("pretrained")
+        if pretrained not in PINNED:
+            raise ConfigError(
+                f"config key models.{name}.pretrained: {pretrained!r} is not a pinned pretrained model "
+                f"(alloypref.lm.gguf_model.PINNED: {', '.join(sorted(PINNED))})"
+            )
 
 
 #: The most jobs a config may cut one scoring or filter step into: the schema's maximum of every shard

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from alloypref.lm.curves import logging_callback
-from alloypref.lm.registry import ModelSettings, load_trained, save_policy
+from alloypref.lm.registry import ModelSettings, load_trained, model_prompt, save_policy
 from alloypref.lm.sft import common_training_arguments, split_eval
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,10 @@ def make_dpo_trainer(
     tokenizer, model = load_trained(spec, sft_dir, trainable=True)
     reference_dir = reference_dir or sft_dir
     ref_model = None if spec.uses_lora else load_trained(spec, reference_dir)[1]
-    train, evaluation = split_eval(pairs[["prompt", "chosen", "rejected"]], eval_fraction, seed)
+    data = pairs[["prompt", "chosen", "rejected"]].assign(
+        prompt=[model_prompt(spec, tokenizer, p) for p in pairs["prompt"]]
+    )
+    train, evaluation = split_eval(data, eval_fraction, seed)
     args = DPOConfig(
         **common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None), beta=spec.dpo.beta
     )

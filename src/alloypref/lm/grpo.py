@@ -69,7 +69,7 @@ import pyarrow as pa
 from alloypref.completion.parsing import parse_generation
 from alloypref.config_schema import schema_default
 from alloypref.lm.curves import logging_callback
-from alloypref.lm.registry import ModelSettings, load_trained, save_policy
+from alloypref.lm.registry import ModelSettings, load_trained, model_prompt, save_policy
 from alloypref.lm.sft import common_training_arguments
 from alloypref.lm.trust_gate import creditable_row
 from alloypref.scoring import REWARDS_SCHEMA, ScoringSettings, score_triples
@@ -392,7 +392,8 @@ def make_trainer(
         from trl import RLOOConfig as Config
         from trl import RLOOTrainer as Trainer
     # one prompt, repeated: TRL draws prompts_per_step of them per step
-    dataset = Dataset.from_dict({"prompt": [prompt] * (settings.steps * settings.prompts_per_step)})
+    text = model_prompt(spec, tokenizer, prompt)
+    dataset = Dataset.from_dict({"prompt": [text] * (settings.steps * settings.prompts_per_step)})
     trainer = Trainer(
         model=model,
         reward_funcs=reward_funcs,

@@ -1,12 +1,15 @@
 """Model registry: what each configured model is, and how it is built or loaded.
 
-Two sources:
+Three sources:
 
 * ``tiny`` — the embedded default: a Llama-architecture model built from a ``LlamaConfig`` and
   trained from scratch (full weights) with the formula tokenizer of :mod:`alloypref.lm.tokenizer`.
 * ``local`` — a Hugging Face model folder on disk (LLaMA-3.1-8B, Gemma-2-9B, OLMo-2-7B in the
   paper). It is fine-tuned with LoRA; missing special tokens and the tags are added and the
   embeddings resized. No model hub is reachable, so anything that is not a local folder is refused.
+* ``gguf`` — a pretrained model pinned in :mod:`alloypref.lm.gguf_model` (``models.<name>.pretrained``),
+  materialised by rule base_model as a local folder; from there on it is a ``local`` model whose
+  ``path`` the workflow fills in.
 
 bitsandbytes (8-bit loading), bf16 and CUDA are used only when configured *and* available; a CPU
 run never imports bitsandbytes.
@@ -80,8 +83,11 @@ class ModelSettings:
     """One entry of ``models:`` in config; ``name`` is the ``{model}`` wildcard."""
 
     name: str
-    source: str  # "tiny" or "local"
+    source: str  # "tiny", "local" or "gguf"
     path: str | None = schema_default("models.*.path")
+    pretrained: str | None = None  # gguf: the name of the pinned model (alloypref.lm.gguf_model.PINNED)
+    # the prompt goes to the model as the user turn of the tokenizer's own chat template
+    chat_template: bool = bool(schema_default("models.*.chat_template"))
     tiny: TinyModelSettings = field(default_factory=TinyModelSettings)
     lora: LoraSettings = field(default_factory=LoraSettings)
     load_in_8bit: bool = bool(schema_default("models.*.load_in_8bit"))
@@ -97,7 +103,7 @@ class ModelSettings:
 
     @property
     def uses_lora(self) -> bool:
-        return self.source == "local"
+        return self.source in ("local", "gguf")
 
     @classmethod
     def from_config(cls, name: str, entry: dict[str, Any]) -> ModelSettings:
@@ -106,10 +112,17 @@ class ModelSettings:
 
         if entry["source"] == "local" and not entry.get("path"):
             raise ModelError(f"config key models.{name}.path: a local model needs the path of its folder")
+        if entry["source"] == "gguf" and not entry.get("path"):
+            raise ModelError(
+                f"model {name!r}: a gguf model is loaded from the folder rule base_model materialises "
+                "(results/base_models/<pretrained>); the workflow passes it as the model's path"
+            )
         return cls(
             name=name,
             source=entry["source"],
             path=entry.get("path", cls.path),
+            pretrained=entry.get("pretrained"),
+            chat_template=bool(entry.get("chat_template", cls.chat_template)),
             tiny=sub(TinyModelSettings, "tiny"),
             lora=sub(LoraSettings, "lora"),
             load_in_8bit=bool(entry.get("load_in_8bit", cls.load_in_8bit)),
@@ -121,6 +134,18 @@ class ModelSettings:
             dpo=sub(TrainSettings, "dpo"),
             sampling=sub(SamplingSettings, "sampling"),
         )
+
+
+def model_prompt(spec: ModelSettings, tokenizer, prompt: str) -> str:
+    """The prompt text as ``spec``'s model reads it in every stage (SFT, DPO, GRPO, sampling, KL): the
+    instruction itself, or, with ``chat_template``, the instruction as the user turn of the tokenizer's
+    own chat template followed by the opening of the assistant's turn (the completion follows it)."""
+    if not spec.chat_template:
+        return prompt
+    if not getattr(tokenizer, "chat_template", None):
+        raise ModelError(f"model {spec.name!r}: chat_template is set but its tokenizer has no chat template")
+    messages = [{"role": "user", "content": prompt}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
 def cuda_available() -> bool:

@@ -15,6 +15,7 @@ from alloypref.lm.registry import (
     cuda_available,
     load_local_model,
     lora_config,
+    model_prompt,
     use_bf16,
 )
 
@@ -77,7 +78,10 @@ def make_sft_trainer(
         tokenizer, model = load_local_model(spec)
         peft = lora_config(spec)
     log.info("model %s: %.2fM parameters", spec.name, sum(p.numel() for p in model.parameters()) / 1e6)
-    train, evaluation = split_eval(triples[["prompt", "completion"]], eval_fraction, seed)
+    data = triples[["prompt", "completion"]].assign(
+        prompt=[model_prompt(spec, tokenizer, p) for p in triples["prompt"]]
+    )
+    train, evaluation = split_eval(data, eval_fraction, seed)
     args = SFTConfig(
         **common_training_arguments(spec, spec.sft, work_dir, seed, evaluation is not None),
         completion_only_loss=True,
