@@ -15,7 +15,7 @@ import yaml
 
 from alloypref.scoring.checkpoint import read_checkpoint
 
-from .helpers import REPO, SNAKEMAKE, copy_workflow, run
+from .helpers import REPO, SNAKEMAKE, copy_workflow, paper_config_with_model_folders, run
 
 pytestmark = pytest.mark.workflow
 
@@ -436,24 +436,6 @@ def job_blocks(text: str, rule: str) -> list[str]:
     blocks = dry_run_blocks(text)
     heads = (f"rule {rule}:", f"localrule {rule}:")
     return [b for b in blocks if any(line.startswith(heads) for line in b.splitlines()[:2])]
-
-
-def paper_config_with_model_folders(tmp_path: Path, name: str = "paper", curated: str | None = None) -> Path:
-    """config/<name>.yaml with its local model paths pointed at stand-in Hugging Face folders (and
-    with ``curated``, its design_space.curated switch set)."""
-    config = yaml.safe_load((REPO / f"config/{name}.yaml").read_text())
-    if curated is not None:
-        config["design_space"]["curated"] = curated
-    for model, entry in config["models"].items():
-        if entry.get("source") != "local":
-            continue
-        folder = tmp_path / "models" / model
-        folder.mkdir(parents=True)
-        (folder / "config.json").write_text("{}")
-        entry["path"] = str(folder)
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def job_resources(block: str) -> dict[str, str]:
