@@ -634,6 +634,63 @@ def test_local_profile_caps_gpu_jobs(tmp_path):
     assert "Shell command: None" not in result.stdout + result.stderr
 
 
+# Stand-ins for the SLURM commands the executor plugin calls: sbatch accepts every job (its id on
+# stdout), sacct reports every job running, the rest answer what the plugin's checks look for.
+FAKE_SLURM = {
+    "sbatch": 'cat > /dev/null; echo "$$"',
+    "sacct": 'echo "$(date +%s)|RUNNING"',
+    "squeue": "exit 0",
+    "sinfo": 'echo PARTITION; echo "cpu*"',
+    "sacctmgr": "echo CHANGE_ME_account",
+    "sshare": "echo CHANGE_ME_account",
+    "scontrol": "echo MinJobAge=300",
+}
+
+
+def test_a_cluster_run_submits_gpu_jobs_side_by_side_despite_the_local_gpu_cap(tmp_path):
+    """Without --workflow-profile none, profiles/default's gpu=1 is in force; as a `local` resource it
+    binds no submission: two GPU jobs are submitted at once (a global cap would hold one back)."""
+    import os
+    import signal
+    import time
+
+    work = tmp_path / "wf"
+    (work / "profiles/default").mkdir(parents=True)
+    shutil.copy(REPO / "profiles/default/config.yaml", work / "profiles/default/config.yaml")
+    rules = [
+        f"rule {name}:\n    output: '{name}.txt'\n    resources: gpu=1\n    shell: 'touch {{output}}'\n"
+        for name in "ab"
+    ]
+    (work / "Snakefile").write_text("rule all:\n    input: 'a.txt', 'b.txt'\n" + "".join(rules))
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for command, body in FAKE_SLURM.items():
+        (fake / command).write_text(f"#!/bin/sh\n{body}\n")
+        (fake / command).chmod(0o755)
+    log = work / "run.log"
+    environment = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*SNAKEMAKE, "--profile", str(REPO / "profiles/slurm")],
+            cwd=work,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and process.poll() is None and "Execute" not in log.read_text():
+            time.sleep(0.5)
+        time.sleep(2)  # the submissions of the first selection
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    text = log.read_text()
+    assert "workflow specific profile profiles/default" in text, text[-3000:]
+    assert "Execute 2 jobs" in text and text.count("has been submitted with SLURM jobid") == 2, text[-3000:]
+
+
 def test_slurm_profile_uses_resource_keys_not_sbatch_flags():
     profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
     forbidden = ("--qos", "--gres", "--gpus", "--time", "--mem", "--partition", "--account", "-c ")
