@@ -24,6 +24,12 @@ _MODEL_STAGE_KEYS = ("sft", "dpo", "sampling")
 _EVALUATION_RULE_KEYS = ("bootstrap", "kl_samples", "top_k", "headline_cutoffs", "fresh_batches")
 
 
+def run_config():
+    """The resolved config a run's manifest records: all but where a cluster runs the jobs (config
+    slurm), which changes no result and so reruns nothing."""
+    return _without(config, "slurm")
+
+
 def enumeration_settings():
     """design_space keys of the enumeration (elements, sizes, seed lists)."""
     return _without(config["design_space"], *_LATER_DESIGN_KEYS)

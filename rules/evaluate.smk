@@ -117,9 +117,7 @@ rule kl:
         "../envs/alloypref.yaml"
     threads: model_threads
     resources:
-        gpu=model_resources,
-        mem_mb=8000,
-        runtime=60,
+        **model_job_resources(cpu_mem_mb=8000, cpu_runtime=60, gpu_mem_mb=32000, gpu_runtime=120),
     params:
         code=code_version("kl.py"),
         model=model_settings(),

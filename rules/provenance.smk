@@ -16,6 +16,6 @@ rule manifest:
     params:
         code=code_version("manifest.py"),
         package=package_version(),
-        config=config,
+        config=run_config(),
     script:
         "../workflow_scripts/manifest.py"

@@ -22,9 +22,7 @@ rule sample:
         "../envs/alloypref.yaml"
     threads: model_threads
     resources:
-        gpu=model_resources,
-        mem_mb=8000,
-        runtime=120,
+        **model_job_resources(cpu_mem_mb=8000, cpu_runtime=120, gpu_mem_mb=32000, gpu_runtime=240),
     params:
         code=code_version("sample.py"),
         model=model_settings("sampling"),
@@ -53,9 +51,7 @@ rule fresh_samples:
         "../envs/alloypref.yaml"
     threads: model_threads
     resources:
-        gpu=model_resources,
-        mem_mb=8000,
-        runtime=120,
+        **model_job_resources(cpu_mem_mb=8000, cpu_runtime=120, gpu_mem_mb=32000, gpu_runtime=240),
     params:
         code=code_version("sample.py"),
         model=model_settings("sampling"),

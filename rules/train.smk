@@ -23,9 +23,7 @@ rule sft:
         "../envs/alloypref.yaml"
     threads: model_threads
     resources:
-        gpu=model_resources,
-        mem_mb=8000,
-        runtime=600,
+        **model_job_resources(cpu_mem_mb=8000, cpu_runtime=600, gpu_mem_mb=64000, gpu_runtime=2880),
     params:
         code=code_version("sft.py"),
         model=model_settings("sft"),

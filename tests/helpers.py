@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from alloypref.calphad.backend import CalphadError
 from alloypref.calphad.databases import B2Formers, DatabaseSettings
@@ -208,6 +209,31 @@ def copy_workflow(tmp_path: Path) -> Path:
             shutil.copy(source, target)
     shutil.copytree(REPO / "src", work / "src")
     return work
+
+
+def paper_config_with_model_folders(tmp_path: Path, name: str = "paper", curated: str | None = None) -> Path:
+    """config/<name>.yaml with its local model paths pointed at stand-in Hugging Face folders (and
+    with ``curated``, its design_space.curated switch set)."""
+    config = yaml.safe_load((REPO / f"config/{name}.yaml").read_text())
+    if curated is not None:
+        config["design_space"]["curated"] = curated
+    for model, entry in config["models"].items():
+        if entry.get("source") != "local":
+            continue
+        folder = tmp_path / "models" / model
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        entry["path"] = str(folder)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def dry_run_job_counts(text: str) -> dict[str, int]:
+    """Jobs per rule of a dry run's output (its first "Job stats" table), without the total."""
+    table = text[text.index("Job stats:") :].split("\n\n", 1)[0]
+    rows = (line.split() for line in table.splitlines()[3:])
+    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[0] != "total"}
 
 
 #: Hand-made trust evidence: each database holds the Al-Ni inventory phase NiAl (B2) and models it,

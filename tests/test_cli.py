@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from alloypref import __version__
 from alloypref.cli import cache_dir, main
 
@@ -159,3 +161,88 @@ def test_score_plot_draws_one_line_per_phase_of_the_candidate(tmp_path):
         {"ALLOYPREF_CACHE": str(tmp_path / "cache")},
     )
     assert "no phase table to plot" in missing.stderr and not (tmp_path / "w.png").exists()
+
+
+def scored_row(**values):
+    """A reward row of `score_one` (the columns the printout reads), status ok unless given."""
+    row = {"candidate_id": "cli", "master_composition": "Al30Ni70", "elements": "Al-Ni", "status": "ok"}
+    row |= {"reason": "", "database": "nial", "coverage": 1.0, "low_coverage": False, "trusted": True}
+    row |= {"trust_reason": "", "reward": -0.05, "bcc_b2_exist": True, "bcc_forms_first": True}
+    row |= {"b2_room_temp": True, "others_exceed_10": False, "min_lattice_mismatch_A": 0.05}
+    return row | values
+
+
+def score_printout(monkeypatch, capsys, row, *options):
+    """What `alloypref score` prints for a candidate whose reward row ``score_one`` returns as given."""
+    import pandas as pd
+
+    import alloypref.backend_factory
+    import alloypref.scoring
+
+    from .helpers import FakeBackend
+
+    monkeypatch.setattr(alloypref.scoring, "score_one", lambda *args: (row, pd.DataFrame()))
+    monkeypatch.setattr(alloypref.backend_factory, "make_backend", lambda settings: FakeBackend())
+    code = main(["score", "Ni", "NiAl", "60", *options])
+    return code, capsys.readouterr().out
+
+
+def test_score_prints_why_a_candidate_is_not_scored_and_no_rule_flags(monkeypatch, capsys):
+    reason = "no configured database holds all of ['Al', 'Cr', 'Ni']"
+    row = scored_row(status="invalid", reason=reason, database="", coverage=0.0, low_coverage=True, reward=-1121.0)
+    code, out = score_printout(monkeypatch, capsys, row)
+    assert code == 1
+    assert f"not scored (status invalid): {reason}" in out.splitlines()
+    for placeholder in ("bcc_b2_exist", "others_exceed", "min_lattice_mismatch", "coverage", "trusted"):
+        assert placeholder not in out
+    assert "-1121.0000  (the worst reward, which a candidate that is not scored gets)" in out
+    failed = scored_row(status="failed", reason="pycalphad failed: timeout", reward=-1121.0)
+    assert (
+        "not scored on nial (status failed): pycalphad failed: timeout"
+        in score_printout(monkeypatch, capsys, failed)[1]
+    )
+
+
+def test_score_prints_the_mismatch_as_known(monkeypatch, capsys):
+    def mismatch_line(row, *options):
+        out = score_printout(monkeypatch, capsys, row, *options)[1]
+        return next(line for line in out.splitlines() if line.startswith("min_lattice_mismatch"))
+
+    assert mismatch_line(scored_row()).split() == ["min_lattice_mismatch", "0.0500", "Å"]
+    apart = mismatch_line(scored_row(bcc_b2_exist=False, min_lattice_mismatch_A=10.0))
+    assert "BCC and B2 never coexist: no mismatch" in apart and "10.0000" not in apart
+    capped = mismatch_line(scored_row(min_lattice_mismatch_A=10.0))
+    assert "the cap: at least this, or no lattice parameters where BCC and B2 coexist" in capped
+    assert "10.0000" not in capped
+
+
+def test_score_prints_a_relative_mismatch_without_a_unit(monkeypatch, capsys, tmp_path):
+    (tmp_path / "relative.yaml").write_text("reward: {mismatch: relative, mismatch_cap: 0.5}\n")
+    out = score_printout(
+        monkeypatch, capsys, scored_row(min_lattice_mismatch_A=0.0123), "--config", str(tmp_path / "relative.yaml")
+    )[1]
+    assert "min_lattice_mismatch   0.0123 (relative)" in out.splitlines() and "Å" not in out
+
+
+@pytest.mark.slow
+def test_a_cold_score_says_what_it_compiles_and_a_warm_one_compiles_nothing(tmp_path):
+    (tmp_path / "nial.yaml").write_text(NIAL_CONFIG)
+    args = [
+        "score",
+        "Ni",
+        "NiAl",
+        "60",
+        "--config",
+        str(tmp_path / "nial.yaml"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
+    cold = cli(args, tmp_path)
+    assert cold.returncode in (0, 1), cold.stderr
+    progress = cold.stderr.splitlines()
+    assert progress[0] == "compiling Al-Ni on nial (once: later uses load it from the cache)", cold.stderr
+    assert any(line.startswith("compiled Al-Ni on nial in ") for line in progress), cold.stderr
+    # in this database's Ni-rich corner B2 lives at 1273 K only and no BCC forms: nothing to compare
+    assert "min_lattice_mismatch   BCC and B2 never coexist: no mismatch" in cold.stdout, cold.stdout
+    warm = cli(args, tmp_path)
+    assert warm.stdout == cold.stdout and "compiling" not in warm.stderr

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from alloypref import config as config_module
 from alloypref.cli import main
@@ -93,7 +94,8 @@ def test_scoring_builds_each_element_set_once_and_loads_it_warm_afterwards():
     assert scoring.loc["tiny-random", "cpu_s"] == pytest.approx(50 * b + 50 * w + 300 * c)
     assert scoring.loc["random", "cpu_s"] == pytest.approx(50 * w + 100 * c)
     row = cost_table(small_config(), DesignSpaceSize(300, 10, 50)).set_index("stage").loc["score"]
-    assert row["jobs"] == 7 * 2 and row["work"] == 1100
+    # 2 shards of each of the 8 scored sources, the example triples too (their size unknown: no work)
+    assert row["jobs"] == 8 * 2 and row["work"] == 1100
     assert row["cpu_core_hours"] == pytest.approx(scoring["cpu_s"].sum() / 3600)
 
 
@@ -162,3 +164,25 @@ def test_the_medium_config_stays_within_its_stated_two_hours_on_16_cores():
     size = design_space_size(medium, load_shipped("paper").curation)
     assert size.triples == 4650  # 310 BCC x 5 B2 x 3 volumes
     assert wall_hours(medium, size, cores=16)["hours"] <= 2.0  # config/medium.yaml's header
+
+
+# The stages the cost table rows name, by the rule that runs their jobs (rows "sft (llama)" and so
+# on sum over the models).
+COSTED_RULES = ("sft", "dpo_round", "sample", "score", "cross_database")
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("name", ["config", "medium", "paper"])
+def test_cost_model_job_counts_are_the_dry_runs_per_rule(tmp_path, name):
+    """The cost table's jobs per stage equal the jobs Snakemake plans for that stage's rule."""
+    from .helpers import dry_run_job_counts, paper_config_with_model_folders, run
+
+    path = paper_config_with_model_folders(tmp_path, name)  # stand-in folders for local models
+    fresh = yaml.safe_load(path.read_text()) | {"results_dir": str(tmp_path / "results")}  # plans every job
+    path.write_text(yaml.safe_dump(fresh))
+    result = run(["-n", "--configfile", str(path)])
+    planned = dry_run_job_counts(result.stdout + result.stderr)
+    # the counts do not depend on the design space's size (it sizes the work of each job)
+    table = cost_table(config_module.load(path), DesignSpaceSize(1, 1, 1))
+    costed = table.groupby(table["stage"].str.split(" (", regex=False).str[0])["jobs"].sum()
+    assert {rule: int(costed[rule]) for rule in COSTED_RULES} == {rule: planned[rule] for rule in COSTED_RULES}

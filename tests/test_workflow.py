@@ -15,7 +15,7 @@ import yaml
 
 from alloypref.scoring.checkpoint import read_checkpoint
 
-from .helpers import REPO, SNAKEMAKE, copy_workflow, run
+from .helpers import REPO, SNAKEMAKE, copy_workflow, paper_config_with_model_folders, run
 
 pytestmark = pytest.mark.workflow
 
@@ -448,24 +448,6 @@ def job_blocks(text: str, rule: str) -> list[str]:
     return [b for b in blocks if any(line.startswith(heads) for line in b.splitlines()[:2])]
 
 
-def paper_config_with_model_folders(tmp_path: Path, name: str = "paper", curated: str | None = None) -> Path:
-    """config/<name>.yaml with its local model paths pointed at stand-in Hugging Face folders (and
-    with ``curated``, its design_space.curated switch set)."""
-    config = yaml.safe_load((REPO / f"config/{name}.yaml").read_text())
-    if curated is not None:
-        config["design_space"]["curated"] = curated
-    for model, entry in config["models"].items():
-        if entry.get("source") != "local":
-            continue
-        folder = tmp_path / "models" / model
-        folder.mkdir(parents=True)
-        (folder / "config.json").write_text("{}")
-        entry["path"] = str(folder)
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
 def job_resources(block: str) -> dict[str, str]:
     """The ``resources:`` line of a dry-run job block as a mapping."""
     line = next(line for line in block.splitlines() if line.strip().startswith("resources:"))
@@ -484,6 +466,8 @@ def check_score_resources(text: str, config_file: Path) -> None:
         per_round = iterative["samples_per_round"] or n
         sizes |= {f"{m}-sft": n, f"{m}-dpo": per_round}
         sizes |= {f"{m}-dpo_r{r}": per_round for r in range(1, iterative["rounds"] + 1)}
+        if m in config["grpo"]["models"]:  # as many samples as its SFT stage
+            sizes[f"{m}-grpo"] = n
         if iterative["budget_baselines"]:  # as many calls as the DPO pipeline can spend
             sizes |= {f"{m}-{kind}": n + iterative["rounds"] * per_round for kind in ("bestofn", "random")}
     sizes["random"] = config["baselines"]["random_n"] or next(iter(sizes.values()))
@@ -502,7 +486,79 @@ def check_score_resources(text: str, config_file: Path) -> None:
         assert cpu_min <= int(resources["runtime"]) <= max(10, allowed + 1), block
 
 
-SLURM_CONFIGS = ["paper", "medium"]
+SLURM_CONFIGS = ["paper", "medium", "config"]
+# The rules of a model's jobs: their resources follow the model's device (models.<name>.gpu).
+MODEL_RULES = ("sft", "dpo_round", "grpo", "sample", "fresh_samples", "kl")
+
+
+def check_model_jobs_follow_their_device(text: str, config_file: Path) -> None:
+    """A GPU model's jobs ask for one GPU on the GPU partition of config slurm; a CPU model's for its
+    threads' cores and no GPU, on the CPU partition (the profile's default, or slurm.cpu_partition in
+    a config that mixes devices)."""
+    from alloypref.config import load
+
+    config = load(config_file)
+    mixed = any(entry["gpu"] for entry in config["models"].values())
+    cpu_partition = (config["slurm"]["cpu_partition"] if mixed else None) or "cpu"  # the profile's default
+    seen = set()
+    for rule in MODEL_RULES:
+        for block in job_blocks(text, rule):
+            model = re.search(r"wildcards: .*\bmodel=(\w+)", block).group(1)
+            entry, resources = config["models"][model], job_resources(block)
+            assert "gres" not in resources, block
+            if entry["gpu"]:
+                assert resources["gpu"] == "1" and resources["slurm_partition"] == config["slurm"]["gpu_partition"]
+                assert resources["gpu_model"] == config["slurm"]["gpu_model"], block
+            else:
+                assert resources["gpu"] == "0" and "gpu_model" not in resources, block
+                assert resources["slurm_partition"] == cpu_partition, block
+            assert resources["cpus_per_task"] == str(entry["threads"]), block  # the cores its torch threads use
+            seen.add((rule, entry["gpu"]))
+    devices = {entry["gpu"] for entry in config["models"].values()}
+    assert {(rule, gpu) for rule in ("sft", "dpo_round", "sample", "kl") for gpu in devices} <= seen
+
+
+def mixed_config(tmp_path: Path) -> Path:
+    """config/medium.yaml with a second model, on a GPU, and the cluster's names in config slurm."""
+    config = yaml.safe_load((REPO / "config/medium.yaml").read_text())
+    folder = tmp_path / "models" / "big"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    config["models"]["big"] = {"source": "local", "path": str(folder), "gpu": True, "threads": 2}
+    config["slurm"] = {"gpu_partition": "gpu_a", "gpu_model": "h100", "cpu_partition": "cpu"}
+    config["results_dir"] = str(tmp_path / "results")
+    path = tmp_path / "mixed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def slurm_dry_run(config_file: Path, *options: str) -> str:
+    result = run(["-n", "--profile", "profiles/slurm", *options, "--configfile", str(config_file)])
+    return result.stdout + result.stderr
+
+
+def planned_resources(text: str) -> list[tuple[str, str, str]]:
+    """Each planned job of a dry run as (rule, wildcards, resources), sorted (the order may vary)."""
+
+    def line(block, key):
+        return next((row.strip() for row in block.splitlines() if row.strip().startswith(key)), "")
+
+    return sorted(
+        (block.splitlines()[0], line(block, "wildcards:"), line(block, "resources:"))
+        for block in dry_run_blocks(text)
+        if block.startswith(("rule ", "localrule "))
+    )
+
+
+def test_slurm_dry_run_of_a_config_mixing_devices_routes_each_models_jobs_by_its_device(tmp_path):
+    mixed = mixed_config(tmp_path)
+    text = slurm_dry_run(mixed, "--workflow-profile", "none")
+    check_model_jobs_follow_their_device(text, mixed)
+    # without --workflow-profile none the local profile is in effect, and every job asks the same
+    implicit = slurm_dry_run(mixed)
+    assert "workflow specific profile profiles/default" in implicit
+    assert "workflow specific profile" not in text
+    assert planned_resources(text) == planned_resources(implicit)
 
 
 @pytest.mark.parametrize("name", SLURM_CONFIGS)
@@ -510,21 +566,16 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
     if not (REPO / f"config/{name}.yaml").is_file():
         pytest.skip(f"config/{name}.yaml is not in this checkout")
     paper = paper_config_with_model_folders(tmp_path, name, curated="compute")  # the curation jobs too
-    result = run(["-n", "--profile", "profiles/slurm", "--workflow-profile", "none", "--configfile", str(paper)])
-    text = result.stdout + result.stderr
-    assert "workflow specific profile" not in text  # the local gpu=1 cap is not inherited
+    fresh = yaml.safe_load(paper.read_text()) | {"results_dir": str(tmp_path / "results")}  # plans every job
+    paper.write_text(yaml.safe_dump(fresh))
+    text = slurm_dry_run(paper, "--workflow-profile", "none")
+    assert "workflow specific profile" not in text
     check_score_resources(text, paper)
+    check_model_jobs_follow_their_device(text, paper)
     # design_space.elements is null in these configs: the report card reads the enumerated elements
     (card,) = job_blocks(text, "database_report_card")
     assert "design_space/enumeration_counts.json" in card and "elements=" not in card
     models = yaml.safe_load(paper.read_text())["models"]
-    gpu_rules = ("sft", "dpo_round", "sample", "kl") if any(m.get("gpu") for m in models.values()) else ()
-    for rule in gpu_rules:
-        blocks = job_blocks(text, rule)
-        assert blocks, rule
-        for block in blocks:
-            assert "gpu=1" in block and "gpu_model=a100" in block and "gres" not in block, block
-            assert "slurm_partition=gpu" in block
     for rule in (
         "score",
         "filter_candidates",
@@ -593,10 +644,68 @@ def test_local_profile_caps_gpu_jobs(tmp_path):
     assert "Shell command: None" not in result.stdout + result.stderr
 
 
+# Stand-ins for the SLURM commands the executor plugin calls: sbatch accepts every job (its id on
+# stdout), sacct reports every job running, the rest answer what the plugin's checks look for.
+FAKE_SLURM = {
+    "sbatch": 'cat > /dev/null; echo "$$"',
+    "sacct": 'echo "$(date +%s)|RUNNING"',
+    "squeue": "exit 0",
+    "sinfo": 'echo PARTITION; echo "cpu*"',
+    "sacctmgr": "echo CHANGE_ME_account",
+    "sshare": "echo CHANGE_ME_account",
+    "scontrol": "echo MinJobAge=300",
+}
+
+
+def test_a_cluster_run_submits_gpu_jobs_side_by_side_despite_the_local_gpu_cap(tmp_path):
+    """Without --workflow-profile none, profiles/default's gpu=1 is in force; as a `local` resource it
+    binds no submission: two GPU jobs are submitted at once (a global cap would hold one back)."""
+    import os
+    import signal
+    import time
+
+    work = tmp_path / "wf"
+    (work / "profiles/default").mkdir(parents=True)
+    shutil.copy(REPO / "profiles/default/config.yaml", work / "profiles/default/config.yaml")
+    rules = [
+        f"rule {name}:\n    output: '{name}.txt'\n    resources: gpu=1\n    shell: 'touch {{output}}'\n"
+        for name in "ab"
+    ]
+    (work / "Snakefile").write_text("rule all:\n    input: 'a.txt', 'b.txt'\n" + "".join(rules))
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for command, body in FAKE_SLURM.items():
+        (fake / command).write_text(f"#!/bin/sh\n{body}\n")
+        (fake / command).chmod(0o755)
+    log = work / "run.log"
+    environment = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*SNAKEMAKE, "--profile", str(REPO / "profiles/slurm")],
+            cwd=work,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and process.poll() is None and "Execute" not in log.read_text():
+            time.sleep(0.5)
+        time.sleep(2)  # the submissions of the first selection
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    text = log.read_text()
+    assert "workflow specific profile profiles/default" in text, text[-3000:]
+    assert "Execute 2 jobs" in text and text.count("has been submitted with SLURM jobid") == 2, text[-3000:]
+
+
 def test_slurm_profile_uses_resource_keys_not_sbatch_flags():
     profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
     forbidden = ("--qos", "--gres", "--gpus", "--time", "--mem", "--partition", "--account", "-c ")
-    for rule, resources in profile["set-resources"].items():
+    entries = {"default-resources": profile["default-resources"], **profile.get("set-resources", {})}
+    for rule, resources in entries.items():
         extra = str(resources.get("slurm_extra", ""))
         assert not any(flag in extra for flag in forbidden), rule
         assert not ("gres" in resources and ("gpu" in resources or "gpu_model" in resources)), rule

@@ -21,6 +21,8 @@ from alloypref import __version__
 
 DESCRIPTION = "AlloyPref: score (BCC, B2, B2 volume %) triples with CALPHAD and the paper's hierarchical reward."
 CACHE_ENV = "ALLOYPREF_CACHE"
+#: Seconds of silence on stderr after which `score` says it is still running.
+SCORE_HEARTBEAT_S = 15.0
 
 
 def cache_dir(cli_value: str | None, config_path: str | None) -> Path:
@@ -101,10 +103,12 @@ def _trust_evidence(folder: str | None, cfg, temperatures_K):
 
 def _score(args: argparse.Namespace) -> int:
     from alloypref import config as config_module
+    from alloypref import progress
     from alloypref.backend_factory import make_backend
     from alloypref.calphad.cache import CacheTrustError
     from alloypref.calphad.databases import DatabaseError
     from alloypref.composition import FormulaError, master_from_text
+    from alloypref.progress import Heartbeat
     from alloypref.scoring import ScoringSettings, score_one
 
     try:
@@ -131,11 +135,14 @@ def _score(args: argparse.Namespace) -> int:
         where = f"--trust-evidence {args.trust_evidence}" if args.trust_evidence else "shipped trust evidence"
         print(f"error: {where}: {exc}", file=sys.stderr)
         return 2
+    heartbeat = Heartbeat(progress.log, interval_s=SCORE_HEARTBEAT_S)  # a cold system compiles for a minute
     try:
         row, table = score_one(args.bcc, args.b2, args.volume, make_backend(settings), options, evidence)
     except (DatabaseError, CacheTrustError) as exc:  # configuration, not the candidate
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        heartbeat.stop()
     verdict = evidence.judge(master, row["database"]) if row["database"] else None
     if args.plot:
         _plot(args, row, table)
@@ -149,30 +156,7 @@ def _score(args: argparse.Namespace) -> int:
         print(json.dumps(strict_json(record), indent=1, allow_nan=False))
         return 0 if row["status"] == "ok" else 1
     with pd.option_context("display.width", 160, "display.max_rows", 500):
-        print(f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition']}")
-        print(
-            f"database {row['database'] or '-'}  coverage {row['coverage']:.2f}"
-            f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}"
-            f"  {'trusted' if row['trusted'] else 'NOT TRUSTED'}  status {row['status']}"
-            f"{'  ' + row['reason'] if row['reason'] else ''}"
-        )
-        if verdict is not None and verdict.reasons:
-            print(f"not trusted on {verdict.database} because:")
-            for reason in verdict.reasons:
-                print(f"  - {reason}")
-        print()
-        if not table.empty:
-            shown = table.copy()
-            shown["order_parameter"] = shown["order_parameter"].round(3)
-            shown["mole_fraction"] = shown["mole_fraction"].round(4)
-            shown["lattice_parameter_A"] = shown["lattice_parameter_A"].round(4)
-            print(shown.to_string(index=False))
-        print()
-        for flag in ("bcc_b2_exist", "bcc_forms_first", "b2_room_temp"):
-            print(f"{flag:<22} {'yes' if row[flag] else 'NO'}")
-        print(f"{'others_exceed_10%':<22} {'YES (violated)' if row['others_exceed_10'] else 'no'}")
-        print(f"{'min_lattice_mismatch':<22} {row['min_lattice_mismatch_A']:.4f} Å")
-        print(f"{'reward':<22} {row['reward']:.4f}")
+        print(score_text(args, row, table, verdict, options.reward))
     return 0 if row["status"] == "ok" else 1
 
 
@@ -195,6 +179,55 @@ def _plot(args: argparse.Namespace, row: dict, table: pd.DataFrame) -> None:
     )
     phase_fraction_chart(phase_curves(table), Path(args.plot).expanduser(), title)
     print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def mismatch_text(row: dict, reward) -> str:
+    """The min lattice mismatch of a scored row as known: none where BCC and B2 never coexist (Eq. 1
+    then subtracts ``reward.mismatch_cap``), the cap where it stands in for an unknown or larger one."""
+    unit = " Å" if reward.mismatch == "absolute" else " (relative)"
+    cap = f"{reward.mismatch_cap:g}{unit}"
+    if not row["bcc_b2_exist"]:
+        return f"BCC and B2 never coexist: no mismatch (Eq. 1 subtracts the cap, {cap})"
+    if row["min_lattice_mismatch_A"] >= reward.mismatch_cap:
+        return f"{cap}, the cap: at least this, or no lattice parameters where BCC and B2 coexist"
+    return f"{row['min_lattice_mismatch_A']:.4f}{unit}"
+
+
+def score_text(args: argparse.Namespace, row: dict, table: pd.DataFrame, verdict, reward) -> str:
+    """What `alloypref score` prints: what is known of the candidate, and what is not, said so. A
+    candidate that is not scored (status invalid or failed) shows why instead of placeholder flags."""
+    lines = [
+        f"BCC {args.bcc}  B2 {args.b2}  B2 volume {args.volume:g} %  ->  master {row['master_composition'] or '-'}"
+    ]
+    if row["status"] != "ok":
+        where = f" on {row['database']}" if row["database"] else ""
+        lines.append(f"not scored{where} (status {row['status']}): {row['reason']}")
+        lines.append(
+            f"{'reward':<22} {row['reward']:.4f}  (the worst reward, which a candidate that is not scored gets)"
+        )
+        return "\n".join(lines)
+    lines.append(
+        f"database {row['database']}  coverage {row['coverage']:.2f}"
+        f"{'  (LOW COVERAGE)' if row['low_coverage'] else ''}"
+        f"  {'trusted' if row['trusted'] else 'NOT TRUSTED'}  status {row['status']}"
+    )
+    if verdict is not None and verdict.reasons:
+        lines.append(f"not trusted on {verdict.database} because:")
+        lines += [f"  - {reason}" for reason in verdict.reasons]
+    lines.append("")
+    if not table.empty:
+        shown = table.copy()
+        shown["order_parameter"] = shown["order_parameter"].round(3)
+        shown["mole_fraction"] = shown["mole_fraction"].round(4)
+        shown["lattice_parameter_A"] = shown["lattice_parameter_A"].round(4)
+        lines += [shown.to_string(index=False), ""]
+    lines += [
+        f"{flag:<22} {'yes' if row[flag] else 'NO'}" for flag in ("bcc_b2_exist", "bcc_forms_first", "b2_room_temp")
+    ]
+    lines.append(f"{'others_exceed_10%':<22} {'YES (violated)' if row['others_exceed_10'] else 'no'}")
+    lines.append(f"{'min_lattice_mismatch':<22} {mismatch_text(row, reward)}")
+    lines.append(f"{'reward':<22} {row['reward']:.4f}")
+    return "\n".join(lines)
 
 
 def _ship_design_space(args: argparse.Namespace) -> int:
@@ -323,6 +356,22 @@ def _printable_in_any_locale() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
+def _show_progress(verbose: bool) -> None:
+    """Progress lines (a system compiling, a heartbeat) go to stderr even without --verbose: a cold
+    score is a minute of work, which must not look like a hang. Bare lines; with --verbose, the root
+    logger's, like every other message."""
+    from alloypref import progress
+
+    progress.log.setLevel(logging.INFO)
+    progress.log.propagate = verbose
+    for handler in list(progress.log.handlers):  # a main() before this one, in the same process
+        progress.log.removeHandler(handler)
+    if not verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        progress.log.addHandler(handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     _printable_in_any_locale()
     parser = argparse.ArgumentParser(prog="alloypref", description=DESCRIPTION)
@@ -423,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     cost.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    _show_progress(verbose=args.verbose)
     if not args.verbose:
         warnings.filterwarnings("ignore", module="pycalphad")
     if args.command == "score":

@@ -150,20 +150,24 @@ def cost_table(config: Mapping, size: DesignSpaceSize, rates: MeasuredRates = Me
                 rates.cpu_samples_per_s,
             )
         )
+    # Job counts are the rules': rule score runs scoring.shards jobs for every scored source (the
+    # example triples and external CSVs too, whose size only their files know: no work or cost here),
+    # rule cross_database one job for every evaluated source (not the DPO rounds, not the examples).
+    names = source_names(config)
     scoring = source_scoring(config, size, rates)
     rows.append(
         _row(
             "score",
-            len(scoring) * config["scoring"]["shards"],
+            len(names.scored) * config["scoring"]["shards"],
             float(scoring["candidates"].sum()),
             "candidates",
             cpu=float(scoring["cpu_s"].sum()) / 3600,
         )
     )
-    scored = list(scoring["source"])
-    cross = config["cross_database"]["sample_per_source"] * len(scored) * (len(config["calphad"]["databases"]) - 1)
+    other_databases = len(config["calphad"]["databases"]) - 1
+    cross = config["cross_database"]["sample_per_source"] * len(names.evaluated) * other_databases
     cross_s = cross * (rates.set_build_cpu_s + rates.set_warm_cpu_s + rates.candidate_cpu_s)  # a new set each
-    rows.append(_row("cross_database", len(scored), cross, "candidates", cpu=cross_s / 3600))
+    rows.append(_row("cross_database", len(names.evaluated), cross, "candidates", cpu=cross_s / 3600))
     return pd.DataFrame(rows, columns=list(COST_COLUMNS))
 
 

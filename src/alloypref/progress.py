@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 
 DEFAULT_INTERVAL_S = 10.0
+#: The logger of progress lines: the command line shows it on stderr even without --verbose.
+log = logging.getLogger("alloypref.progress")
 
 
 def format_duration(seconds: float) -> str:
@@ -42,7 +44,7 @@ class ProgressLog:
     ):
         self.total = int(total)
         self.label = label
-        self.logger = logger or logging.getLogger("alloypref.progress")
+        self.logger = logger or log
         self.interval_s = float(interval_s)
         self.unit = unit
         self.clock = clock

@@ -26,6 +26,7 @@ the sampled grid's hull are replaced by solves from other starts (see
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
@@ -34,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 from pycalphad.core.utils import filter_phases, unpack_species
 
+from alloypref import progress
 from alloypref.calphad import canonical_build
 from alloypref.calphad.backend import CalphadError
 from alloypref.calphad.cache import check_cache_dir, load_cached, store_cached
@@ -165,8 +167,14 @@ class PycalphadBackend:
             # never used, never written back: the rebuild below replaces the file
             log.warning("ignoring system cache %s: %s", path, mismatch)
             compiled = None
-        if compiled is None:
+        if compiled is None:  # tens of seconds to minutes: say so, where a caller waits on it
+            started = time.monotonic()
+            progress.log.info(
+                "compiling %s on %s (once: later uses load it from the cache)", "-".join(elements), database
+            )
             compiled = self._build_canonical(database, elements, phases, path)
+            elapsed = progress.format_duration(time.monotonic() - started)
+            progress.log.info("compiled %s on %s in %s", "-".join(elements), database, elapsed)
         self._systems[memory_key] = compiled
         self._persisted[memory_key] = (path, phases, compiled_keys(compiled.phase_records))
         while len(self._systems) > max(1, self.settings.max_systems_in_memory):
