@@ -139,11 +139,11 @@ class Setting:
         from alloypref.io import write_parquet
         from alloypref.scoring import read_triples, score_triples
 
-        path = self.work / "samples" / f"{name}.parquet"
+        path = self.work / "samples" / f"{name}_s{self.seed}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         write_parquet(samples, path, SAMPLES_SCHEMA)
         rewards, _ = score_triples(read_triples(path), self.backend, self.options, trust_evidence=self.evidence)
-        rewards.to_parquet(self.work / "samples" / f"{name}.rewards.parquet")
+        rewards.to_parquet(path.with_suffix(".rewards.parquet"))
         return rewards
 
     def figures(self, name: str, rewards: pd.DataFrame, method_steps: list[tuple[str, pd.DataFrame]]) -> dict:
@@ -203,7 +203,7 @@ def run_grpo(setting: Setting, name: str, beta: float) -> dict:
         id_prefix=f"{name}-train",
         trust_evidence=setting.evidence,
     )
-    policy = setting.work / "models" / MODEL / name
+    policy = setting.work / "models" / MODEL / f"{name}_s{setting.seed}"
     try:
         history = train_grpo(
             setting.spec,
@@ -212,7 +212,7 @@ def run_grpo(setting: Setting, name: str, beta: float) -> dict:
             settings,
             scorer,
             policy,
-            setting.work / "checkpoints" / name,
+            setting.work / "checkpoints" / f"{name}_s{setting.seed}",
             setting.seed,
         )
     finally:
@@ -248,7 +248,7 @@ def run_dpo(setting: Setting, name: str, sft_weight: float, temperature: float) 
         same_database=block["same_database"],
     )
     spec = replace(setting.spec, dpo=replace(setting.spec.dpo, sft_weight=sft_weight))
-    policy = setting.work / "models" / MODEL / f"dpo_sft{sft_weight:g}"
+    policy = setting.work / "models" / MODEL / f"dpo_sft{sft_weight:g}_s{setting.seed}"
     history: list[dict] = []
     if not policy.is_dir():  # the temperature variants share a policy
         history = train_dpo(
@@ -256,7 +256,7 @@ def run_dpo(setting: Setting, name: str, sft_weight: float, temperature: float) 
             setting.sft_dir,
             pairs,
             policy,
-            setting.work / "checkpoints" / name,
+            setting.work / "checkpoints" / f"{name}_s{setting.seed}",
             setting.seed,
             setting.config["training"]["eval_fraction"],
         )
@@ -277,6 +277,7 @@ def run_variant(setting: Setting, name: str) -> dict:
 
 COLUMNS = {
     "variant": "variant",
+    "seed": "seed",
     "parse_rate": "parse rate",
     "unique_at_100": "unique@100",
     "all_rules": "all rules",
