@@ -109,3 +109,31 @@ def test_the_database_aggregate_reaches_the_scorer_from_the_calphad_block():
     assert ScoringSettings.from_settings(config_module.calphad_settings(run)).database_aggregate == "first"
     run["calphad"]["database_aggregate"] = "min"
     assert ScoringSettings.from_settings(config_module.calphad_settings(run)).database_aggregate == "min"
+
+
+def test_the_dpo_sft_weight_defaults_to_plain_dpo_and_reaches_the_dpo_settings():
+    """models.<name>.dpo.sft_weight: the schema's default (0, plain DPO) is the dataclass's, it is
+    filled into a DPO block, a set value reaches the model's DPO settings, and only DPO has it."""
+    filled = config_module.validate({"models": {"tiny": {"source": "tiny", "dpo": {"epochs": 2}}}})
+    assert filled["models"]["tiny"]["dpo"] == {"epochs": 2, "sft_weight": 0}
+    assert ModelSettings.from_config("tiny", filled["models"]["tiny"]).dpo.sft_weight == 0.0
+    assert ModelSettings("tiny", "tiny").dpo.sft_weight == schema_default("models.*.dpo.sft_weight") == 0
+    chosen = config_module.validate({"models": {"tiny": {"source": "tiny", "dpo": {"sft_weight": 1.5}}}})
+    assert ModelSettings.from_config("tiny", chosen["models"]["tiny"]).dpo.sft_weight == 1.5
+
+
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        ({"dpo": {"sft_weight": -0.5}}, "models.tiny.dpo.sft_weight: -0.5 is less than the minimum of 0"),
+        ({"dpo": {"sft_weight": "high"}}, "models.tiny.dpo.sft_weight: 'high' is not of type 'number'"),
+        ({"dpo": {"sft_weight": 1000}}, "models.tiny.dpo.sft_weight: 1000 is greater than the maximum of 100"),
+        ({"sft": {"sft_weight": 1.0}}, "models.tiny.sft: Unevaluated properties are not allowed ('sft_weight'"),
+        ({"sft": {"beta": 0.5}}, "models.tiny.sft: Unevaluated properties are not allowed ('beta'"),
+    ],
+    ids=["negative", "text", "huge", "on-sft", "beta-on-sft"],
+)
+def test_a_bad_dpo_sft_weight_is_refused_naming_the_key(block, message):
+    with pytest.raises(config_module.ConfigError) as caught:
+        config_module.validate({"models": {"tiny": {"source": "tiny", **block}}})
+    assert message in str(caught.value)

@@ -269,6 +269,39 @@ def test_grpo_trains_scores_its_completions_and_logs_every_component(tmp_path):
     assert model.num_parameters() > 0 and tokenizer.eos_token == "</s>"
 
 
+def test_grpo_curves_record_the_share_of_groups_whose_completions_all_score_the_same(tmp_path):
+    """frac_reward_zero_std: 1 at every generating step when no completion can earn credit (none is in
+    the design space), 0 when every group's completions get different rewards."""
+    from alloypref.lm.curves import curves_from_log_history
+    from alloypref.lm.grpo import make_trainer, train_grpo
+    from alloypref.lm.sft import train_sft
+
+    train_sft(TINY, sft_frame(), tmp_path / "sft", tmp_path / "work", seed=0, eval_fraction=0.0)
+    # 4 steps, each completion batch reused for 2: TRL logs the metric at the 2 generating steps
+    settings = GRPOSettings(steps=4, num_iterations=2, num_generations=4, max_completion_length=32)
+
+    def zero_std_share(history) -> list[float]:
+        curves = curves_from_log_history(history)
+        return curves.loc[curves["metric"] == "frac_reward_zero_std", "value"].tolist()
+
+    outside = CompletionScorer(FakeBackend(), OPTIONS, ["W"])  # every formula names an element outside
+    history = train_grpo(TINY, tmp_path / "sft", PROMPT, settings, outside, tmp_path / "g1", tmp_path / "w1", seed=0)
+    assert (outside.table()["all_rules"] == False).all()  # noqa: E712 - a column of numpy booleans
+    assert zero_std_share(history) == [1.0, 1.0]
+
+    def by_position(completions, **kwargs):  # a different reward for every completion of a group
+        return [float(i) for i in range(len(completions))]
+
+    def nothing(completions, **kwargs):
+        return [0.0] * len(completions)
+
+    trainer = make_trainer(
+        TINY, tmp_path / "sft", PROMPT, settings, [by_position] + [nothing] * 4, tmp_path / "w2", seed=0
+    )
+    trainer.train()
+    assert zero_std_share(trainer.state.log_history) == [0.0, 0.0]
+
+
 def test_grpo_for_a_model_that_is_not_configured_names_the_key():
     from alloypref.config import ConfigError, check_values
 

@@ -265,6 +265,46 @@ def test_dpo_raises_the_chosen_over_rejected_margin(sft_model, tmp_path):
     assert preference_margin(model, tokenizer, pairs) > before + 1.0
 
 
+@pytest.mark.xdist_group("test_lm.sft_model")
+def test_dpo_sft_weight_adds_the_sft_loss_and_keeps_the_chosen_completions_likely(sft_model, tmp_path):
+    from dataclasses import replace
+
+    from alloypref.lm.dpo import dpo_loss_arguments, make_dpo_trainer
+    from alloypref.lm.sampling import prompt_ids
+
+    assert dpo_loss_arguments(0.0) == {"loss_type": ["sigmoid"]}
+    with pytest.raises(ValueError, match=r"models.<name>.dpo.sft_weight must be >= 0, got -1"):
+        dpo_loss_arguments(-1.0)
+    pairs = toy_preferences()
+
+    def chosen_log_likelihood(sft_weight: float) -> tuple[list[str], float]:
+        spec = replace(TINY, dpo=replace(DPO_SETTINGS, sft_weight=sft_weight))
+        trainer = make_dpo_trainer(spec, sft_model[0], pairs, tmp_path / f"work{sft_weight}", seed=0, eval_fraction=0.0)
+        weights = list(trainer.args.loss_weights or [1.0] * len(trainer.args.loss_type))
+        trainer.train()
+        model, tokenizer = trainer.model, trainer.processing_class
+        model.eval()
+        total = 0.0
+        for row in pairs.itertuples(index=False):
+            context = prompt_ids(tokenizer, row.prompt)
+            target = tokenizer(row.chosen, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+            ids = torch.tensor([context + target])
+            with torch.no_grad():
+                log_p = torch.log_softmax(model(ids).logits[0, :-1].float(), dim=-1)
+            positions = torch.arange(len(context) - 1, ids.shape[1] - 1)
+            total += float(log_p[positions, ids[0, positions + 1]].sum())
+        return [*trainer.args.loss_type, *map(str, weights)], total / len(pairs)
+
+    import torch
+
+    plain_loss, plain = chosen_log_likelihood(0.0)
+    rpo_loss, rpo = chosen_log_likelihood(1.0)
+    assert plain_loss == ["sigmoid", "1.0"]
+    assert rpo_loss == ["sigmoid", "sft", "1.0", "1.0"]
+    # the SFT term pulls the chosen completions up: they end more likely than under plain DPO
+    assert rpo > plain + 0.5, (plain, rpo)
+
+
 def test_missing_local_model_fails_clearly():
     spec = ModelSettings("llama", "local", path="meta-llama/Llama-3.1-8B")
     with pytest.raises(ModelError, match="not a local folder.*No model hub"):

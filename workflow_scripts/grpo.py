@@ -53,6 +53,7 @@ metrics = [
     *[f"rewards/{name}/mean" for name in COMPONENTS],
     "calphad/all_rules",
     "calphad/unique_masters",
+    "frac_reward_zero_std",  # groups with one reward for every completion: zero advantage
     "kl",
     "completions/mean_length",
 ]

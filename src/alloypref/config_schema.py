@@ -36,10 +36,26 @@ def schema_node(key: str) -> dict:
     """
     node = _schema()
     for part in key.split("."):
+        node = _resolved(node)
         node = node.get("additionalProperties") if part == "*" else node.get("properties", {}).get(part)
         if not isinstance(node, dict):
             raise KeyError(f"the config schema has no key {key}")
-    return copy.deepcopy(node)
+    return copy.deepcopy(_resolved(node))
+
+
+def _resolved(node: dict) -> dict:
+    """``node`` with the keys of the local definition its ``$ref`` names merged in (the node's own
+    keys win; the two nodes' ``properties`` are merged)."""
+    if "$ref" not in node:
+        return node
+    target = _schema()
+    for part in node["$ref"].removeprefix("#/").split("/"):
+        target = target[part]
+    target = _resolved(target)
+    merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    if "properties" in target and "properties" in node:
+        merged["properties"] = {**target["properties"], **node["properties"]}
+    return merged
 
 
 def schema_default(key: str) -> Any:

@@ -1,5 +1,10 @@
 """Direct preference optimisation with TRL's ``DPOTrainer`` (beta = 0.5, one epoch by default).
 
+With ``sft_weight`` > 0 (config ``models.<name>.dpo.sft_weight``) the loss adds that weight times
+the chosen completions' negative log-likelihood (RPO): DPO alone can raise the margin by lowering the
+chosen and the rejected completion together, so probability mass leaves the data for completions no
+pair shows; the SFT term keeps the chosen completions likely.
+
 Training starts from a policy (the SFT model, or an earlier round's policy in iterative DPO) and the
 reference model is a trained model too — the SFT model by default, never the base model:
 
@@ -26,6 +31,17 @@ from alloypref.lm.sft import common_training_arguments, split_eval
 log = logging.getLogger(__name__)
 
 
+def dpo_loss_arguments(sft_weight: float) -> dict:
+    """TRL ``DPOConfig`` arguments of the loss: the sigmoid DPO loss alone when ``sft_weight`` is 0;
+    otherwise plus ``sft_weight`` times TRL's ``sft`` loss, the chosen completions' mean negative
+    log-likelihood (nats per token) — RPO; TRL 1.x has no ``rpo_alpha``, this is its replacement."""
+    if not sft_weight >= 0:
+        raise ValueError(f"config key models.<name>.dpo.sft_weight must be >= 0, got {sft_weight}")
+    if sft_weight == 0:
+        return {"loss_type": ["sigmoid"]}
+    return {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, float(sft_weight)]}
+
+
 def make_dpo_trainer(
     spec: ModelSettings,
     sft_dir: Path,
@@ -50,7 +66,9 @@ def make_dpo_trainer(
     )
     train, evaluation = split_eval(data, eval_fraction, seed)
     args = DPOConfig(
-        **common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None), beta=spec.dpo.beta
+        **common_training_arguments(spec, spec.dpo, work_dir, seed, evaluation is not None),
+        beta=spec.dpo.beta,
+        **dpo_loss_arguments(spec.dpo.sft_weight),
     )
     trainer = DPOTrainer(
         model=model,

@@ -38,6 +38,15 @@ nothing from a parser's leniency or a database's blind spots.
 TRL then normalises the summed reward within each group of ``num_generations`` completions
 (GRPO) or subtracts the leave-one-out mean (RLOO).
 
+Training curves (``grpo_curves.parquet``, :data:`alloypref.lm.curves.CURVES_SCHEMA`: one row per
+logged step and metric) hold TRL's metrics and this module's ``calphad/*`` batch metrics
+(:func:`batch_metrics`). Two of TRL's watch for collapse: ``frac_reward_zero_std``, the share (0-1)
+of the step's groups whose ``num_generations`` completions all got the same summed reward — their
+advantage is 0, so they teach nothing but the KL term (a group that all fails to parse, or all
+repeats one candidate, is such a group) — and ``kl``, the mean per-token KL divergence (nats) from
+the SFT model, logged when ``beta`` > 0. Both are logged at the steps that generate a batch (every
+``num_iterations`` steps) and averaged over the steps between two logs.
+
 Training-scores table (every distinct completion text of training, at its first appearance; the
 ledger counts its CALPHAD calls):
 

@@ -61,6 +61,8 @@ class TrainSettings:
     warmup_steps: float = 0  # steps, or a fraction of all steps when below 1
     logging_steps: int = 5
     beta: float = 0.5  # DPO only
+    # DPO only: weight of the SFT term (chosen completions' NLL, nats per token); 0 is plain DPO
+    sft_weight: float = float(schema_default("models.*.dpo.sft_weight"))
 
 
 @dataclass(frozen=True)
