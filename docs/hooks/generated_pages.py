@@ -7,7 +7,7 @@
   ``measured-rates`` (the figures of ``src/alloypref/measured_rates.py``, read with ``ast``),
   ``cost-model paper`` / ``cost-model medium`` (the output of ``alloypref cost-model`` for that
   config, when the package is importable), ``benchmark-results`` (every JSON file under
-  ``benchmarks/results/``).
+  ``benchmarks/outputs/``).
 
 Only the standard library and PyYAML (a dependency of MkDocs) are needed; the functions take paths so
 ``tests/test_docs.py`` can call them without MkDocs.
@@ -28,7 +28,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "config" / "schemas" / "config.schema.yaml"
 MEASURED_RATES = REPO / "src" / "alloypref" / "measured_rates.py"
-BENCHMARK_RESULTS = REPO / "benchmarks" / "results"
+BENCHMARK_RESULTS = REPO / "benchmarks" / "outputs"
 CONFIG_REFERENCE_PAGE = "configuration-reference.md"
 MARKER = re.compile(r"^<!-- generated: ([\w -]+) -->$", flags=re.M)
 BOUND_WORDS = {
@@ -220,14 +220,14 @@ def _flatten(value, prefix: str = "") -> list[tuple[str, object]]:
 
 
 def benchmark_results_markdown(folder: Path = BENCHMARK_RESULTS) -> str:
-    """Every JSON file under ``benchmarks/results/`` as a table: one row per phase, its figures."""
+    """Every JSON file under ``benchmarks/outputs/`` as a table: one row per phase, its figures."""
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
     if not files:
-        return "*No benchmark output is committed under `benchmarks/results/`.* Regenerate one as below."
+        return "*No benchmark output is committed under `benchmarks/outputs/`.* Regenerate one as below."
     lines = []
     for path in files:
         phases = json.loads(path.read_text(encoding="utf-8"))
-        lines += [f"### `benchmarks/results/{path.name}`", "", "| phase | figures |", "|---|---|"]
+        lines += [f"### `benchmarks/outputs/{path.name}`", "", "| phase | figures |", "|---|---|"]
         for phase, value in phases.items():
             figures = _flatten(value) if isinstance(value, dict) else [("", value)]
             shown = ", ".join(f"{name} {_number(figure)}".strip() for name, figure in figures)
