@@ -185,7 +185,7 @@ def measured_rates_markdown(path: Path = MEASURED_RATES) -> str:
             for field in node.body:
                 if isinstance(field, ast.AnnAssign):
                     value = ast.literal_eval(field.value)
-                    lines.append(f"| `MeasuredRates.{field.target.id}` | {value} | class docstring below |")
+                    lines.append(f"| `MeasuredRates.{field.target.id}` | {value} | `MeasuredRates` (above the table) |")
         elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             comment = []
             row = node.lineno - 2
@@ -196,8 +196,8 @@ def measured_rates_markdown(path: Path = MEASURED_RATES) -> str:
                 value = ast.literal_eval(node.value)
                 lines.append(f"| `{node.targets[0].id}` | `{value}` | {_cell(' '.join(comment))} |")
     doc = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "MeasuredRates")
-    lines += ["", "`MeasuredRates`:", "", "> " + " ".join(ast.get_docstring(doc).split())]
-    return "\n".join(lines)
+    intro = ["`MeasuredRates`, the rates of the cost model:", "", "> " + " ".join(ast.get_docstring(doc).split()), ""]
+    return "\n".join(intro + lines)
 
 
 def cost_model_markdown(config: str) -> str:
