@@ -1,7 +1,8 @@
-"""Every snakemake and alloypref command README prints runs as printed.
+"""Every snakemake and alloypref command README and the documentation pages print runs as printed.
 
-Commands come from README's bash blocks (each `&&` part of a line) and from its inline code that
-starts with a command. A Snakemake command runs as a dry run (`-n` added) in a copy of the workflow;
+Commands come from the bash blocks (each `&&` part of a line) of README.md and every page under
+docs/, and from their inline code that starts with a command; a shell redirect or pipe ends the
+command's words. A Snakemake command runs as a dry run (`-n` added) in a copy of the workflow;
 an alloypref command runs when it takes seconds, else its arguments go through the real parser with
 the subcommand's work replaced (SLOW_ALLOYPREF says why). A command that needs a finished run or a
 tool this machine may lack is skipped with its reason (NEEDS).
@@ -42,9 +43,14 @@ SLOW_ALLOYPREF = {
 MENTIONS = {"alloypref score"}
 
 
+SHELL_OPERATORS = {">", ">>", "|", "2>", "&>", ";"}
+
+
 def _argv(text: str) -> list[str] | None:
-    """The words of one shell command if it runs snakemake or alloypref, else None."""
+    """The words of one shell command, up to a redirect or pipe, if it runs snakemake or alloypref, else None."""
     words = shlex.split(text, comments=True)
+    cut = next((i for i, word in enumerate(words) if word in SHELL_OPERATORS), len(words))
+    words = words[:cut]
     for program in PROGRAMS:
         if tuple(words[: len(program)]) == program:
             return words
@@ -52,7 +58,7 @@ def _argv(text: str) -> list[str] | None:
 
 
 def documented_commands(readme: str) -> list[str]:
-    """snakemake and alloypref commands of README's bash blocks and inline code, in order, once each."""
+    """snakemake and alloypref commands of a Markdown text's bash blocks and inline code, in order, once each."""
     commands = []
     for language, body in re.findall(r"```(\w*)\n(.*?)```", readme, flags=re.S):
         if language in SHELL_BLOCKS:
@@ -68,16 +74,25 @@ def documented_commands(readme: str) -> list[str]:
     return found
 
 
-COMMANDS = documented_commands((REPO / "README.md").read_text())
+DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+COMMANDS = documented_commands("\n\n".join(path.read_text(encoding="utf-8") for path in DOCUMENTS))
 
 
 def test_the_extraction_finds_the_documented_commands():
-    """The quick start's run (after `&&`), a continued line, inline commands and `python -m` forms."""
+    """The quick start's run (after `&&`), a continued line, inline commands, `python -m` forms and a
+    command whose output is redirected, from README and the docs pages."""
     assert "snakemake --cores 2" in COMMANDS
     assert any(c.startswith("snakemake") and "--configfile config/medium.yaml --config" in c for c in COMMANDS)
     assert "snakemake -n --profile profiles/slurm --workflow-profile none --configfile config/paper.yaml" in COMMANDS
     assert "python -m alloypref.cli cost-model --config config/medium.yaml --cores 16 32" in COMMANDS
     assert "alloypref --version" in COMMANDS
+    assert "snakemake --rulegraph mermaid-js" in COMMANDS
+
+
+def test_a_redirect_ends_a_command():
+    assert documented_commands("```bash\nsnakemake --rulegraph mermaid-js > docs/rulegraph.mmd\n```") == [
+        "snakemake --rulegraph mermaid-js"
+    ]
 
 
 def _snakemake_dry_run(argv: list[str]) -> list[str]:

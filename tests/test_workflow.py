@@ -200,14 +200,14 @@ def test_a_finished_run_moved_copied_or_beside_a_fresh_checkout_plans_no_job(tin
     copied.rename(moved)
     assert_nothing_to_do(moved)
     # a fresh checkout: every file of the code written now (newer than every result), the results
-    # and Snakemake's records of them copied in, the results then touched to one later time (README)
+    # and Snakemake's records of them copied in, the results then touched to one later time (docs/running.md)
     clone = tmp_path / "clone"
     shutil.copytree(tiny_run, clone, ignore=shutil.ignore_patterns("results", ".snakemake"), copy_function=shutil.copy)
     shutil.copytree(tiny_run / "results", clone / "results", symlinks=True)
     shutil.copytree(tiny_run / ".snakemake/metadata", clone / ".snakemake/metadata")
     time.sleep(1)  # the touch below has whole seconds: later than every file of the checkout
     touch = """find results -exec touch -h -d "$(date -R)" {} +"""
-    assert touch in (REPO / "README.md").read_text()
+    assert touch in (REPO / "docs" / "running.md").read_text(encoding="utf-8")
     subprocess.run(["bash", "-c", touch], cwd=clone, check=True)
     assert_nothing_to_do(clone)
 
