@@ -149,28 +149,22 @@ def pair_key(bcc: str, b2: str) -> str:
     return f"{_formula_key(bcc)}|{_formula_key(b2)}"
 
 
-def ledger_rows(steps: Sequence[tuple[str, pd.DataFrame]], source: str) -> pd.DataFrame:
-    """The ledger of one method from its scored steps, in the order they ran.
-
-    ``steps``: (step name, reward rows of the candidates that step had scored) pairs; the reward rows
-    have at least :data:`REQUIRED_COLUMNS`. Candidates are deduplicated within and across steps: a
-    candidate counts as a call (and, when it meets the four rules, a hit) only in the first step that
-    scored it. Returns a table of :data:`LEDGER_SCHEMA`.
-    """
-    seen: set[str] = set()
-    pairs_seen: set[str] = set()
-    systems_seen: set[str] = set()
-    rows = []
-    total_calls = total_hits = 0
+def _discoveries(steps: Sequence[tuple[str, pd.DataFrame]], source: str):
+    """Walk a method's scored steps in order and yield, after each row that reaches the solver,
+    (step index, cumulative calls, cumulative hits, trusted pairs so far, trusted systems so far):
+    a candidate costs its calls and counts as a hit only the first time it is scored; a repeat of a
+    called candidate is the same pair, so the sets ignore it."""
     names = [name for name, _ in steps]
     if len(set(names)) != len(names):
         raise ValueError(f"ledger of {source}: step names repeat: {names}")
-    for name, rewards in steps:
+    seen: set[str] = set()
+    pairs_seen: set[str] = set()
+    systems_seen: set[str] = set()
+    calls = hits = 0
+    for index, (name, rewards) in enumerate(steps):
         missing = [column for column in REQUIRED_COLUMNS if column not in rewards.columns]
         if missing:
             raise ValueError(f"ledger of {source}, step {name}: reward rows lack columns {missing}")
-        calls = hits = 0
-        pairs_before, systems_before = len(pairs_seen), len(systems_seen)
         for row, key, hit, trusted_hit, cost in zip(
             rewards.itertuples(index=False),
             candidate_keys(rewards),
@@ -180,30 +174,45 @@ def ledger_rows(steps: Sequence[tuple[str, pd.DataFrame]], source: str) -> pd.Da
         ):
             if key is None:
                 continue
-            if trusted_hit:  # a repeat of a called candidate is the same pair: the sets ignore it
+            if trusted_hit:
                 pairs_seen.add(pair_key(row.bcc, row.b2))
                 systems_seen.add(str(row.elements))
-            if key in seen:
-                continue
-            seen.add(key)
-            calls += int(cost)
-            hits += int(hit)
-        total_calls += calls
-        total_hits += hits
+            if key not in seen:
+                seen.add(key)
+                calls += int(cost)
+                hits += int(hit)
+            yield index, calls, hits, len(pairs_seen), len(systems_seen)
+
+
+def ledger_rows(steps: Sequence[tuple[str, pd.DataFrame]], source: str) -> pd.DataFrame:
+    """The ledger of one method from its scored steps, in the order they ran.
+
+    ``steps``: (step name, reward rows of the candidates that step had scored) pairs; the reward rows
+    have at least :data:`REQUIRED_COLUMNS`. Candidates are deduplicated within and across steps: a
+    candidate counts as a call (and, when it meets the four rules, a hit) only in the first step that
+    scored it. Returns a table of :data:`LEDGER_SCHEMA`.
+    """
+    after_step: list[tuple | None] = [None] * len(steps)  # the totals after each step
+    for index, *totals in _discoveries(steps, source):
+        after_step[index] = tuple(totals)
+    rows, before = [], (0, 0, 0, 0)
+    for (name, _), totals in zip(steps, after_step):
+        totals = totals or before  # a step with no row for the solver keeps the totals before it
         rows.append(
             {
                 "source": source,
                 "step": name,
-                "calls": calls,
-                "cumulative_calls": total_calls,
-                "hits": hits,
-                "cumulative_hits": total_hits,
-                "trusted_pairs": len(pairs_seen) - pairs_before,
-                "cumulative_trusted_pairs": len(pairs_seen),
-                "trusted_systems": len(systems_seen) - systems_before,
-                "cumulative_trusted_systems": len(systems_seen),
+                "calls": totals[0] - before[0],
+                "cumulative_calls": totals[0],
+                "hits": totals[1] - before[1],
+                "cumulative_hits": totals[1],
+                "trusted_pairs": totals[2] - before[2],
+                "cumulative_trusted_pairs": totals[2],
+                "trusted_systems": totals[3] - before[3],
+                "cumulative_trusted_systems": totals[3],
             }
         )
+        before = totals
     counts = [name for name in LEDGER_SCHEMA.names if name not in ("source", "step")]
     return pd.DataFrame(rows, columns=LEDGER_SCHEMA.names).astype(dict.fromkeys(counts, "int64"))
 
@@ -248,29 +257,7 @@ def discovery_curve(steps: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     (as :func:`ledger_rows` takes them) and their rows ran: cumulative calls, hits, trusted pairs and
     trusted systems, counted as the ledger counts them (a repeated candidate costs no call and is no
     new hit). The last row equals the ledger's totals. Columns :data:`CURVE_COLUMNS` (int64)."""
-    seen: set[str] = set()
-    pairs_seen: set[str] = set()
-    systems_seen: set[str] = set()
-    calls = hits = 0
-    points = []
-    for _, rewards in steps:
-        for row, key, hit, trusted_hit, cost in zip(
-            rewards.itertuples(index=False),
-            candidate_keys(rewards),
-            _hit_flags(rewards),
-            _trusted_hit_flags(rewards),
-            _call_costs(rewards),
-        ):
-            if key is None:
-                continue
-            if trusted_hit:
-                pairs_seen.add(pair_key(row.bcc, row.b2))
-                systems_seen.add(str(row.elements))
-            if key not in seen:
-                seen.add(key)
-                calls += int(cost)
-                hits += int(hit)
-            points.append((calls, hits, len(pairs_seen), len(systems_seen)))
+    points = [totals for _, *totals in _discoveries(steps, "a discovery curve")]
     return pd.DataFrame(points, columns=list(CURVE_COLUMNS), dtype="int64")
 
 
