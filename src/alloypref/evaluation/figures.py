@@ -243,20 +243,23 @@ def hits_against_calls(ledgers: Mapping[str, pd.DataFrame], path: Path, labels: 
             if other != source:
                 ax.plot(x, y, color="#c8c8c8", linewidth=1.0, zorder=1)
         ax.plot(calls, hits, color=f"C{k}", marker="o", linewidth=2.0, zorder=3)
+        late = calls[-1] > 0.5 * max(x[-1] for x, _ in lines.values())
         ax.annotate(
             f"{hits[-1]:.0f} hits / {calls[-1]:.0f} calls",
             (calls[-1], hits[-1]),
             fontsize=7,
-            xytext=(-4, 6),
+            xytext=(-4, 6) if late else (6, -10),
             textcoords="offset points",
-            ha="right",
+            ha="right" if late else "left",  # a short line's label goes right of its end, off the y axis
         )
         ax.set_title((labels or {}).get(source, source), fontsize=9)
         ax.set_xlabel("CALPHAD calls (unique candidates scored)", fontsize=8)
         ax.set_ylabel("hits (unique triples, all 4 rules)", fontsize=8)
-    if axes:
-        axes[0].figure.suptitle("Hits against CALPHAD calls (grey: the other methods)", fontsize=10)
-    return _save(fig, path)
+    for ax in axes:  # shared axes hide inner tick labels; a short last row would leave columns without them
+        ax.tick_params(labelbottom=True)
+    fig.suptitle("Hits against CALPHAD calls (grey: the other methods)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))  # room for the title above the first row
+    return _save(fig, path, tight=False)
 
 
 #: Round metrics that are shares (fractions 0-1): their panels span 0-1.
