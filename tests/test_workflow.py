@@ -342,8 +342,15 @@ def after_scoring() -> set[str]:
 
 def with_cross_summary(jobs: set[str]) -> set[str]:
     """The jobs that read every source follow: a rerun cross-database check of any source reruns their
-    summary table, a rescored source the explorer page (and rule all, which asks for it)."""
+    summary table, a rescored source the explorer page (and rule all, which asks for it), and a
+    rescored model source or GRPO's training scores the methods at matched calls."""
     jobs = jobs | ({"cross_database_summary"} if any(job.startswith("cross_database[") for job in jobs) else set())
+    model_scores = any(
+        (job.startswith("gather_scores[") and job not in ("gather_scores[example]", "gather_scores[random]"))
+        or job.startswith("grpo[")
+        for job in jobs
+    )
+    jobs = jobs | ({"matched_calls"} if model_scores else set())
     return jobs | ({"explorer", "all"} if any(job.startswith("gather_scores[") for job in jobs) else set())
 
 
