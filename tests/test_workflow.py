@@ -550,8 +550,11 @@ def planned_resources(text: str) -> list[tuple[str, str, str]]:
     def line(block, key):
         return next((row.strip() for row in block.splitlines() if row.strip().startswith(key)), "")
 
+    def resources(block):  # Snakemake lists a job's resources in no fixed order
+        return ", ".join(sorted(line(block, "resources:").removeprefix("resources:").strip().split(", ")))
+
     return sorted(
-        (block.splitlines()[0], line(block, "wildcards:"), line(block, "resources:"))
+        (block.splitlines()[0], line(block, "wildcards:"), resources(block))
         for block in dry_run_blocks(text)
         if block.startswith(("rule ", "localrule "))
     )
@@ -613,8 +616,8 @@ def test_slurm_dry_run_gives_gpu_jobs_gpus_and_scoring_cpus(tmp_path, name):
         "summary",
     } <= names
     assert not names & {"score", "filter_candidates", "sft", "dpo_round", "sample", "kl", "metrics", "compare"}
-    # replicates runs only with replicates.seeds
-    assert names - {"all", "import_external", "shipped_design_space", "replicates"} <= {
+    # replicates runs only with replicates.seeds, base_model only for a model of source gguf
+    assert names - {"all", "import_external", "shipped_design_space", "replicates", "base_model"} <= {
         block.split()[1].rstrip(":") for block in dry_run_blocks(text) if block.startswith("rule ")
     }
     assert all(f"model={model}" in text for model in models)
