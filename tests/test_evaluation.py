@@ -309,3 +309,24 @@ def test_kl_groups_a_letter_outside_the_design_space_as_a_stray_symbol():
     assert kinds.loc["Nb", "token_kind"] == "element" and kinds.loc["Ti", "token_kind"] == "element"
     unknown = per_token_kl(model, model, tokenizer, "Suggest ", text).set_index("group")
     assert unknown.loc["H", "token_kind"] == "element"  # without the design space every symbol counts
+
+
+def test_kl_token_kinds_keep_the_pieces_of_a_split_tag_out_of_the_elements():
+    """A pretrained tokenizer splits ``<B2 Volume>`` into pieces such as ``B``, ``2``, ``ĠVolume``;
+    they are the tag, not boron, a number or vanadium."""
+    from alloypref.evaluation.kl import token_kinds
+
+    text = "<BCC>Cr2V</BCC><B2>NiAl</B2><B2 Volume>45.00</B2 Volume>"
+    pieces = ["<", "B", "CC", ">", "Cr", "2", "V", "</", "B", "CC", "><", "B", "2", ">", "Ni", "Al", "</", "B",
+              "2", "><", "B", "2", " Volume", ">", "45", ".", "00", "</", "B", "2", " Volume", ">"]
+    assert "".join(pieces) == text
+    offsets, start = [], 0
+    for piece in pieces:
+        offsets.append((start, start + len(piece)))
+        start += len(piece)
+    kinds = dict(zip(range(len(pieces)), token_kinds(text, offsets)))
+    assert [kinds[i] for i in range(4)] == ["tag"] * 4
+    assert [kinds[i] for i in (4, 5, 6)] == ["Cr", "other", "V"]
+    assert [kinds[i] for i in (14, 15)] == ["Ni", "Al"]
+    assert [kinds[i] for i in (24, 25, 26)] == ["number"] * 3
+    assert {kinds[i] for i in (7, 8, 9, 10, 11, 12, 13, 27, 28, 29, 30, 31)} == {"tag"}

@@ -347,8 +347,12 @@ def test_local_folder_gets_missing_tokens_and_lora_dpo_raises_the_margin(local_l
     spec = ModelSettings("local", "local", path=str(local_llama), sft=TINY.sft, dpo=dpo)
     tokenizer, model = load_local_model(spec)
     assert tokenizer.pad_token == "<pad>"
-    assert all(tag in tokenizer.get_vocab() for tag in TAGS)
+    # the tags stay text: no embedding row a LoRA adapter would neither train nor save
+    assert not any(tag in tokenizer.get_vocab() for tag in TAGS)
     assert model.get_input_embeddings().weight.shape[0] == len(tokenizer)
+    # the added <pad> row is drawn the same at every load (an adapter does not save it)
+    _, again_loaded = load_local_model(spec)
+    assert torch.equal(model.get_input_embeddings().weight, again_loaded.get_input_embeddings().weight)
     train_sft(spec, sft_frame(2), tmp_path / "sft", tmp_path / "work", seed=0, eval_fraction=0.0)
     assert (tmp_path / "sft" / "adapter_config.json").is_file()
     pairs = toy_preferences()

@@ -2,7 +2,7 @@
 
 ``<BCC>Nb2Mo</BCC><B2>NiAl</B2><B2 Volume>45.00</B2 Volume>`` — the paper's tags, each once, in this
 order, the volume with two decimals. The SFT data is written with :func:`completion_text`, the
-tokenizer adds :data:`TAGS` as tokens, and :mod:`alloypref.completion.parsing` reads generations with
+formula tokenizer adds :data:`TAGS` as tokens (a pretrained tokenizer reads them as text), and :mod:`alloypref.completion.parsing` reads generations with
 :func:`split_completion`.
 
 Formulas are written as the training data writes them (:func:`formula_text`): element symbols, each

@@ -25,10 +25,16 @@ KL_SCHEMA_COLUMNS = ["group", "token_kind", "count", "mean_kl"]
 
 
 def token_kinds(text: str, offsets: Sequence[tuple[int, int]]) -> list[str]:
-    """For each token span, the element symbol it overlaps, ``number`` for a multi-digit number,
-    or ``other``."""
-    spans = []
-    for match in re.finditer(r"[A-Z][a-z]?|\d+(?:\.\d+)?", text):
+    """For each token span, ``tag`` when it overlaps a tag (one token of the formula tokenizer, or
+    pieces such as ``<``, ``B``, ``CC``, ``>`` of a pretrained one), else the element symbol it
+    overlaps, ``number`` for a multi-digit number, or ``other``."""
+    from alloypref.completion.grammar import TAGS
+
+    tag_pattern = "|".join(re.escape(tag) for tag in sorted(TAGS, key=len, reverse=True))
+    spans = [(match.start(), match.end(), "tag") for match in re.finditer(tag_pattern, text)]
+    # element symbols and numbers outside the tags
+    untagged = re.sub(tag_pattern, lambda match: " " * len(match.group(0)), text)
+    for match in re.finditer(r"[A-Z][a-z]?|\d+(?:\.\d+)?", untagged):
         token = match.group(0)
         kind = token if token[0].isalpha() else ("number" if len(re.sub(r"\D", "", token)) > 1 else "other")
         spans.append((match.start(), match.end(), kind))
@@ -57,7 +63,6 @@ def per_token_kl(
     import torch
 
     from alloypref.lm.sampling import prompt_ids as encode_prompt
-    from alloypref.lm.tokenizer import TAGS
 
     element_pattern = re.compile(r"^[A-Z][a-z]?$")
     records: dict[str, list[float]] = {}
@@ -77,9 +82,6 @@ def per_token_kl(
         kl = (log_p.exp() * (log_p - log_q)).sum(-1).numpy()
         kinds = token_kinds(text, encoded["offset_mapping"]) + ["eos"]
         for position, kind in zip(positions, kinds):
-            token_text = tokenizer.decode([ids[position + 1]])
-            if token_text in TAGS:
-                kind = "tag"
             records.setdefault(kind, []).append(float(kl[position]))
     rows = []
     for kind, values in sorted(records.items()):

@@ -217,11 +217,11 @@ def _quantization_config(spec: ModelSettings):
 
 
 def load_local_model(spec: ModelSettings, path: Path | None = None):
-    """Load tokenizer and model from a local folder (never a hub), adding missing tokens."""
+    """Load tokenizer and model from a local folder (never a hub), adding missing special tokens."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from alloypref.lm.tokenizer import ensure_formula_tokens
+    from alloypref.lm.tokenizer import ensure_special_tokens
 
     folder = Path(path) if path is not None else check_local_folder(spec)
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=spec.trust_remote_code)
@@ -233,8 +233,11 @@ def load_local_model(spec: ModelSettings, path: Path | None = None):
     if use_bf16(spec):
         kwargs["dtype"] = torch.bfloat16
     model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
-    if ensure_formula_tokens(tokenizer):
-        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+    if ensure_special_tokens(tokenizer):
+        # A LoRA adapter does not save the new rows, so every load must draw the same ones.
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     tokenizer.padding_side = "left"
     for target in (model.config, model.generation_config):
         target.pad_token_id = tokenizer.pad_token_id

@@ -43,17 +43,13 @@ def build_formula_tokenizer(corpus: Iterable[str], vocab_size: int = 512):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, padding_side="left", **SPECIAL_TOKENS)
 
 
-def ensure_formula_tokens(tokenizer) -> int:
-    """Add missing pad/bos/eos/unk specials and the tags (not special) to a pretrained tokenizer.
+def ensure_special_tokens(tokenizer) -> int:
+    """Add the pad/bos/eos/unk specials a pretrained tokenizer lacks; returns how many were added
+    (the caller resizes the model's embeddings).
 
-    Returns how many tokens were added; the caller resizes the model's embeddings.
+    The tags are not added: a pretrained model reads ``<BCC>`` as the text it is (``<``, ``B``,
+    ``CC``, ``>``), as the paper's models did. An added tag would get an embedding row that LoRA
+    does not train and a LoRA adapter does not save, so the model could barely learn to write it.
     """
-    from tokenizers import AddedToken
-
     missing = {key: value for key, value in SPECIAL_TOKENS.items() if getattr(tokenizer, key, None) is None}
-    added = tokenizer.add_special_tokens(missing) if missing else 0
-    vocabulary = tokenizer.get_vocab()
-    new_tags = [AddedToken(tag, special=False, normalized=False) for tag in TAGS if tag not in vocabulary]
-    if new_tags:
-        added += tokenizer.add_tokens(new_tags)
-    return added
+    return tokenizer.add_special_tokens(missing) if missing else 0
