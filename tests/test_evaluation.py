@@ -317,8 +317,40 @@ def test_kl_token_kinds_keep_the_pieces_of_a_split_tag_out_of_the_elements():
     from alloypref.evaluation.kl import token_kinds
 
     text = "<BCC>Cr2V</BCC><B2>NiAl</B2><B2 Volume>45.00</B2 Volume>"
-    pieces = ["<", "B", "CC", ">", "Cr", "2", "V", "</", "B", "CC", "><", "B", "2", ">", "Ni", "Al", "</", "B",
-              "2", "><", "B", "2", " Volume", ">", "45", ".", "00", "</", "B", "2", " Volume", ">"]
+    pieces = [
+        "<",
+        "B",
+        "CC",
+        ">",
+        "Cr",
+        "2",
+        "V",
+        "</",
+        "B",
+        "CC",
+        "><",
+        "B",
+        "2",
+        ">",
+        "Ni",
+        "Al",
+        "</",
+        "B",
+        "2",
+        "><",
+        "B",
+        "2",
+        " Volume",
+        ">",
+        "45",
+        ".",
+        "00",
+        "</",
+        "B",
+        "2",
+        " Volume",
+        ">",
+    ]
     assert "".join(pieces) == text
     offsets, start = [], 0
     for piece in pieces:

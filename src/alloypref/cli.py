@@ -286,6 +286,17 @@ def _stage_times(args: argparse.Namespace) -> int:
     return 0
 
 
+def _side_by_side(args: argparse.Namespace) -> int:
+    from alloypref.evaluation.side_by_side import RunError, report
+
+    try:
+        print(report([Path(r) for r in args.results]))
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _curation_to_cost(args: argparse.Namespace, cfg: dict) -> pd.DataFrame | None:
     """The curation table ``cost-model`` sizes the run from: ``--design-space``'s, else the config's
     shipped one; None (the reason printed) when a config that curates names no run."""
@@ -451,6 +462,12 @@ def main(argv: list[str] | None = None) -> int:
     times.add_argument("results", help="the run's results_dir, holding benchmarks/")
     times.add_argument("--markdown", action="store_true", help="print a Markdown table")
     times.add_argument("-v", "--verbose", action="store_true")
+    side = sub.add_parser(
+        "side-by-side",
+        help="finished runs side by side: headline numbers with intervals, parse failures, elements used",
+    )
+    side.add_argument("results", nargs="+", help="results_dir of each finished run (e.g. results results/smol)")
+    side.add_argument("-v", "--verbose", action="store_true")
     cost = sub.add_parser(
         "cost-model",
         help="GPU-hours and CPU core-hours per stage of a config, from measured rates (to size an allocation)",
@@ -483,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
         return _ship_trust(args)
     if args.command == "stage-times":
         return _stage_times(args)
+    if args.command == "side-by-side":
+        return _side_by_side(args)
     if args.command == "cost-model":
         return _cost_model(args)
     return 2
