@@ -37,6 +37,7 @@ NEEDS = {
 SLOW_ALLOYPREF = {
     "score": "a cold CALPHAD system build takes about a minute (tests/test_config_and_cli.py scores one candidate)",
     "stage-times": "needs a finished run's benchmark files",
+    "side-by-side": "needs finished runs (tests/test_side_by_side.py runs it on made-up runs)",
     "ship-design-space": "needs a finished curation run",
 }
 # inline code naming a subcommand in prose, not a command
