@@ -177,6 +177,14 @@ def test_rounds_are_titled_accepted_or_rejected_and_the_final_policy_named():
     assert "**m DPO round 1 (accepted)**" in text and "**m DPO round 2 (rejected by the uniqueness floor)**" in text
 
 
+def test_a_dpo_pipeline_with_no_accepted_round_says_whose_samples_and_calls_it_reports():
+    title = v.method_title("m-dpo", {"m-dpo_r1": False}, final_round=0)
+    assert (
+        title
+        == "m DPO (no round accepted: SFT's samples; calls and hits of the whole pipeline, rejected rounds included)"
+    )
+
+
 def test_markdown_and_html_carry_the_statement_and_every_finding():
     table = v.findings(
         headline(sample_rows("m-sft", 0.2, 500), sample_rows("m-dpo", 0.6, 500)), {"m": wdl_table(0.05, 0.3)}

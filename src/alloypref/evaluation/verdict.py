@@ -273,7 +273,11 @@ def method_title(method: str, accepted: Mapping[str, bool] | None = None, final_
     if method in accepted:
         title += " (accepted)" if accepted[method] else " (rejected by the uniqueness floor)"
     elif method.endswith(f"-{DPO}") and final_round is not None:
-        title += f" (final policy: round {final_round})" if final_round else " (no round accepted: the SFT model)"
+        # its hits per call are the pipeline's ledger, which counts the rejected rounds' calls
+        none_accepted = (
+            " (no round accepted: SFT's samples; calls and hits of the whole pipeline, rejected rounds included)"
+        )
+        title += f" (final policy: round {final_round})" if final_round else none_accepted
     return title
 
 
