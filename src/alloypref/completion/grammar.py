@@ -2,8 +2,8 @@
 
 ``<BCC>Nb2Mo</BCC><B2>NiAl</B2><B2 Volume>45.00</B2 Volume>`` — the paper's tags, each once, in this
 order, the volume with two decimals. The SFT data is written with :func:`completion_text`, the
-formula tokenizer adds :data:`TAGS` as tokens (a pretrained tokenizer reads them as text), and :mod:`alloypref.completion.parsing` reads generations with
-:func:`split_completion`.
+formula tokenizer adds :data:`TAGS` as tokens (a pretrained tokenizer reads them as text), and
+:mod:`alloypref.completion.parsing` reads generations with :func:`split_completion`.
 
 Formulas are written as the training data writes them (:func:`formula_text`): element symbols, each
 once, with the smallest integer ratio of the rounded atomic percentages as counts and a count of 1

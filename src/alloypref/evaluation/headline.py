@@ -193,6 +193,17 @@ def split_batches(fresh: pd.DataFrame) -> list[pd.DataFrame]:
     return [part for _, part in fresh.groupby("batch", sort=True)]
 
 
+def interval_text(value: float, low: float = np.nan, high: float = np.nan, digits: int = 3) -> str:
+    """``value [low, high]`` to ``digits`` significant digits; ``value`` alone without an interval,
+    "–" for a missing value."""
+    if np.isnan(value):
+        return "–"
+    text = f"{value:.{digits}g}"
+    if not (np.isnan(low) or np.isnan(high)):
+        text += f" [{low:.{digits}g}, {high:.{digits}g}]"
+    return text
+
+
 def wide(
     table: pd.DataFrame, metrics: Sequence[str] | None = None, digits: int = 3, labels: bool = False
 ) -> pd.DataFrame:
@@ -208,10 +219,7 @@ def wide(
                 row[metric] = "–"
                 continue
             value, low, high = indexed.loc[metric, ["value", "low", "high"]]
-            text = "–" if np.isnan(value) else f"{value:.{digits}g}"
-            if not (np.isnan(low) or np.isnan(high)):
-                text += f" [{low:.{digits}g}, {high:.{digits}g}]"
-            row[metric] = text
+            row[metric] = interval_text(value, low, high, digits)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["source", *metrics])
     if labels:

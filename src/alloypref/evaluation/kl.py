@@ -21,19 +21,20 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import pandas as pd
 
+from alloypref.completion.grammar import TAGS
+
 KL_SCHEMA_COLUMNS = ["group", "token_kind", "count", "mean_kl"]
+#: Any tag, longest first (``<B2 Volume>`` before ``<B2>``).
+_TAG_PATTERN = re.compile("|".join(re.escape(tag) for tag in sorted(TAGS, key=len, reverse=True)))
 
 
 def token_kinds(text: str, offsets: Sequence[tuple[int, int]]) -> list[str]:
     """For each token span, ``tag`` when it overlaps a tag (one token of the formula tokenizer, or
     pieces such as ``<``, ``B``, ``CC``, ``>`` of a pretrained one), else the element symbol it
     overlaps, ``number`` for a multi-digit number, or ``other``."""
-    from alloypref.completion.grammar import TAGS
-
-    tag_pattern = "|".join(re.escape(tag) for tag in sorted(TAGS, key=len, reverse=True))
-    spans = [(match.start(), match.end(), "tag") for match in re.finditer(tag_pattern, text)]
+    spans = [(match.start(), match.end(), "tag") for match in _TAG_PATTERN.finditer(text)]
     # element symbols and numbers outside the tags
-    untagged = re.sub(tag_pattern, lambda match: " " * len(match.group(0)), text)
+    untagged = _TAG_PATTERN.sub(lambda match: " " * len(match.group(0)), text)
     for match in re.finditer(r"[A-Z][a-z]?|\d+(?:\.\d+)?", untagged):
         token = match.group(0)
         kind = token if token[0].isalpha() else ("number" if len(re.sub(r"\D", "", token)) > 1 else "other")

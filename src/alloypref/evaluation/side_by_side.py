@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from alloypref.evaluation.drift import element_shares
+from alloypref.evaluation.headline import interval_text, markdown
 from alloypref.evaluation.labels import metric_label
 
 #: Headline metrics shown side by side, in this order (parse rate is added before them).
@@ -53,15 +54,6 @@ def parse_rate(statuses: pd.Series) -> tuple[float, float, float]:
     return k / n, float(interval.low), float(interval.high)
 
 
-def _cell(value: float, low: float = np.nan, high: float = np.nan, digits: int = 3) -> str:
-    if np.isnan(value):
-        return "–"
-    text = f"{value:.{digits}g}"
-    if not (np.isnan(low) or np.isnan(high)):
-        text += f" [{low:.{digits}g}, {high:.{digits}g}]"
-    return text
-
-
 def headline_side_by_side(runs: Sequence[Path]) -> pd.DataFrame:
     """One row per (run, source): parse rate (Wilson interval) and :data:`HEADLINE_METRICS` as the
     run's headline table has them (``value [low, high]``; no interval where the metric has none)."""
@@ -73,12 +65,12 @@ def headline_side_by_side(runs: Sequence[Path]) -> pd.DataFrame:
             row = {
                 "Run": str(results),
                 "Source": source,
-                "Parse rate (share)": _cell(*parse_rate(_triples(results, source)["parse_status"])),
+                "Parse rate (share)": interval_text(*parse_rate(_triples(results, source)["parse_status"])),
             }
             for metric in HEADLINE_METRICS:
                 if metric in indexed.index:
                     value, low, high = indexed.loc[metric, ["value", "low", "high"]]
-                    row[metric_label(metric)] = _cell(value, low, high)
+                    row[metric_label(metric)] = interval_text(value, low, high)
                 else:
                     row[metric_label(metric)] = "–"
             rows.append(row)
@@ -119,13 +111,6 @@ def element_preferences(runs: Sequence[Path]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     elements = sorted(c for c in frame.columns if c not in ("Run", "Source"))
     return frame[["Run", "Source", *elements]].fillna(0.0).round(1)
-
-
-def markdown(frame: pd.DataFrame) -> str:
-    """A GitHub Markdown table."""
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "|".join("---" for _ in frame.columns) + "|"]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
 
 
 def report(runs: Sequence[Path]) -> str:

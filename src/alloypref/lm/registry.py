@@ -234,7 +234,8 @@ def load_local_model(spec: ModelSettings, path: Path | None = None):
         kwargs["dtype"] = torch.bfloat16
     model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     if ensure_special_tokens(tokenizer):
-        # A LoRA adapter does not save the new rows, so every load must draw the same ones.
+        # Mean resizing draws the new rows at random: a fixed seed gives every load of the base
+        # model (policy, reference, each stage) the same rows.
         with torch.random.fork_rng():
             torch.manual_seed(0)
             model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
