@@ -316,6 +316,7 @@ def test_missing_local_model_fails_clearly():
 @pytest.fixture(scope="module")
 def local_llama(tmp_path_factory, tokenizer):
     """A Hugging Face folder of a small Llama with a tokenizer that lacks pad and the tags."""
+    import torch
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -331,7 +332,10 @@ def local_llama(tmp_path_factory, tokenizer):
     config = LlamaConfig(
         vocab_size=len(plain), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
     )
-    LlamaForCausalLM(config).save_pretrained(folder)
+    # seeded here: the weights must not depend on which tests drew from the global generator before
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        LlamaForCausalLM(config).save_pretrained(folder)
     return folder
 
 
