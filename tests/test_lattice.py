@@ -83,6 +83,20 @@ def test_order_parameter_ignores_which_sublattice_holds_an_element():
     assert has_b2_sublattices((0.5, 0.5, 3.0)) and not has_b2_sublattices((1.0, 3.0))
 
 
+def test_a_vacancy_only_sublattice_of_equal_size_is_not_a_b2_description():
+    """``(Nb,Ti)1(VA)1`` has two equal sublattices but nothing to order: read as B2 it would get
+    order parameter 1 (Nb on one sublattice, VA on the other) and count as ordered."""
+    from pycalphad import variables as v
+
+    bcc_with_interstitials = [{v.Species("NB"), v.Species("TI")}, {v.Species("VA")}]
+    assert not has_b2_sublattices((1.0, 1.0), bcc_with_interstitials)
+    assert not has_b2_sublattices((1.0, 1.0), [{"NB", "TI"}, {"VA", "/-"}])
+    b2 = [{v.Species("AL"), v.Species("NI"), v.Species("VA")}] * 2 + [{v.Species("VA")}]
+    assert has_b2_sublattices((0.5, 0.5, 3.0), b2)
+    assert has_b2_sublattices((0.5, 0.5), [{"Al"}, {"Ni"}])
+    assert not has_b2_sublattices((0.5, 0.5), [{"AL", "NI"}])  # one sublattice listed for two sizes
+
+
 def test_backend_rows_are_continuous_through_the_order_threshold(reference_backend):
     """The phase-table rows of one BCC_B2 set just below and just above the 0.05 threshold: the
     structure flips, the lattice parameter does not jump."""

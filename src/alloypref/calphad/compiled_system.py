@@ -83,7 +83,8 @@ def orderable_phases(system: CompiledSystem, spec: DatabaseSettings) -> list[str
     return [
         name
         for name in system.phases
-        if spec.role(name) == PhaseRole.BCC_LIKE and has_b2_sublattices(system.models[name].site_ratios)
+        if spec.role(name) == PhaseRole.BCC_LIKE
+        and has_b2_sublattices(system.models[name].site_ratios, system.models[name].constituents)
     ]
 
 

@@ -18,7 +18,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-from alloypref.calphad.ordering import has_b2_sublattices
+from alloypref.calphad.ordering import NOT_ELEMENTS, has_b2_sublattices
 from alloypref.calphad.patches import TdbPatch, apply_patches, read_patch, resolve_patch, shipped_patches
 from alloypref.calphad.tables import PhaseRole
 
@@ -187,7 +187,7 @@ def check_phase_roles(dbf, spec: DatabaseSettings) -> None:
 
 def database_elements(dbf) -> set[str]:
     """Chemical elements of a database, capitalised (``Al``), without VA and the electron."""
-    return {e.capitalize() for e in dbf.elements if e not in ("VA", "/-")}
+    return {e.capitalize() for e in dbf.elements if e not in NOT_ELEMENTS}
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ def pair_coverage(dbf, spec: DatabaseSettings) -> PairCoverage:
         if role not in (PhaseRole.BCC_LIKE, PhaseRole.B2):
             continue
         sublattice_elements = [
-            {s.name.capitalize() for s in subl if s.name not in ("VA", "/-")} for subl in param["constituent_array"]
+            {s.name.capitalize() for s in subl if s.name not in NOT_ELEMENTS} for subl in param["constituent_array"]
         ]
         elements = set().union(*sublattice_elements)
         if len(elements) != 2:
@@ -225,7 +225,9 @@ def pair_coverage(dbf, spec: DatabaseSettings) -> PairCoverage:
         pair = frozenset(elements)
         bcc_pairs.add(pair)
         phase = dbf.phases[phase_name]
-        if (role == PhaseRole.B2 or has_b2_sublattices(phase.sublattices)) and len(sublattice_elements) >= 2:
+        if (role == PhaseRole.B2 or has_b2_sublattices(phase.sublattices, phase.constituents)) and len(
+            sublattice_elements
+        ) >= 2:
             first, second = sublattice_elements[0], sublattice_elements[1]
             if first and second and first != second and (first | second) == elements:
                 ordering_pairs.add(pair)

@@ -10,7 +10,7 @@ the authors' Thermo-Calc practice used 0.05, the default here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from alloypref.config_schema import schema_default
 
@@ -18,9 +18,27 @@ from alloypref.config_schema import schema_default
 DEFAULT_ORDER_THRESHOLD = float(schema_default("calphad.order_threshold"))
 
 
-def has_b2_sublattices(site_ratios: Sequence[float]) -> bool:
-    """Two leading sublattices of equal size (the B2 description), so the set can order."""
-    return len(site_ratios) >= 2 and abs(float(site_ratios[0]) - float(site_ratios[1])) < 1e-9
+#: Species a sublattice can hold that are not chemical elements: the vacancy and the electron.
+NOT_ELEMENTS = frozenset({"VA", "/-"})
+
+
+def has_b2_sublattices(site_ratios: Sequence[float], constituents: Sequence[Iterable] | None = None) -> bool:
+    """Two leading sublattices of equal size (the B2 description), so the set can order.
+
+    ``constituents`` (per sublattice, species or their names, as pycalphad's ``Model.constituents``
+    or ``Phase.constituents`` hold them), when given, must put an element on both leading sublattices:
+    ``(Nb,Ti)1(VA)1`` has equal sizes but nothing to order, and its vacancy-only second sublattice
+    would read as a fully ordered set (order parameter 1).
+    """
+    if len(site_ratios) < 2 or abs(float(site_ratios[0]) - float(site_ratios[1])) >= 1e-9:
+        return False
+    if constituents is None:
+        return True
+    return len(constituents) >= 2 and all(_holds_an_element(sublattice) for sublattice in constituents[:2])
+
+
+def _holds_an_element(sublattice: Iterable) -> bool:
+    return any(str(getattr(species, "name", species)).upper() not in NOT_ELEMENTS for species in sublattice)
 
 
 def order_parameter(first: Mapping[str, float], second: Mapping[str, float]) -> float:

@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 
 from alloypref.calphad.databases import DatabaseError, DatabaseSettings, database_elements
+from alloypref.calphad.ordering import NOT_ELEMENTS
 from alloypref.calphad.tables import PhaseRole
 from alloypref.composition import FormulaError, parse_formula
 
@@ -422,7 +423,7 @@ def _parameters_by_phase(dbf) -> dict[str, list[_Parameter]]:
         if param["parameter_type"] not in ("G", "L") or param["phase_name"] not in dbf.phases:
             continue
         subls = [frozenset(str(s.name).capitalize() for s in subl) for subl in param["constituent_array"]]
-        species = set().union(*subls) - {"Va", "/-"}
+        species = {s for s in set().union(*subls) if s.upper() not in NOT_ELEMENTS}
         elements = frozenset(species & INVENTORY_ELEMENTS)
         if len(elements) < 2 or species - INVENTORY_ELEMENTS:
             continue

@@ -12,7 +12,7 @@ from alloypref.calphad.compiled_system import CompiledSystem
 from alloypref.calphad.databases import DatabaseSettings
 from alloypref.calphad.equilibria import Answer
 from alloypref.calphad.lattice import disordered_lattice_parameter, lattice_parameter
-from alloypref.calphad.ordering import has_b2_sublattices, is_ordered, order_parameter
+from alloypref.calphad.ordering import NOT_ELEMENTS, has_b2_sublattices, is_ordered, order_parameter
 from alloypref.calphad.tables import PhaseRole, Structure, phase_table
 
 
@@ -108,7 +108,9 @@ def _bcc_columns(
     """Order parameter, lattice parameter (Å), ordering and structure of one BCC or B2 composition set."""
     columns: dict = {}
     sublattices = _sublattice_fractions(system.site_fraction_layout[name], site_fractions)
-    orderable = len(sublattices) >= 2 and has_b2_sublattices(system.models[name].site_ratios)
+    orderable = len(sublattices) >= 2 and has_b2_sublattices(
+        system.models[name].site_ratios, system.models[name].constituents
+    )
     if orderable:
         first, second = sublattices[0], sublattices[1]
         columns["order_parameter"] = order_parameter(first, second)
@@ -135,5 +137,5 @@ def _sublattice_fractions(layout: list[list[str]], values: np.ndarray) -> list[d
 
 
 def _elements_only(sublattice: Mapping[str, float]) -> dict[str, float]:
-    kept = {s.capitalize(): y for s, y in sublattice.items() if s not in ("VA", "/-") and y > 0}
-    return kept or {s.capitalize(): 1.0 for s in sublattice if s not in ("VA", "/-")}
+    kept = {s.capitalize(): y for s, y in sublattice.items() if s not in NOT_ELEMENTS and y > 0}
+    return kept or {s.capitalize(): 1.0 for s in sublattice if s not in NOT_ELEMENTS}
