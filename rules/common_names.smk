@@ -1,6 +1,7 @@
 # Names of the workflow (no rules here): the results root, models, stages, rounds and the scored
 # sources (named by alloypref.sources, the one registry of source names), wildcards and scatters.
 from alloypref import sources as source_registry
+from alloypref.config import check_scatter
 from alloypref.evaluation import matched_calls
 from alloypref.replicates import replicate_models
 
@@ -75,3 +76,7 @@ wildcard_constraints:
 scattergather:
     score=config["scoring"]["shards"],
     curate=config["design_space"]["filter"]["shards"],
+
+
+# --set-scatter score=N takes the place of the validated config key: bounded the same way.
+check_scatter(workflow.resource_settings.overwrite_scatter)

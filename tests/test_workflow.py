@@ -38,6 +38,15 @@ def test_set_scatter_changes_the_shard_files():
     assert "3-of-3.rewards.parquet" in text and "example/shards/2-of-2" not in text
 
 
+def test_set_scatter_is_bounded_like_the_config_key_it_replaces():
+    result = run(["-n", "--forceall", "--set-scatter", "score=5000"], check=False)
+    assert result.returncode != 0
+    assert (
+        "--set-scatter score=5000: sets config key scoring.shards, an integer from 1 to 1024"
+        in result.stdout + result.stderr
+    )
+
+
 def tiny_config(work: Path) -> dict:
     """The tiny CI config plus a second model (`mini`, fewer samples), so that model isolation is visible.
 

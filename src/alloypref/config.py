@@ -278,6 +278,30 @@ def check_values(config: Mapping[str, Any]) -> None:
         raise ConfigError(str(exc)) from None
 
 
+#: The config key behind each ``scattergather`` name of the workflow (rules/common_names.smk).
+SCATTER_KEYS = {"score": "scoring.shards", "curate": "design_space.filter.shards"}
+
+
+def check_scatter(counts: Mapping[str, Any]) -> None:
+    """Shard counts given on the command line (``snakemake --set-scatter score=N``) within the bounds
+    the schema sets for their config keys: Snakemake takes that option over the validated config.
+
+    Raises:
+        ConfigError: naming the option and the config key.
+    """
+    for name, count in counts.items():
+        if name not in SCATTER_KEYS:
+            raise ConfigError(f"--set-scatter {name}={count}: no such scatter; the workflow has {sorted(SCATTER_KEYS)}")
+        key = SCATTER_KEYS[name]
+        node = schema_node(key)
+        low, high = node["minimum"], node["maximum"]
+        if isinstance(count, bool) or not isinstance(count, int) or not low <= count <= high:
+            raise ConfigError(
+                f"--set-scatter {name}={count}: sets config key {key}, an integer from {low} to {high} "
+                f"({node.get('description', '')})"
+            )
+
+
 def _check_gguf_models(models: Mapping[str, Any]) -> None:
     """A ``source: gguf`` model names a pinned pretrained model, and only such a model sets ``pretrained``
     or ``gguf_path``."""

@@ -82,6 +82,25 @@ def test_workflow_check_refuses_a_float_shard_count():
         config_module.check_values(cfg)
 
 
+@pytest.mark.parametrize(
+    "counts, message",
+    [
+        ({"score": 1025}, "--set-scatter score=1025: sets config key scoring.shards, an integer from 1 to 1024"),
+        ({"score": 0}, "--set-scatter score=0: sets config key scoring.shards"),
+        ({"curate": 5000}, "--set-scatter curate=5000: sets config key design_space.filter.shards"),
+        ({"score": True}, "--set-scatter score=True"),
+        ({"scores": 2}, "--set-scatter scores=2: no such scatter; the workflow has ['curate', 'score']"),
+    ],
+)
+def test_set_scatter_counts_are_bounded_by_their_config_keys(counts, message):
+    with pytest.raises(config_module.ConfigError, match=re.escape(message)):
+        config_module.check_scatter(counts)
+
+
+def test_set_scatter_counts_at_the_bounds_are_accepted():
+    config_module.check_scatter({"score": 1, "curate": 1024})
+
+
 @pytest.mark.workflow
 @pytest.mark.parametrize(
     "setting, message",
