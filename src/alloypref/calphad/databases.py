@@ -225,9 +225,8 @@ def pair_coverage(dbf, spec: DatabaseSettings) -> PairCoverage:
         pair = frozenset(elements)
         bcc_pairs.add(pair)
         phase = dbf.phases[phase_name]
-        if (role == PhaseRole.B2 or has_b2_sublattices(phase.sublattices, phase.constituents)) and len(
-            sublattice_elements
-        ) >= 2:
+        orderable = role == PhaseRole.B2 or has_b2_sublattices(phase.sublattices, phase.constituents)
+        if orderable and len(sublattice_elements) >= 2:
             first, second = sublattice_elements[0], sublattice_elements[1]
             if first and second and first != second and (first | second) == elements:
                 ordering_pairs.add(pair)
