@@ -307,3 +307,25 @@ def test_grpo_for_a_model_that_is_not_configured_names_the_key():
 
     with pytest.raises(ConfigError, match=r"grpo.models: \['llama'\]"):
         check_values({"models": {"tiny": {"source": "tiny"}}, "grpo": {"models": ["tiny", "llama"]}})
+
+
+def test_training_completions_are_as_long_as_the_model_is_sampled_with_unless_set(tmp_path):
+    """grpo.max_completion_length null: TRL's limit is the model's sampling.max_new_tokens, so a model
+    whose triples are longer than a fixed default is not taught to write short ones; a set value wins."""
+    from dataclasses import replace
+
+    from alloypref.lm.grpo import make_trainer
+    from alloypref.lm.sft import train_sft
+
+    spec = replace(TINY, sampling=replace(TINY.sampling, max_new_tokens=57))
+    train_sft(spec, sft_frame(), tmp_path / "sft", tmp_path / "work", seed=0, eval_fraction=0.0)
+    rewards = [lambda completions, **kwargs: [0.0] * len(completions)] * len(COMPONENTS)
+    follows = make_trainer(
+        spec, tmp_path / "sft", PROMPT, GRPOSettings(steps=1, num_generations=2), rewards, tmp_path / "w1", 0
+    )
+    assert follows.args.max_completion_length == 57
+    settings = GRPOSettings(steps=1, num_generations=2, max_completion_length=31)
+    assert (
+        make_trainer(spec, tmp_path / "sft", PROMPT, settings, rewards, tmp_path / "w2", 0).args.max_completion_length
+        == 31
+    )

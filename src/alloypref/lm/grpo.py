@@ -121,7 +121,7 @@ class GRPOSettings:
     learning_rate: float = float(schema_default("grpo.learning_rate"))
     beta: float = float(schema_default("grpo.beta"))
     temperature: float = float(schema_default("grpo.temperature"))
-    max_completion_length: int = int(schema_default("grpo.max_completion_length"))
+    max_completion_length: int | None = schema_default("grpo.max_completion_length")
     logging_steps: int = int(schema_default("grpo.logging_steps"))
     scorer_workers: int = int(schema_default("grpo.scorer_workers"))
     mismatch_scale: float = float(schema_default("grpo.mismatch_scale"))
@@ -160,6 +160,11 @@ class GRPOSettings:
         if unknown:
             raise ValueError(f"config block grpo: unknown keys {unknown}")
         return cls(**values)
+
+    def completion_length(self, spec: ModelSettings) -> int:
+        """Tokens per training completion: ``max_completion_length``, or the model's sampling length
+        (``models.<name>.sampling.max_new_tokens``) when that is None."""
+        return self.max_completion_length or spec.sampling.max_new_tokens
 
     @property
     def worst_reward(self) -> float:
@@ -389,7 +394,7 @@ def make_trainer(
         num_iterations=settings.num_iterations,
         disable_tqdm=True,  # progress goes to the log (logging_callback)
         num_generations=settings.num_generations,
-        max_completion_length=settings.max_completion_length,
+        max_completion_length=settings.completion_length(spec),
         temperature=settings.temperature,
         beta=settings.beta,
         reward_weights=[settings.weights[name] for name in COMPONENTS],
