@@ -1,4 +1,5 @@
-"""Anti-collapse levers on the tiny model, measured from a finished default run (never written to).
+"""Anti-collapse levers on one model of a finished run (never written to): the default run's tiny model,
+or the pretrained model of config/smol.yaml's run (``--model smol``).
 
 Each variant starts from the run's SFT model and is measured on ``--n`` fresh samples of the policy
 it ends with, scored by the package's scorer (same databases, trust evidence and Eq. 1 flags as the
@@ -10,7 +11,7 @@ run) with the package's metrics (:func:`alloypref.evaluation.metrics.source_metr
   (0: TRL's default, no reference model), on the run's reward;
 * ``dpo_sft<w>_T<t>``: one DPO round from the SFT model on pairs built from the run's scored SFT
   samples (the run's round 1 pairs, rebuilt with this code's trust gate), with
-  ``models.tiny.dpo.sft_weight`` = w, its policy sampled at temperature t.
+  ``models.<model>.dpo.sft_weight`` = w, its policy sampled at temperature t.
 
 Figures per variant: parse rate, unique@100, all-rules share (all samples and trusted samples),
 trusted distinct (BCC, B2) pairs and CALPHAD calls of the samples, calls of the whole method
@@ -30,7 +31,9 @@ variant, and a finished variant is skipped when the script is run again):
     PYTHONPATH=$PWD/src nice -n 19 python benchmarks/anti_collapse.py \\
         --run /work/run3/results --work /tmp/anti_collapse --seed 42
 
-``--variants`` picks some (names as above); ``--table`` prints the table of the results so far.
+``--model`` names the run's model (default ``tiny``; a pretrained model loads its base folder from the
+run's ``base_models/``); ``--variants`` picks some (names as above); ``--table`` prints the table of
+the results so far.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import json
 import logging
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +53,6 @@ log = logging.getLogger("anti_collapse")
 
 GRPO_BETAS = (0.0, 0.04, 0.2)
 DPO_VARIANTS = ((0.0, 1.0), (1.0, 1.0), (0.0, 1.3))  # (sft_weight, sampling temperature)
-MODEL = "tiny"
 
 
 def variant_names() -> list[str]:
@@ -63,7 +66,7 @@ def variant_names() -> list[str]:
 class Setting:
     """The run's inputs, copied where a variant may write, and the scorer built on them."""
 
-    def __init__(self, run: Path, work: Path, seed: int, n: int):
+    def __init__(self, run: Path, work: Path, seed: int, n: int, model: str = "tiny"):
         from alloypref.backend_factory import make_backend
         from alloypref.calphad.trust import TrustEvidence
         from alloypref.config import calphad_settings, validate
@@ -75,7 +78,7 @@ class Setting:
         from alloypref.reward import RewardSettings
         from alloypref.scoring import ScoringSettings
 
-        self.run, self.work, self.seed, self.n = run, work, seed, n
+        self.run, self.work, self.seed, self.n, self.model = run, work, seed, n, model
         work.mkdir(parents=True, exist_ok=True)
         config = json.loads((run / "manifest.json").read_text(encoding="utf-8"))["config"]
         cache = work / "cache" / "calphad"
@@ -84,11 +87,13 @@ class Setting:
             shutil.copytree(run / "cache" / "calphad", cache)
         config["calphad"]["cache_dir"] = str(cache)
         self.config = validate(config)
-        sft = work / "models" / MODEL / "sft"
+        sft = work / "models" / model / "sft"
         if not sft.is_dir():
-            shutil.copytree(run / "models" / MODEL / "sft", sft)
+            shutil.copytree(run / "models" / model / "sft", sft)
         self.sft_dir = sft
-        self.spec = ModelSettings.from_config(MODEL, self.config["models"][MODEL])
+        self.spec = ModelSettings.from_config(model, self.config["models"][model])
+        if self.spec.pretrained and not self.spec.path:  # as the workflow passes it (rule base_model's folder)
+            self.spec = replace(self.spec, path=str(run / "base_models" / self.spec.pretrained))
         self.prompt = read_parquet(run / "design_space" / "sft_triples.parquet", SFT_SCHEMA)["prompt"].iloc[0]
         counts = json.loads((run / "design_space" / "enumeration_counts.json").read_text(encoding="utf-8"))
         self.elements = counts["elements"]
@@ -131,7 +136,7 @@ class Setting:
             self.seed + 1000,
             shared_prompt=self.spec.shared_prompt,
         )
-        return parse_samples(texts, MODEL, stage, self.prompt, self.elements)
+        return parse_samples(texts, self.model, stage, self.prompt, self.elements)
 
     def score(self, samples: pd.DataFrame, name: str) -> pd.DataFrame:
         """The reward rows of ``samples`` (as rule score writes them)."""
@@ -203,7 +208,7 @@ def run_grpo(setting: Setting, name: str, beta: float) -> dict:
         id_prefix=f"{name}-train",
         trust_evidence=setting.evidence,
     )
-    policy = setting.work / "models" / MODEL / f"{name}_s{setting.seed}"
+    policy = setting.work / "models" / setting.model / f"{name}_s{setting.seed}"
     try:
         history = train_grpo(
             setting.spec,
@@ -229,16 +234,14 @@ def run_grpo(setting: Setting, name: str, beta: float) -> dict:
 
 
 def run_dpo(setting: Setting, name: str, sft_weight: float, temperature: float) -> dict:
-    from dataclasses import replace
-
     from alloypref.completion.parsing import SAMPLES_SCHEMA
     from alloypref.io import read_parquet
     from alloypref.lm.dpo import train_dpo
     from alloypref.lm.pairs import build_pairs, scored_samples
     from alloypref.scoring import REWARDS_SCHEMA
 
-    samples = read_parquet(setting.run / "samples" / MODEL / "sft.parquet", SAMPLES_SCHEMA)
-    sft_rewards = read_parquet(setting.run / "scores" / f"{MODEL}-sft" / "rewards.parquet", REWARDS_SCHEMA)
+    samples = read_parquet(setting.run / "samples" / setting.model / "sft.parquet", SAMPLES_SCHEMA)
+    sft_rewards = read_parquet(setting.run / "scores" / f"{setting.model}-sft" / "rewards.parquet", REWARDS_SCHEMA)
     block = setting.config["pairs"]
     pairs = build_pairs(
         scored_samples(samples, sft_rewards, setting.worst),
@@ -248,7 +251,7 @@ def run_dpo(setting: Setting, name: str, sft_weight: float, temperature: float) 
         same_database=block["same_database"],
     )
     spec = replace(setting.spec, dpo=replace(setting.spec.dpo, sft_weight=sft_weight))
-    policy = setting.work / "models" / MODEL / f"dpo_sft{sft_weight:g}_s{setting.seed}"
+    policy = setting.work / "models" / setting.model / f"dpo_sft{sft_weight:g}_s{setting.seed}"
     history: list[dict] = []
     if not policy.is_dir():  # the temperature variants share a policy
         history = train_dpo(
@@ -276,6 +279,7 @@ def run_variant(setting: Setting, name: str) -> dict:
 
 
 COLUMNS = {
+    "model": "model",
     "variant": "variant",
     "seed": "seed",
     "parse_rate": "parse rate",
@@ -293,7 +297,9 @@ COLUMNS = {
 
 
 def table(rows: list[dict]) -> str:
-    frame = pd.DataFrame(rows).reindex(columns=list(COLUMNS)).rename(columns=COLUMNS)
+    frame = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
+    frame["model"] = frame["model"].fillna("tiny")  # rows written before --model existed
+    frame = frame.rename(columns=COLUMNS)
     return frame.to_markdown(index=False, floatfmt=".3g")
 
 
@@ -303,6 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/anti_collapse"), help="folder written to")
     parser.add_argument("--seed", type=int, default=42, help="seed of training and pairs; sampling uses seed + 1000")
     parser.add_argument("--n", type=int, default=128, help="samples drawn from each final policy")
+    parser.add_argument("--model", default="tiny", help="the run's model (a key of its config's models)")
     parser.add_argument("--variants", nargs="*", choices=variant_names(), default=variant_names())
     parser.add_argument("--table", action="store_true", help="print the table of the results so far and stop")
     args = parser.parse_args(argv)
@@ -310,12 +317,14 @@ def main(argv: list[str] | None = None) -> None:
     results = args.work / "anti_collapse.jsonl"
     done = [json.loads(line) for line in results.read_text().splitlines()] if results.is_file() else []
     if not args.table:
-        setting = Setting(args.run, args.work, args.seed, args.n)
+        setting = Setting(args.run, args.work, args.seed, args.n, args.model)
         for name in args.variants:
-            if any(row["variant"] == name and row["seed"] == args.seed for row in done):
+            if any(
+                (row.get("model", "tiny"), row["variant"], row["seed"]) == (args.model, name, args.seed) for row in done
+            ):
                 continue
             started = time.perf_counter()
-            row = {**run_variant(setting, name), "seed": args.seed, "n_samples": args.n}
+            row = {**run_variant(setting, name), "model": args.model, "seed": args.seed, "n_samples": args.n}
             row["minutes"] = (time.perf_counter() - started) / 60
             done.append(row)
             with results.open("a", encoding="utf-8") as handle:
