@@ -63,6 +63,18 @@ def variant_names() -> list[str]:
     ]
 
 
+def run_cache_dir(run: Path, config: dict) -> Path:
+    """The run's CALPHAD cache: ``calphad.cache_dir``, relative to the folder the run was started in
+    (``run`` less its ``results_dir``)."""
+    cache_dir = Path(config["calphad"]["cache_dir"])
+    if cache_dir.is_absolute():
+        return cache_dir
+    workflow_dir = run
+    for _ in Path(config["results_dir"]).parts:
+        workflow_dir = workflow_dir.parent
+    return workflow_dir / cache_dir
+
+
 class Setting:
     """The run's inputs, copied where a variant may write, and the scorer built on them."""
 
@@ -84,7 +96,7 @@ class Setting:
         cache = work / "cache" / "calphad"
         if not cache.is_dir():
             log.info("copying the CALPHAD cache of %s to %s", run, cache)
-            shutil.copytree(run / "cache" / "calphad", cache)
+            shutil.copytree(run_cache_dir(run, config), cache)
         config["calphad"]["cache_dir"] = str(cache)
         self.config = validate(config)
         sft = work / "models" / model / "sft"
