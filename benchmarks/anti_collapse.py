@@ -103,9 +103,10 @@ class Setting:
         if not sft.is_dir():
             shutil.copytree(run / "models" / model / "sft", sft)
         self.sft_dir = sft
-        self.spec = ModelSettings.from_config(model, self.config["models"][model])
-        if self.spec.pretrained and not self.spec.path:  # as the workflow passes it (rule base_model's folder)
-            self.spec = replace(self.spec, path=str(run / "base_models" / self.spec.pretrained))
+        entry = dict(self.config["models"][model])
+        if entry["source"] == "gguf":  # the folder rule base_model materialised, as the workflow passes it
+            entry["path"] = str(run / "base_models" / entry["pretrained"])
+        self.spec = ModelSettings.from_config(model, entry)
         self.prompt = read_parquet(run / "design_space" / "sft_triples.parquet", SFT_SCHEMA)["prompt"].iloc[0]
         counts = json.loads((run / "design_space" / "enumeration_counts.json").read_text(encoding="utf-8"))
         self.elements = counts["elements"]
