@@ -131,7 +131,7 @@ class Setting:
         import torch
 
         from alloypref.completion.parsing import parse_samples
-        from alloypref.lm.registry import load_trained
+        from alloypref.lm.registry import load_trained, model_prompt
         from alloypref.lm.sampling import generate_texts
 
         torch.set_num_threads(self.spec.threads)
@@ -140,7 +140,7 @@ class Setting:
         texts = generate_texts(
             model,
             tokenizer,
-            self.prompt,
+            model_prompt(self.spec, tokenizer, self.prompt),  # a chat model's template, as rule sample
             self.n,
             temperature,
             s.top_p,
