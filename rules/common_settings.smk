@@ -8,6 +8,13 @@
 # stage, so keys added to a block later reach their jobs without editing the rules.
 from pathlib import Path
 
+from alloypref.lm.grpo import job_block as grpo_job_block
+
+
+def grpo_settings(wildcards):
+    """Config block grpo as the model's GRPO job reads it (its completion length resolved)."""
+    return grpo_job_block(config["grpo"], config["models"][wildcards.model].get("sampling", {}))
+
 
 def _without(block, *keys):
     return {key: value for key, value in block.items() if key not in keys}

@@ -34,7 +34,7 @@ rule grpo:
     params:
         code=code_version("grpo.py"),
         model=model_settings(),
-        grpo=config["grpo"],
+        grpo=grpo_settings,
         calphad=config["calphad"],
         element_roles=config["element_roles"],
         reward=config["reward"],

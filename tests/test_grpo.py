@@ -329,3 +329,13 @@ def test_training_completions_are_as_long_as_the_model_is_sampled_with_unless_se
         make_trainer(spec, tmp_path / "sft", PROMPT, settings, rewards, tmp_path / "w2", 0).args.max_completion_length
         == 31
     )
+
+
+def test_a_grpo_job_reads_its_completion_length_resolved_from_its_model_sampling_block():
+    """The workflow's params carry the resolved length, so editing models.<name>.sampling.max_new_tokens
+    reruns GRPO when grpo.max_completion_length is null, and does not when it is set."""
+    from alloypref.lm.grpo import job_block
+
+    assert job_block({"steps": 2}, {"max_new_tokens": 64, "n": 8})["max_completion_length"] == 64
+    assert job_block({"steps": 2, "max_completion_length": None}, {})["max_completion_length"] == 40
+    assert job_block({"max_completion_length": 32}, {"max_new_tokens": 64})["max_completion_length"] == 32

@@ -78,7 +78,7 @@ import pyarrow as pa
 from alloypref.completion.parsing import parse_generation
 from alloypref.config_schema import schema_default
 from alloypref.lm.curves import logging_callback
-from alloypref.lm.registry import ModelSettings, load_trained, model_prompt, save_policy
+from alloypref.lm.registry import ModelSettings, SamplingSettings, load_trained, model_prompt, save_policy
 from alloypref.lm.sft import common_training_arguments
 from alloypref.lm.trust_gate import creditable_row
 from alloypref.scoring import REWARDS_SCHEMA, ScoringSettings, score_triples
@@ -161,10 +161,10 @@ class GRPOSettings:
             raise ValueError(f"config block grpo: unknown keys {unknown}")
         return cls(**values)
 
-    def completion_length(self, spec: ModelSettings) -> int:
+    def completion_length(self, sampling: SamplingSettings) -> int:
         """Tokens per training completion: ``max_completion_length``, or the model's sampling length
         (``models.<name>.sampling.max_new_tokens``) when that is None."""
-        return self.max_completion_length or spec.sampling.max_new_tokens
+        return self.max_completion_length or sampling.max_new_tokens
 
     @property
     def worst_reward(self) -> float:
@@ -174,6 +174,15 @@ class GRPOSettings:
     @property
     def best_reward(self) -> float:
         return float(sum(self.weights.values()))
+
+
+def job_block(grpo: dict[str, Any], sampling: dict[str, Any]) -> dict[str, Any]:
+    """Config block ``grpo`` as one model's GRPO job reads it: a null ``max_completion_length`` is
+    resolved to that model's sampling length (its ``sampling`` block), so the job's params change,
+    and the job reruns, when that length does."""
+    block = dict(grpo)
+    block["max_completion_length"] = GRPOSettings.from_config(block).completion_length(SamplingSettings(**sampling))
+    return block
 
 
 def reward_components(row: dict, mismatch_scale: float) -> dict[str, float]:
@@ -394,7 +403,7 @@ def make_trainer(
         num_iterations=settings.num_iterations,
         disable_tqdm=True,  # progress goes to the log (logging_callback)
         num_generations=settings.num_generations,
-        max_completion_length=settings.completion_length(spec),
+        max_completion_length=settings.completion_length(spec.sampling),
         temperature=settings.temperature,
         beta=settings.beta,
         reward_weights=[settings.weights[name] for name in COMPONENTS],
